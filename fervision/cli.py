@@ -1,0 +1,162 @@
+"""The ``fervision`` command line: ``run``, ``plugins``, and commands that plugins add."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+import click
+
+from .errors import FervisionError
+from .plugins import get_plugin_manager, get_registry, plugin_hooks, plugin_infos
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="fervision")
+def cli():
+    """Facial expression recognition on live and recorded video."""
+
+
+@cli.command()
+def plugins():
+    """List every plugin with its version and what it registers."""
+    registry = get_registry()
+    for info in plugin_infos():
+        click.echo(f"{info.name} {info.version}  ({info.module})")
+        entries = registry.entries(info.name)
+        for kind in sorted({e.kind for e in entries}):
+            names = ", ".join(sorted(e.name for e in entries if e.kind == kind))
+            click.echo(f"    {kind}s: {names}")
+        commands = [c for c in _plugin_commands().get(info.name, [])]
+        if commands:
+            click.echo(f"    commands: {', '.join(commands)}")
+        click.echo(f"    hooks: {', '.join(plugin_hooks(info.name))}")
+
+
+def _plugin_commands() -> dict[str, list[str]]:
+    """Which commands each plugin added (recorded while the CLI was built)."""
+    return getattr(cli, "plugin_commands", {})
+
+
+def _stage_options(kind: str, spec: str, **options):
+    """Build a stage, passing only the options that were given."""
+    return get_registry().build(kind, spec, **{k: v for k, v in options.items() if v is not None})
+
+
+@cli.command()
+@click.option("--source", "-s", default="sample", show_default=True,
+              help="sample, webcam, webcam:N, a video file, an image, a folder of images, "
+                   "or an rtsp:// / http:// stream.")
+@click.option("--detector", default="haar", show_default=True, help="haar, mediapipe, or a plugin's.")
+@click.option("--detector-model", type=click.Path(), help="Model file for the detector.")
+@click.option("--classifier", default="keras", show_default=True)
+@click.option("--model", type=click.Path(), help="Emotion model file (default: the shipped one).")
+@click.option("--tracker", default="iou", show_default=True)
+@click.option("--smoother", default="ema", show_default=True, help="ema, vote, none, or a plugin's.")
+@click.option("--csv", "csv_path", type=click.Path(), help="Write an emotion CSV log here.")
+@click.option("--output", "-o", type=click.Path(), help="Write the annotated video here.")
+@click.option("--display/--no-display", default=None,
+              help="Show a window (default: on for webcams, off for files).")
+@click.option("--bars/--no-bars", default=False, help="Per-class probability bars in the overlay.")
+@click.option("--max-frames", type=int, help="Stop after N frames.")
+@click.option("--detect-every", type=int, default=1, show_default=True,
+              help="Detect on every Nth frame; the tracker carries boxes in between.")
+@click.option("--fps", type=float, help="Frame rate for image folders (timestamps).")
+@click.option("--sink", "sinks", multiple=True, metavar="NAME[:ARG]",
+              help="Extra sink, e.g. jsonl:out.jsonl (repeatable).")
+def run(source, detector, detector_model, classifier, model, tracker, smoother, csv_path, output,
+        display, bars, max_frames, detect_every, fps, sinks):
+    """Run the pipeline on a source; write CSV, video, or show a window."""
+    from tqdm import tqdm
+
+    from .pipeline import Pipeline, open_source
+
+    built_sinks = []
+    if csv_path:
+        built_sinks.append(_stage_options("sink", "csv", path=csv_path))
+    if output:
+        built_sinks.append(_stage_options("sink", "video", path=output))
+    built_sinks += [_stage_options("sink", spec) for spec in sinks]
+    src = open_source(source, **({"fps": fps} if fps else {}))
+    if display is None:
+        display = bool(getattr(src, "live", False))
+    if display:
+        built_sinks.append(_stage_options("sink", "display"))
+    wants_overlay = bool(output or display)
+    pipeline = Pipeline(
+        src,
+        detector=_stage_options("detector", detector, model=detector_model),
+        tracker=None if tracker == "none" else tracker,
+        classifier=_stage_options("classifier", classifier, model=model),
+        smoother=None if smoother == "none" else smoother,
+        annotator=_stage_options("annotator", "overlay", bars=bars) if wants_overlay else None,
+        sinks=built_sinks,
+        detect_every=detect_every,
+    )
+    bar = None
+    try:
+        for frame in pipeline.frames(max_frames):
+            if bar is None and not pipeline.info.live:
+                total = pipeline.info.frame_count
+                if max_frames and total:
+                    total = min(total, max_frames)
+                bar = tqdm(total=total, unit="frame", disable=None, file=sys.stderr)
+            if bar is not None:
+                bar.update()
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        click.echo(pipeline.summary.describe())
+        sys.exit(EXIT_INTERRUPTED)
+    if bar is not None:
+        bar.close()
+    click.echo(pipeline.summary.describe())
+    for label, path in (("CSV", csv_path), ("video", output)):
+        if path:
+            click.echo(f"{label}: {path}")
+
+
+def _add_plugin_commands() -> None:
+    """Let every plugin add its commands, remembering which plugin added which."""
+    pm = get_plugin_manager()
+    added: dict[str, list[str]] = {}
+    for impl in pm.hook.register_commands.get_hookimpls():
+        before = set(cli.commands)
+        impl.function(cli=cli)
+        added[impl.plugin_name] = sorted(set(cli.commands) - before)
+    cli.plugin_commands = added
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+def main(argv=None) -> None:
+    """Entry point: one-line errors, exit 130 when interrupted (Ctrl-C or SIGTERM)."""
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    debug = bool(os.environ.get("FERVISION_DEBUG"))
+    try:
+        _add_plugin_commands()
+        cli.main(args=argv, prog_name="fervision", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (KeyboardInterrupt, click.exceptions.Abort):
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    except FervisionError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_ERROR)
+    except Exception as exc:
+        if debug:
+            raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        click.echo(f"error: {type(exc).__name__}: {first} (FERVISION_DEBUG=1 shows details)",
+                   err=True)
+        sys.exit(EXIT_ERROR)

@@ -1,0 +1,228 @@
+"""The frame pipeline: source -> detect -> track -> classify -> smooth -> annotate -> sinks."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import StopPipeline
+from .plugins import get_plugin_manager, get_registry
+from .threads import ReadAhead, WriteBehind
+from .types import Face, Frame, SourceInfo
+
+
+@dataclass
+class Summary:
+    """What a run did: counts, speed, latency and the share of each emotion."""
+
+    frames: int = 0
+    faces: int = 0
+    frames_with_faces: int = 0
+    seconds: float = 0.0
+    dropped: int = 0
+    interrupted: bool = False
+    label_counts: Counter = field(default_factory=Counter)
+    latencies: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def label_shares(self) -> dict[str, float]:
+        total = sum(self.label_counts.values())
+        return {k: v / total for k, v in self.label_counts.most_common()} if total else {}
+
+    @property
+    def latency_ms(self) -> float | None:
+        """Median capture-to-sink latency in milliseconds."""
+        return float(np.median(self.latencies)) * 1000 if self.latencies else None
+
+    def describe(self) -> str:
+        """A few human-readable lines."""
+        lines = [
+            f"{self.frames} frames, {self.faces} faces "
+            f"({self.frames_with_faces} frames with a face), "
+            f"{self.fps:.1f} frames/s processing"
+        ]
+        if self.latency_ms is not None:
+            lines[0] += f", latency {self.latency_ms:.0f} ms"
+        if self.dropped:
+            lines[0] += f", {self.dropped} stale frames dropped"
+        if self.label_shares:
+            lines.append(
+                "emotions: " + ", ".join(f"{k} {v:.0%}" for k, v in self.label_shares.items())
+            )
+        if self.interrupted:
+            lines.append("interrupted: every processed frame was written")
+        return "\n".join(lines)
+
+
+def _build(kind: str, stage, **options):
+    """A stage from an object (returned as is), a name, or ``name:arg``."""
+    if stage is None or not isinstance(stage, str):
+        return stage
+    return get_registry().build(kind, stage, **options)
+
+
+def open_source(spec, **options):
+    """Build a source from a registered name (``sample``, ``webcam:1``), a path or a URL."""
+    if not isinstance(spec, str):
+        return spec
+    registry = get_registry()
+    name = spec.partition(":")[0]
+    if registry.has("source", name) and "/" not in name and "\\" not in name:
+        return registry.build("source", spec, **options)
+    return registry.build("source", "auto", **{"target": spec, **options})
+
+
+def _call(stage, method: str, *args):
+    fn = getattr(stage, method, None)
+    return fn(*args) if fn is not None else None
+
+
+class Pipeline:
+    """A streaming pipeline of stages; iterate it frame by frame or :meth:`run` it.
+
+    Every stage may be an object or a registered name (``"haar"``, ``"csv:out.csv"``).
+
+    Example:
+        >>> pipeline = Pipeline("sample", detector="haar", sinks=["csv:emotions.csv"])
+        >>> summary = pipeline.run(max_frames=50)
+    """
+
+    def __init__(
+        self,
+        source,
+        detector="haar",
+        tracker="iou",
+        classifier="keras",
+        smoother="ema",
+        annotator=None,
+        sinks=(),
+        detect_every: int = 1,
+    ):
+        self.source = open_source(source)
+        self.detector = _build("detector", detector)
+        self.tracker = _build("tracker", tracker)
+        self.classifier = _build("classifier", classifier)
+        self.smoother = _build("smoother", smoother)
+        self.annotator = _build("annotator", annotator)
+        self.sinks = [_build("sink", s) for s in sinks]
+        self.detect_every = max(1, int(detect_every))
+        self.info: SourceInfo | None = None
+        self.summary = Summary()
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return tuple(self.classifier.labels) if self.classifier is not None else ()
+
+    def stages(self) -> list:
+        return [
+            s
+            for s in (self.detector, self.tracker, self.classifier, self.smoother, self.annotator)
+            if s is not None
+        ]
+
+    def process(self, frame: Frame, detect: bool = True, previous: list[Face] = ()) -> Frame:
+        """Run every stage but the sinks on one frame."""
+        frame.labels = self.labels
+        if self.detector is not None:
+            if detect:
+                frame.faces = self.detector.detect(frame)
+            else:
+                frame.faces = [Face(f.box, f.score, f.track_id) for f in previous]
+        if self.tracker is not None:
+            self.tracker.update(frame)
+            ended = self.tracker.ended
+            if ended and self.smoother is not None:
+                self.smoother.forget(ended)
+        if self.classifier is not None and frame.faces:
+            self.classifier.classify(frame)
+        if self.smoother is not None:
+            self.smoother.update(frame)
+        if self.annotator is not None:
+            frame.annotated = self.annotator.annotate(frame)
+        return frame
+
+    def __iter__(self):
+        """Open everything, yield each processed frame, and close everything at the end."""
+        return self._frames(None)
+
+    def frames(self, max_frames: int | None = None):
+        """Like iterating the pipeline, stopping after ``max_frames``."""
+        return self._frames(max_frames)
+
+    def _frames(self, max_frames):
+        pm = get_plugin_manager()
+        summary = self.summary = Summary()
+        info = self.info = self.source.open()
+        reader = writer = None
+        opened = []
+        start = time.perf_counter()
+        try:
+            for stage in self.stages():
+                _call(stage, "open", info)
+            for sink in self.sinks:
+                sink.open(info, self.labels)
+                opened.append(sink)
+            background = [s for s in self.sinks if not getattr(s, "main_thread", False)]
+            foreground = [s for s in self.sinks if getattr(s, "main_thread", False)]
+            if background:
+                writer = WriteBehind(lambda f: [s.write(f) for s in background])
+            reader = ReadAhead(self.source.frames, newest_only=info.live)
+            pm.hook.pipeline_started(pipeline=self, info=info)
+            previous: list[Face] = []
+            for frame in reader:
+                detect = summary.frames % self.detect_every == 0
+                self.process(frame, detect, previous)
+                previous = frame.faces
+                pm.hook.frame_processed(frame=frame)
+                if writer is not None:
+                    writer.put(frame)
+                for sink in foreground:
+                    sink.write(frame)
+                self._count(frame)
+                yield frame
+                if max_frames is not None and summary.frames >= max_frames:
+                    break
+        except StopPipeline:
+            pass
+        except KeyboardInterrupt:
+            summary.interrupted = True
+            raise
+        finally:
+            summary.seconds = time.perf_counter() - start
+            if reader is not None:
+                summary.dropped = reader.dropped
+                reader.close()
+            _call(self.source, "close")
+            try:
+                if writer is not None:
+                    writer.close()
+            finally:
+                for sink in opened:
+                    sink.close()
+                for stage in self.stages():
+                    _call(stage, "close")
+                pm.hook.pipeline_finished(summary=summary)
+
+    def _count(self, frame: Frame) -> None:
+        s = self.summary
+        s.frames += 1
+        s.faces += len(frame.faces)
+        s.frames_with_faces += bool(frame.faces)
+        s.label_counts.update(f.label for f in frame.faces if f.label)
+        if frame.captured_at:
+            s.latencies.append(time.perf_counter() - frame.captured_at)
+            if len(s.latencies) > 10_000:  # keep memory flat on endless streams
+                del s.latencies[:5_000]
+
+    def run(self, max_frames: int | None = None) -> Summary:
+        """Process the whole source (or ``max_frames``) and return the summary."""
+        for _ in self.frames(max_frames):
+            pass
+        return self.summary

@@ -1,0 +1,106 @@
+"""Loading plugins from the ``fervision`` entry-point group, once and lazily."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+from dataclasses import dataclass
+
+import pluggy
+
+from . import hookspecs
+from .errors import PluginError
+from .registry import Registry
+
+ENTRY_POINT_GROUP = "fervision"
+
+
+@dataclass(frozen=True)
+class PluginInfo:
+    """A loaded plugin: its name, where it came from, and its version."""
+
+    name: str
+    module: str
+    version: str
+
+
+_pm: pluggy.PluginManager | None = None
+_registry: Registry | None = None
+_infos: dict[str, PluginInfo] = {}
+
+
+def get_plugin_manager() -> pluggy.PluginManager:
+    """The process-wide plugin manager, loading entry points on first use.
+
+    ``FERVISION_LOAD_PLUGINS`` (comma-separated names) limits which entry points load.
+    """
+    global _pm
+    if _pm is None:
+        pm = pluggy.PluginManager("fervision")
+        pm.add_hookspecs(hookspecs)
+        allow = os.environ.get("FERVISION_LOAD_PLUGINS")
+        allowed = {n.strip() for n in allow.split(",")} if allow else None
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if allowed is not None and ep.name not in allowed:
+                continue
+            if pm.has_plugin(ep.name):
+                continue
+            try:
+                module = ep.load()
+            except Exception as exc:  # a broken third-party plugin must not kill the CLI
+                raise PluginError(f"plugin {ep.name!r} failed to load: {exc}") from exc
+            pm.register(module, name=ep.name)
+            version = ep.dist.version if ep.dist is not None else "?"
+            _infos[ep.name] = PluginInfo(ep.name, ep.value, version)
+        pm.check_pending()
+        _pm = pm
+    return _pm
+
+
+def register_plugin(plugin: object, name: str, version: str = "local") -> None:
+    """Register an in-process plugin (a module or object with hookimpls)."""
+    pm = get_plugin_manager()
+    pm.register(plugin, name=name)
+    _infos[name] = PluginInfo(name, getattr(plugin, "__name__", type(plugin).__name__), version)
+    reset_registry()
+
+
+def unregister_plugin(name: str) -> None:
+    """Remove a plugin registered by :func:`register_plugin`."""
+    pm = get_plugin_manager()
+    pm.unregister(name=name)
+    _infos.pop(name, None)
+    reset_registry()
+
+
+def reset_registry() -> None:
+    """Forget the built registry so the next :func:`get_registry` asks plugins again."""
+    global _registry
+    _registry = None
+
+
+def get_registry() -> Registry:
+    """Every stage registered by the loaded plugins, each attributed to its plugin."""
+    global _registry
+    if _registry is None:
+        pm = get_plugin_manager()
+        registry = Registry()
+        for impl in pm.hook.register_stages.get_hookimpls():
+            impl.function(registry=registry.bind(impl.plugin_name))
+        _registry = registry
+    return _registry
+
+
+def plugin_infos() -> list[PluginInfo]:
+    """Every loaded plugin, sorted by name."""
+    get_plugin_manager()
+    return sorted(_infos.values(), key=lambda p: p.name)
+
+
+def plugin_hooks(name: str) -> list[str]:
+    """Names of the hooks a plugin implements."""
+    pm = get_plugin_manager()
+    plugin = pm.get_plugin(name)
+    return sorted(
+        caller.name for caller in pm.get_hookcallers(plugin) or []
+    )

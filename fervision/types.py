@@ -1,0 +1,74 @@
+"""The data that flows through a pipeline: frames, faces and what a source is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Face:
+    """One face in one frame: where it is and what the stages concluded about it."""
+
+    box: tuple[int, int, int, int]  # x, y, w, h in pixels of the frame
+    score: float = 1.0  # detector confidence
+    track_id: int | None = None
+    probs: np.ndarray | None = None  # classifier output, one value per label
+    smoothed: np.ndarray | None = None  # probabilities after temporal smoothing
+    label: str | None = None
+    confidence: float | None = None
+
+    @property
+    def xyxy(self) -> tuple[int, int, int, int]:
+        x, y, w, h = self.box
+        return x, y, x + w, y + h
+
+
+@dataclass
+class Frame:
+    """One video frame (BGR uint8) with its place in time and the faces found so far."""
+
+    image: np.ndarray
+    index: int
+    timestamp: float  # seconds since the start of the source
+    source_id: str = ""
+    faces: list[Face] = field(default_factory=list)
+    labels: tuple[str, ...] = ()  # class names of the classifier that filled ``probs``
+    annotated: np.ndarray | None = None  # the overlay's drawing, when there is one
+    captured_at: float = 0.0  # time.perf_counter() when the frame was read
+
+    @property
+    def height(self) -> int:
+        return self.image.shape[0]
+
+    @property
+    def width(self) -> int:
+        return self.image.shape[1]
+
+
+@dataclass(frozen=True)
+class SourceInfo:
+    """What a sink needs to know before the first frame arrives."""
+
+    source_id: str
+    width: int
+    height: int
+    fps: float
+    frame_count: int | None = None  # None when unknown or endless
+    live: bool = False  # a camera or stream: drop stale frames rather than wait
+
+
+def to_bgr(image: np.ndarray) -> np.ndarray:
+    """Return ``image`` as 3-channel BGR uint8, converting grayscale and BGRA."""
+    if image.dtype != np.uint8:
+        image = np.clip(image, 0, 255).astype(np.uint8)
+    if image.ndim == 2:
+        return np.repeat(image[:, :, None], 3, axis=2)
+    if image.ndim == 3 and image.shape[2] == 1:
+        return np.repeat(image, 3, axis=2)
+    if image.ndim == 3 and image.shape[2] == 4:
+        return np.ascontiguousarray(image[:, :, :3])
+    if image.ndim == 3 and image.shape[2] == 3:
+        return image
+    raise ValueError(f"unsupported image shape {image.shape}")

@@ -1,0 +1,19 @@
+"""fervision's Keras emotion classifier, with its ``train`` and ``evaluate`` commands."""
+
+from fervision import hookimpl
+
+
+@hookimpl
+def register_stages(registry):
+    from .classifier import EmotionClassifier
+
+    registry.add("classifier", "keras", EmotionClassifier,
+                 help="Keras CNN (the shipped default, or keras:PATH.keras)")
+
+
+@hookimpl
+def register_commands(cli):
+    from .commands import evaluate, train
+
+    cli.add_command(train)
+    cli.add_command(evaluate)

@@ -1,0 +1,61 @@
+"""The pipeline's emotion classifier stage: crops every face of a frame and classifies them in one batch."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from fervision.types import Frame
+
+from .model_io import DEFAULT_MODEL, read_metadata
+
+
+def crop_faces(image: np.ndarray, boxes, size: int, channels: int, margin: float) -> np.ndarray:
+    """Square crops around each box (with ``margin``), resized to the model's input."""
+    import cv2
+
+    h, w = image.shape[:2]
+    source = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if channels == 1 else image
+    crops = np.empty((len(boxes), size, size, channels), np.uint8)
+    for i, (x, y, bw, bh) in enumerate(boxes):
+        side = max(bw, bh) * (1 + 2 * margin)
+        cx, cy = x + bw / 2, y + bh / 2
+        x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
+        x1, y1 = int(round(cx + side / 2)), int(round(cy + side / 2))
+        crop = source[max(y0, 0) : min(y1, h), max(x0, 0) : min(x1, w)]
+        pads = (max(-y0, 0), max(y1 - h, 0)), (max(-x0, 0), max(x1 - w, 0))
+        if crop.size == 0:
+            crops[i] = 0
+            continue
+        if any(p for pair in pads for p in pair):
+            crop = cv2.copyMakeBorder(crop, *pads[0], *pads[1], cv2.BORDER_REPLICATE)
+        crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
+        if channels == 3:
+            crop = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
+        crops[i] = crop.reshape(size, size, channels)
+    return crops
+
+
+class EmotionClassifier:
+    """Keras CNN classifier; labels and input conventions come from the model file."""
+
+    def __init__(self, model: str | None = None):
+        self.path = model or DEFAULT_MODEL
+        self.metadata = read_metadata(self.path)  # fails fast, before TensorFlow loads
+        self.labels = tuple(self.metadata.labels)
+        self._predictor = None
+
+    def open(self, info=None) -> None:
+        if self._predictor is None:
+            from .inference import Predictor
+
+            self._predictor = Predictor.from_path(self.path)
+
+    def classify(self, frame: Frame) -> None:
+        """Set ``probs`` on every face of ``frame``."""
+        self.open()
+        m = self.metadata
+        crops = crop_faces(frame.image, [f.box for f in frame.faces], m.input_size, m.channels,
+                           m.margin)
+        probs = self._predictor(crops)
+        for face, p in zip(frame.faces, probs):
+            face.probs = p

@@ -1,0 +1,1 @@
+"""fervision mediapipe stages."""

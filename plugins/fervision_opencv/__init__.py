@@ -1,0 +1,1 @@
+"""fervision opencv stages."""
