@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import sys
+from contextlib import closing
 
 import click
 
@@ -92,24 +93,26 @@ def run(source, detector, detector_model, classifier, model, tracker, smoother, 
         detector=_stage_options("detector", detector, model=detector_model),
         tracker=None if tracker == "none" else tracker,
         classifier=_stage_options("classifier", classifier, model=model),
-        smoother=None if smoother == "none" else smoother,
+        smoother=smoother,
         annotator=_stage_options("annotator", "overlay", bars=bars) if wants_overlay else None,
         sinks=built_sinks,
         detect_every=detect_every,
     )
     bar = None
     try:
-        for frame in pipeline.frames(max_frames):
-            if bar is None and not pipeline.info.live:
-                total = pipeline.info.frame_count
-                if max_frames and total:
-                    total = min(total, max_frames)
-                bar = tqdm(total=total, unit="frame", disable=None, file=sys.stderr)
-            if bar is not None:
-                bar.update()
+        with closing(pipeline.frames(max_frames)) as frames:
+            for _ in frames:
+                if bar is None and not pipeline.info.live:
+                    total = pipeline.info.frame_count
+                    if max_frames and total:
+                        total = min(total, max_frames)
+                    bar = tqdm(total=total, unit="frame", disable=None, file=sys.stderr)
+                if bar is not None:
+                    bar.update()
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
+        pipeline.summary.interrupted = True
         click.echo(pipeline.summary.describe())
         sys.exit(EXIT_INTERRUPTED)
     if bar is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -223,6 +224,7 @@ class Pipeline:
 
     def run(self, max_frames: int | None = None) -> Summary:
         """Process the whole source (or ``max_frames``) and return the summary."""
-        for _ in self.frames(max_frames):
-            pass
+        with closing(self.frames(max_frames)) as frames:
+            for _ in frames:
+                pass
         return self.summary

@@ -1,0 +1,133 @@
+"""Temporal smoothing of per-face emotion probabilities, one state per track."""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fervision.types import Face, Frame
+
+
+def _set_label(face: Face, labels, index: int) -> None:
+    face.label = labels[index] if index < len(labels) else str(index)
+    face.confidence = float(face.smoothed[index])
+
+
+class PassThroughSmoother:
+    """No smoothing: the label is the classifier's top class of this frame."""
+
+    def update(self, frame: Frame) -> None:
+        for face in frame.faces:
+            if face.probs is not None:
+                face.smoothed = face.probs
+                _set_label(face, frame.labels, int(np.argmax(face.probs)))
+
+    def forget(self, track_ids) -> None:
+        pass
+
+
+@dataclass
+class _EmaState:
+    probs: np.ndarray
+    timestamp: float
+    label: int
+    pending: int | None = None
+    pending_since: float = 0.0
+
+
+class EmaSmoother:
+    """Exponential moving average of probabilities per track, with a label that holds.
+
+    ``tau`` is the averaging time constant in seconds (so smoothing is the same at any
+    frame rate). The label switches only when another class leads the current one by
+    ``margin`` for at least ``hold`` seconds, which stops it flickering.
+    """
+
+    def __init__(self, tau: float = 0.3, margin: float = 0.05, hold: float = 0.2):
+        self.tau = float(tau)
+        self.margin = float(margin)
+        self.hold = float(hold)
+        self.states: dict[int, _EmaState] = {}
+        self._fallback = PassThroughSmoother()
+
+    def update(self, frame: Frame) -> None:
+        for face in frame.faces:
+            if face.probs is None:
+                continue
+            if face.track_id is None:  # nothing to follow: pass through
+                self._fallback.update(Frame(frame.image, frame.index, frame.timestamp,
+                                            faces=[face], labels=frame.labels))
+                continue
+            self._update_face(face, frame.timestamp, frame.labels)
+
+    def _update_face(self, face: Face, now: float, labels) -> None:
+        probs = np.asarray(face.probs, dtype=np.float32)
+        state = self.states.get(face.track_id)
+        if state is None:
+            state = self.states[face.track_id] = _EmaState(probs.copy(), now, int(probs.argmax()))
+        else:
+            dt = max(now - state.timestamp, 0.0)
+            alpha = 1.0 - math.exp(-dt / self.tau) if self.tau > 0 else 1.0
+            state.probs = (1 - alpha) * state.probs + alpha * probs
+            state.timestamp = now
+            self._maybe_switch(state, now)
+        face.smoothed = state.probs.copy()
+        _set_label(face, labels, state.label)
+
+    def _maybe_switch(self, state: _EmaState, now: float) -> None:
+        leader = int(state.probs.argmax())
+        lead = state.probs[leader] - state.probs[state.label]
+        if leader == state.label or lead < self.margin:
+            state.pending = None
+            return
+        if state.pending != leader:
+            state.pending, state.pending_since = leader, now
+        if now - state.pending_since >= self.hold:
+            state.label, state.pending = leader, None
+
+    def forget(self, track_ids) -> None:
+        for track_id in track_ids:
+            self.states.pop(track_id, None)
+
+
+@dataclass
+class _VoteState:
+    votes: deque = field(default_factory=deque)
+    probs: deque = field(default_factory=deque)
+
+
+class VoteSmoother:
+    """Majority vote of the top class over the last ``window`` frames of each track."""
+
+    def __init__(self, window: int = 9):
+        self.window = int(window)
+        self.states: dict[int, _VoteState] = {}
+        self._fallback = PassThroughSmoother()
+
+    def update(self, frame: Frame) -> None:
+        for face in frame.faces:
+            if face.probs is None:
+                continue
+            if face.track_id is None:
+                self._fallback.update(Frame(frame.image, frame.index, frame.timestamp,
+                                            faces=[face], labels=frame.labels))
+                continue
+            state = self.states.setdefault(face.track_id, _VoteState())
+            state.votes.append(int(np.argmax(face.probs)))
+            state.probs.append(np.asarray(face.probs, dtype=np.float32))
+            if len(state.votes) > self.window:
+                state.votes.popleft()
+                state.probs.popleft()
+            counts = np.bincount(state.votes, minlength=len(face.probs))
+            # Ties go to the most recent of the tied classes.
+            tied = set(np.flatnonzero(counts == counts.max()))
+            winner = next(v for v in reversed(state.votes) if v in tied)
+            face.smoothed = np.mean(state.probs, axis=0)
+            _set_label(face, frame.labels, winner)
+
+    def forget(self, track_ids) -> None:
+        for track_id in track_ids:
+            self.states.pop(track_id, None)

@@ -1,0 +1,161 @@
+"""The tracker, smoothers and CSV sink of the basic plugin."""
+
+import csv
+
+import numpy as np
+import pytest
+from fakes import BoxDetector, FixedClassifier, ListSource
+
+from fervision import FervisionError, Pipeline
+from fervision.types import Face, Frame, SourceInfo
+from fervision_basic.csv_sink import CsvSink, csv_columns
+from fervision_basic.smoothers import EmaSmoother, PassThroughSmoother, VoteSmoother
+from fervision_basic.tracker import IouTracker
+
+LABELS = ("angry", "happy", "sad")
+
+
+def frame_with(index, boxes, image=None, t=None):
+    image = np.zeros((200, 300, 3), np.uint8) if image is None else image
+    return Frame(image, index, index / 30 if t is None else t, "t",
+                 faces=[Face(b, 0.9) for b in boxes], labels=LABELS)
+
+
+def track_ids(tracker, index, boxes, image=None):
+    frame = frame_with(index, boxes, image)
+    tracker.update(frame)
+    return [f.track_id for f in frame.faces]
+
+
+def test_tracker_keeps_ids_for_moving_faces_and_new_ids_for_newcomers():
+    tracker = IouTracker()
+    assert track_ids(tracker, 0, [(10, 10, 40, 40)]) == [1]
+    assert track_ids(tracker, 1, [(14, 10, 40, 40)]) == [1]
+    assert track_ids(tracker, 2, [(18, 10, 40, 40), (200, 100, 40, 40)]) == [1, 2]
+    assert track_ids(tracker, 3, [(200, 102, 40, 40), (22, 10, 40, 40)]) == [2, 1]
+
+
+def test_tracker_survives_short_gaps_and_ends_tracks_after_max_age():
+    tracker = IouTracker(max_age=3)
+    track_ids(tracker, 0, [(10, 10, 40, 40)])
+    assert track_ids(tracker, 2, [(12, 10, 40, 40)]) == [1]  # missed one frame
+    for i in range(3, 7):
+        track_ids(tracker, i, [])
+    assert tracker.ended == [1]
+    assert track_ids(tracker, 7, [(12, 10, 40, 40)]) == [2]
+
+
+def test_tracker_follows_two_faces_crossing_with_their_motion():
+    tracker = IouTracker()
+    ids = []
+    for i in range(12):  # a moves right, b moves left, same row, they cross mid-way
+        a, b = (20 + 20 * i, 50, 40, 40), (240 - 20 * i, 50, 40, 40)
+        ids.append(track_ids(tracker, i, [a, b]))
+    assert all(pair == [1, 2] for pair in ids), ids
+
+
+def test_scene_cut_ends_every_track():
+    tracker = IouTracker()
+    dark = np.zeros((200, 300, 3), np.uint8)
+    bright = np.full((200, 300, 3), 220, np.uint8)
+    track_ids(tracker, 0, [(10, 10, 40, 40)], dark)
+    assert track_ids(tracker, 1, [(10, 10, 40, 40)], bright) == [2]
+    assert tracker.ended == [1]
+
+
+def faces_over_time(smoother, seq, dt=1 / 30):
+    labels = []
+    for i, p in enumerate(seq):
+        frame = Frame(np.zeros((4, 4, 3), np.uint8), i, i * dt, faces=[Face((0, 0, 2, 2))],
+                      labels=LABELS)
+        frame.faces[0].track_id = 1
+        frame.faces[0].probs = np.array(p, np.float32)
+        smoother.update(frame)
+        labels.append(frame.faces[0].label)
+    return labels, frame.faces[0]
+
+
+def test_ema_holds_its_label_through_a_one_frame_blip():
+    happy, sad = [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]
+    labels, _ = faces_over_time(EmaSmoother(), [happy] * 10 + [sad] + [happy] * 10)
+    assert set(labels) == {"happy"}
+
+
+def test_ema_switches_after_a_sustained_change():
+    happy, sad = [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]
+    labels, face = faces_over_time(EmaSmoother(), [happy] * 10 + [sad] * 30)
+    assert labels[-1] == "sad" and "sad" not in labels[:12]
+    assert face.confidence == pytest.approx(face.smoothed[2])
+    assert face.smoothed.sum() == pytest.approx(1.0, abs=1e-5)
+
+
+def test_raw_labels_flicker_where_smoothed_ones_do_not():
+    rng = np.random.default_rng(0)
+    seq = [[0.1, 0.5, 0.4] if rng.random() < 0.6 else [0.1, 0.4, 0.5] for _ in range(60)]
+    raw, _ = faces_over_time(PassThroughSmoother(), seq)
+    smooth, _ = faces_over_time(EmaSmoother(), seq)
+    changes = lambda xs: sum(a != b for a, b in zip(xs, xs[1:]))  # noqa: E731
+    assert changes(smooth) < changes(raw) / 4
+
+
+def test_vote_smoother_takes_the_window_majority():
+    happy, sad = [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]
+    labels, _ = faces_over_time(VoteSmoother(window=5), [happy] * 5 + [sad] * 2 + [happy])
+    assert labels[5:] == ["happy"] * 3
+
+
+def test_smoother_forgets_ended_tracks():
+    smoother = EmaSmoother()
+    faces_over_time(smoother, [[0.1, 0.8, 0.1]])
+    smoother.forget([1])
+    assert smoother.states == {}
+
+
+def test_smoother_passes_through_faces_without_track_id():
+    frame = frame_with(0, [(0, 0, 5, 5)])
+    frame.faces[0].probs = np.array([0.2, 0.2, 0.6], np.float32)
+    EmaSmoother().update(frame)
+    assert frame.faces[0].label == "sad"
+
+
+def read_csv(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def test_csv_has_the_documented_columns_and_a_row_for_faceless_frames(tmp_path):
+    path = tmp_path / "out.csv"
+    Pipeline(ListSource(count=6), detector=BoxDetector(empty={2, 3}),
+             classifier=FixedClassifier(), sinks=[CsvSink(path)]).run()
+    rows = read_csv(path)
+    assert rows[0] == ["frame", "timestamp_s", "face_id", "x", "y", "w", "h", "det_score",
+                       "label", "confidence", "p_angry", "p_happy", "p_sad", "raw_angry",
+                       "raw_happy", "raw_sad"]
+    assert [r[0] for r in rows[1:]] == ["0", "1", "2", "3", "4", "5"]
+    assert rows[3][2:] == [""] * 14
+    assert rows[1][2] == "1" and rows[1][8] in LABELS
+    assert abs(sum(float(v) for v in rows[1][10:13]) - 1) < 1e-3
+
+
+def test_csv_columns_follow_the_model_labels():
+    assert csv_columns(tuple("abcdefg"))[-14:] == [f"p_{c}" for c in "abcdefg"] + [
+        f"raw_{c}" for c in "abcdefg"]
+
+
+def test_csv_rows_are_flushed_as_frames_arrive(tmp_path):
+    path = tmp_path / "live.csv"
+    sink = CsvSink(path)
+    sink.open(SourceInfo("x", 10, 10, 30), LABELS)
+    sink.write(frame_with(0, []))
+    assert len(read_csv(path)) == 2  # readable before close
+    sink.close()
+
+
+def test_csv_path_in_a_missing_directory_fails_before_processing(tmp_path):
+    with pytest.raises(FervisionError, match="does not exist"):
+        CsvSink(tmp_path / "nope" / "out.csv")
+
+
+def test_csv_path_in_a_read_only_directory_fails(read_only_dir):
+    with pytest.raises(FervisionError, match="not writable"):
+        CsvSink(read_only_dir / "out.csv")

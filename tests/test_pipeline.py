@@ -1,0 +1,161 @@
+"""The pipeline's logic with small stand-in stages and the real basic plugin."""
+
+import signal
+from contextlib import closing
+import threading
+import time
+
+import pytest
+from fakes import BoxDetector, FixedClassifier, ListSource, RecordingSink
+
+from fervision import FervisionError, Pipeline, StopPipeline
+from fervision.threads import ReadAhead
+
+
+def make(source=None, **kw):
+    kw.setdefault("detector", BoxDetector())
+    kw.setdefault("classifier", FixedClassifier())
+    return Pipeline(source or ListSource(), **kw)
+
+
+def test_every_frame_reaches_sinks_in_order_and_everything_closes():
+    sink, source = RecordingSink(), ListSource(count=12)
+    summary = make(source, sinks=[sink]).run()
+    assert sink.frames == list(range(12))
+    assert sink.closed and source.closed
+    assert sink.opened[1] == ("angry", "happy", "sad")
+    assert summary.frames == 12 and summary.faces == 12
+    assert sum(summary.label_counts.values()) == 12
+
+
+def test_iterating_yields_labelled_frames_with_track_ids():
+    frames = list(make(ListSource(count=6)))
+    assert [f.index for f in frames] == list(range(6))
+    assert {f.faces[0].track_id for f in frames} == {1}
+    assert all(f.faces[0].label in ("angry", "happy", "sad") for f in frames)
+
+
+def test_max_frames_stops_early():
+    sink = RecordingSink()
+    summary = make(ListSource(count=50), sinks=[sink]).run(max_frames=7)
+    assert summary.frames == 7 and sink.frames == list(range(7)) and sink.closed
+
+
+def test_labels_come_from_the_classifier():
+    seven = FixedClassifier(labels=tuple("abcdefg"))
+    frame = next(iter(make(classifier=seven)))
+    assert frame.labels == tuple("abcdefg") and len(frame.faces[0].smoothed) == 7
+
+
+def test_source_failure_mid_run_is_raised_after_sinks_close():
+    sink = RecordingSink()
+    with pytest.raises(FervisionError, match="stopped delivering"):
+        make(ListSource(count=20, fail_after=5), sinks=[sink]).run()
+    assert sink.frames == [0, 1, 2, 3, 4] and sink.closed
+
+
+def test_stop_pipeline_from_a_sink_ends_cleanly():
+    class StopAt3(RecordingSink):
+        main_thread = True
+
+        def write(self, frame):
+            super().write(frame)
+            if frame.index == 3:
+                raise StopPipeline
+
+    sink = StopAt3()
+    summary = make(sinks=[sink]).run()
+    assert summary.frames == 3 and sink.closed
+
+
+def test_failing_background_sink_error_surfaces():
+    class Broken(RecordingSink):
+        def write(self, frame):
+            raise OSError("disk full")
+
+    with pytest.raises(OSError, match="disk full"):
+        make(ListSource(count=30), sinks=[Broken()]).run()
+
+
+def test_detect_every_n_carries_boxes_between_detections():
+    calls = []
+
+    class Counting(BoxDetector):
+        def detect(self, frame):
+            calls.append(frame.index)
+            return super().detect(frame)
+
+    frames = list(make(ListSource(count=9), detector=Counting(), detect_every=3))
+    assert calls == [0, 3, 6]
+    assert all(len(f.faces) == 1 for f in frames)
+    assert frames[1].faces[0].box == frames[0].faces[0].box
+
+
+def test_keyboard_interrupt_marks_summary_and_closes_sinks():
+    sink = RecordingSink()
+    pipeline = make(ListSource(count=100), sinks=[sink])
+    with pytest.raises(KeyboardInterrupt), closing(pipeline.frames()) as frames:
+        for frame in frames:
+            if frame.index == 10:
+                raise KeyboardInterrupt
+    assert sink.closed and sink.frames == list(range(11))
+
+
+def test_keyboard_interrupt_inside_a_stage_marks_summary():
+    class Interrupting(BoxDetector):
+        def detect(self, frame):
+            if frame.index == 4:
+                raise KeyboardInterrupt
+            return super().detect(frame)
+
+    sink = RecordingSink()
+    pipeline = make(ListSource(count=100), detector=Interrupting(), sinks=[sink])
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run()
+    assert pipeline.summary.interrupted and sink.closed and sink.frames == [0, 1, 2, 3]
+
+
+def test_live_source_drops_stale_frames_and_keeps_latency_bounded():
+    class Slow(BoxDetector):
+        def detect(self, frame):
+            time.sleep(0.02)
+            return super().detect(frame)
+
+    class FastCamera(ListSource):
+        def frames(self):
+            for frame in super().frames():
+                time.sleep(0.002)
+                frame.captured_at = time.perf_counter()
+                yield frame
+
+    pipeline = make(FastCamera(count=200, live=True), detector=Slow())
+    summary = pipeline.run()
+    assert summary.dropped > 50
+    assert summary.frames + summary.dropped == 200
+    # Bounded: about one processing interval (20 ms) plus a little, never the backlog.
+    assert summary.latency_ms < 100
+
+
+def test_read_ahead_close_stops_a_blocked_producer():
+    reader = ReadAhead(lambda: iter(range(10**9)), maxsize=2)
+    next(iter(reader))
+    reader.close()
+    assert not reader._thread.is_alive()
+
+
+def test_unknown_stage_name_lists_known_ones():
+    with pytest.raises(FervisionError, match=r"unknown smoother 'wobble'; known smoothers: .*ema"):
+        make(smoother="wobble")
+
+
+def test_sigterm_handler_turns_into_keyboard_interrupt():
+    from fervision.cli import _raise_interrupt
+
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            signal.raise_signal(signal.SIGTERM)
+            time.sleep(1)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert threading.main_thread().is_alive()

@@ -1,0 +1,105 @@
+"""The plugin system: entry points, registration, duplicates, listing, lazy imports."""
+
+import subprocess
+import sys
+import types
+
+import pytest
+
+from fervision import hookimpl, register_plugin, unregister_plugin
+from fervision.errors import PluginError
+from fervision.plugins import get_registry, plugin_infos
+
+
+def make_plugin(**stages):
+    module = types.ModuleType("inline_plugin")
+
+    @hookimpl
+    def register_stages(registry):
+        for name, (kind, factory) in stages.items():
+            registry.add(kind, name, factory)
+
+    module.register_stages = register_stages
+    return module
+
+
+def test_builtin_stages_register_through_entry_points():
+    registry = get_registry()
+    owners = {(e.kind, e.name): e.plugin for e in registry.entries()}
+    assert owners[("tracker", "iou")] == "basic"
+    assert owners[("sink", "csv")] == "basic"
+    assert owners[("classifier", "keras")] == "keras"
+    assert {"basic", "keras", "opencv", "mediapipe"} <= {p.name for p in plugin_infos()}
+
+
+def test_inline_plugin_adds_a_stage_and_can_be_removed():
+    register_plugin(make_plugin(shout=("sink", dict)), name="inline")
+    try:
+        assert get_registry().get("sink", "shout").plugin == "inline"
+    finally:
+        unregister_plugin("inline")
+    assert not get_registry().has("sink", "shout")
+
+
+def test_two_plugins_registering_one_name_is_an_error_naming_both():
+    register_plugin(make_plugin(csv=("sink", dict)), name="copycat")
+    try:
+        with pytest.raises(PluginError, match=r"sink 'csv' is registered by two plugins: .*'basic'.*'copycat'"):
+            get_registry()
+    finally:
+        unregister_plugin("copycat")
+    assert get_registry().get("sink", "csv").plugin == "basic"
+
+
+def test_unknown_kind_is_an_error():
+    register_plugin(make_plugin(thing=("teleporter", dict)), name="odd")
+    try:
+        with pytest.raises(PluginError, match="unknown stage kind 'teleporter'"):
+            get_registry()
+    finally:
+        unregister_plugin("odd")
+
+
+def run_cli(*args, **kw):
+    return subprocess.run([sys.executable, "-m", "fervision", *args], capture_output=True,
+                          text=True, timeout=300, **kw)
+
+
+def test_plugins_command_lists_every_plugin_with_version_and_stages():
+    out = run_cli("plugins").stdout
+    assert "basic 0.1.0" in out and "keras 0.1.0" in out
+    assert "commands: evaluate, train" in out
+    assert "detectors: haar" in out and "detectors: mediapipe" in out
+
+
+def test_third_party_example_plugin_is_listed():
+    pytest.importorskip("fervision_jsonl", reason="pip install ./examples/fervision-jsonl")
+    out = run_cli("plugins").stdout
+    assert "jsonl 0.1.0" in out and "sinks: jsonl" in out
+
+
+HEAVY = ("tensorflow", "mediapipe", "keras", "cv2")
+
+
+@pytest.mark.parametrize("code", [
+    "import fervision",
+    "from fervision.cli import cli, _add_plugin_commands; _add_plugin_commands()",
+    "from fervision.plugins import get_registry; get_registry()",
+])
+def test_light_paths_import_no_heavy_library(code):
+    check = f"{code}; import sys; print([m for m in {HEAVY!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
+    assert out.stdout.strip() == "[]", out.stderr
+
+
+def test_help_and_plugins_import_no_heavy_library():
+    code = (
+        "import sys, runpy; sys.argv=['fervision', {arg!r}]\n"
+        "try: runpy.run_module('fervision', run_name='__main__')\n"
+        "except SystemExit: pass\n"
+        f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])"
+    )
+    for arg in ("--help", "plugins"):
+        out = subprocess.run([sys.executable, "-c", code.format(arg=arg)], capture_output=True,
+                             text=True)
+        assert "HEAVY []" in out.stdout, out.stdout + out.stderr
