@@ -1,6 +1,10 @@
 """fervision's Keras emotion classifier, with its ``train`` and ``evaluate`` commands."""
 
+import os
+
 from fervision import hookimpl
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ start-up chatter out
 
 
 @hookimpl

@@ -78,8 +78,7 @@ def _evaluate(model_path, root, split, json_path, out_dir, limit=None):
         data = load_split(root, split, predictor.labels, require_all=False, notify=click.echo)
     except FervisionError as exc:
         raise FervisionError(f"{exc} (the model's labels: {', '.join(predictor.labels)})") from None
-    if limit:
-        data.images, data.labels = data.images[:: max(1, len(data) // limit)], data.labels[:: max(1, len(data) // limit)]
+    data = data.every_nth(limit)
     probs = predictor.predict_all(data.images)
     metrics = classification_metrics(data.labels, probs, predictor.labels)
     metrics["model"] = str(model_path)
@@ -102,8 +101,12 @@ def _evaluate(model_path, root, split, json_path, out_dir, limit=None):
 @click.option("--limit", type=int, help="Evaluate an even sample of about N images.")
 def evaluate(model_path, dataset, data_dir, split, json_path, out, limit):
     """Accuracy, weighted F1 and per-class scores of a model on a dataset split."""
+    from fervision.outputs import check_writable
+
     from .dataset import resolve_dataset
     from .model_io import DEFAULT_MODEL
 
+    if json_path:
+        check_writable(json_path)
     root = resolve_dataset(dataset, data_dir)
     _evaluate(model_path or DEFAULT_MODEL, root, split, json_path, out, limit)

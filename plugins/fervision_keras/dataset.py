@@ -50,6 +50,13 @@ class ImageSet:
     def __len__(self) -> int:
         return len(self.labels)
 
+    def every_nth(self, limit: int | None) -> ImageSet:
+        """An evenly spaced sample of about ``limit`` images (all classes kept in proportion)."""
+        if not limit or limit >= len(self):
+            return self
+        step = len(self) // limit
+        return ImageSet(self.images[::step], self.labels[::step], self.classes, self.unreadable)
+
     def counts(self) -> dict[str, int]:
         found = np.bincount(self.labels, minlength=len(self.classes))
         return {c: int(n) for c, n in zip(self.classes, found)}

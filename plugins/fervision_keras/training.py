@@ -179,6 +179,7 @@ def train(root: Path, out: Path, config: TrainConfig, resume: bool = False, verb
                 initial_epoch=state["epoch"],
                 class_weight=_class_weights(train_set) if config.class_weights else None,
                 callbacks=[Checkpoint()],
+                shuffle=False,  # the dataset shuffles itself, seeded
                 verbose=verbose,
             )
     except KeyboardInterrupt:

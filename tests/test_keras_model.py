@@ -1,0 +1,101 @@
+"""Saving, loading and running Keras emotion models with real TensorFlow."""
+
+import zipfile
+
+import numpy as np
+import pytest
+
+from fervision import FervisionError
+from fervision_keras.architecture import build_cnn
+from fervision_keras.classifier import crop_faces
+from fervision_keras.inference import Predictor
+from fervision_keras.model_io import ModelMetadata, load_model, read_metadata, save_model
+
+LABELS = ("angry", "fear", "happy", "neutral", "sad", "surprise")
+
+
+@pytest.fixture(scope="module")
+def tiny_model_path(tmp_path_factory):
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    save_model(build_cnn(6, width=4, augment=False), path, ModelMetadata(labels=LABELS))
+    return path
+
+
+def test_metadata_travels_inside_the_model_file(tiny_model_path):
+    assert read_metadata(tiny_model_path).labels == LABELS
+    model, metadata = load_model(tiny_model_path)
+    assert metadata.input_size == 48 and metadata.channels == 1
+    assert model.outputs[0].shape[-1] == 6
+
+
+def test_seven_label_model_keeps_seven_labels(tmp_path):
+    seven = (*LABELS, "disgust")
+    path = save_model(build_cnn(7, width=4, augment=False), tmp_path / "m.keras",
+                      ModelMetadata(labels=seven))
+    assert Predictor.from_path(path).labels == seven
+
+
+def test_random_bytes_model_is_a_clear_error(tmp_path):
+    path = tmp_path / "junk.keras"
+    path.write_bytes(np.random.default_rng(0).bytes(4096))
+    with pytest.raises(FervisionError, match="is not a fervision model"):
+        load_model(path)
+
+
+def test_model_without_metadata_is_a_clear_error(tmp_path):
+    path = tmp_path / "plain.keras"
+    build_cnn(6, width=4, augment=False).save(path)
+    with pytest.raises(FervisionError, match="fervision.json"):
+        read_metadata(path)
+
+
+def test_wrong_shaped_model_is_a_clear_error(tmp_path):
+    path = save_model(build_cnn(5, width=4, augment=False), tmp_path / "m.keras",
+                      ModelMetadata(labels=LABELS))
+    with pytest.raises(FervisionError, match="5 outputs, but its metadata says .* 6 labels"):
+        load_model(path)
+
+
+def test_corrupt_weights_are_a_clear_error(tiny_model_path, tmp_path):
+    path = tmp_path / "broken.keras"
+    with zipfile.ZipFile(tiny_model_path) as src, zipfile.ZipFile(path, "w") as dst:
+        for item in src.infolist():
+            data = src.read(item)
+            dst.writestr(item, data[: len(data) // 3] if item.filename.endswith(".h5") else data)
+    with pytest.raises(FervisionError, match="could not load model"):
+        load_model(path)
+
+
+def test_missing_model_file(tmp_path):
+    with pytest.raises(FervisionError, match="model file not found"):
+        read_metadata(tmp_path / "none.keras")
+
+
+def test_compiled_batch_call_matches_keras_predict(tiny_model_path):
+    model, metadata = load_model(tiny_model_path)
+    predictor = Predictor(model, ModelMetadata(labels=LABELS, flip_average=False))
+    crops = np.random.default_rng(1).integers(0, 255, (5, 48, 48), dtype=np.uint8)
+    expected = model.predict(crops[..., None].astype(np.float32) / 255.0, verbose=0)
+    np.testing.assert_allclose(predictor(crops), expected, atol=1e-5)
+    # one face at a time gives the same as the padded batch
+    np.testing.assert_allclose(predictor(crops[2:3])[0], expected[2], atol=1e-5)
+
+
+def test_flip_average_is_the_mean_of_face_and_mirror(tiny_model_path):
+    model, _ = load_model(tiny_model_path)
+    crops = np.random.default_rng(2).integers(0, 255, (3, 48, 48), dtype=np.uint8)
+    plain = Predictor(model, ModelMetadata(labels=LABELS, flip_average=False))
+    both = Predictor(model, ModelMetadata(labels=LABELS, flip_average=True))
+    expected = (plain(crops) + plain(crops[:, :, ::-1])) / 2
+    np.testing.assert_allclose(both(crops), expected, atol=1e-5)
+    assert both(crops[:0]).shape == (0, 6)
+
+
+def test_crops_are_square_model_sized_and_safe_at_the_edges():
+    image = np.zeros((100, 160, 3), np.uint8)
+    image[10:50, 20:60] = 255
+    crops = crop_faces(image, [(20, 10, 40, 40), (-10, -10, 30, 30), (150, 90, 40, 40)], 48,
+                       1, 0.0)
+    assert crops.shape == (3, 48, 48, 1)
+    assert crops[0].min() == 255  # the white box fills the first crop exactly
+    assert crop_faces(image, [(0, 0, 10, 10)], 32, 3, 0.1).shape == (1, 32, 32, 3)
