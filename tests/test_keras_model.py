@@ -8,7 +8,7 @@ import pytest
 from fervision import FervisionError
 from fervision_keras.architecture import build_cnn
 from fervision_keras.classifier import crop_faces
-from fervision_keras.inference import Predictor
+from fervision_keras.inference import KerasPredictor, LiteRTPredictor, Predictor
 from fervision_keras.model_io import ModelMetadata, load_model, read_metadata, save_model
 
 LABELS = ("angry", "fear", "happy", "neutral", "sad", "surprise")
@@ -73,7 +73,7 @@ def test_missing_model_file(tmp_path):
 
 def test_compiled_batch_call_matches_keras_predict(tiny_model_path):
     model, metadata = load_model(tiny_model_path)
-    predictor = Predictor(model, ModelMetadata(labels=LABELS, flip_average=False))
+    predictor = KerasPredictor(model, ModelMetadata(labels=LABELS, flip_average=False))
     crops = np.random.default_rng(1).integers(0, 255, (5, 48, 48), dtype=np.uint8)
     expected = model.predict(crops[..., None].astype(np.float32) / 255.0, verbose=0)
     np.testing.assert_allclose(predictor(crops), expected, atol=1e-5)
@@ -84,8 +84,8 @@ def test_compiled_batch_call_matches_keras_predict(tiny_model_path):
 def test_flip_average_is_the_mean_of_face_and_mirror(tiny_model_path):
     model, _ = load_model(tiny_model_path)
     crops = np.random.default_rng(2).integers(0, 255, (3, 48, 48), dtype=np.uint8)
-    plain = Predictor(model, ModelMetadata(labels=LABELS, flip_average=False))
-    both = Predictor(model, ModelMetadata(labels=LABELS, flip_average=True))
+    plain = KerasPredictor(model, ModelMetadata(labels=LABELS), flip_average=False)
+    both = KerasPredictor(model, ModelMetadata(labels=LABELS), flip_average=True)
     expected = (plain(crops) + plain(crops[:, :, ::-1])) / 2
     np.testing.assert_allclose(both(crops), expected, atol=1e-5)
     assert both(crops[:0]).shape == (0, 6)
@@ -99,3 +99,22 @@ def test_crops_are_square_model_sized_and_safe_at_the_edges():
     assert crops.shape == (3, 48, 48, 1)
     assert crops[0].min() == 255  # the white box fills the first crop exactly
     assert crop_faces(image, [(0, 0, 10, 10)], 32, 3, 0.1).shape == (1, 32, 32, 3)
+
+
+def test_litert_backend_agrees_with_keras(tiny_model_path, tmp_path, monkeypatch):
+    monkeypatch.setenv("FERVISION_CACHE", str(tmp_path))
+    keras_predictor = Predictor.from_path(tiny_model_path, "keras")
+    lite = Predictor.from_path(tiny_model_path, "litert")
+    assert isinstance(lite, LiteRTPredictor) and lite.path.parent == tmp_path / "litert"
+    crops = np.random.default_rng(3).integers(0, 255, (70, 48, 48), dtype=np.uint8)
+    expected, got = keras_predictor(crops), lite(crops)
+    assert got.shape == (70, 6)
+    np.testing.assert_allclose(got, expected, atol=0.05)
+    assert (got.argmax(1) == expected.argmax(1)).mean() >= 0.9
+    again = Predictor.from_path(tiny_model_path, "litert")  # converted once, then cached
+    assert again.path == lite.path
+
+
+def test_unknown_backend_is_a_clear_error(tiny_model_path):
+    with pytest.raises(FervisionError, match="unknown backend 'onnx'"):
+        Predictor.from_path(tiny_model_path, "onnx")

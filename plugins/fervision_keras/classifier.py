@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from fervision.errors import FervisionError
 from fervision.types import Frame
 
 from .model_io import DEFAULT_MODEL, read_metadata
@@ -38,17 +39,24 @@ def crop_faces(image: np.ndarray, boxes, size: int, channels: int, margin: float
 class EmotionClassifier:
     """Keras CNN classifier; labels and input conventions come from the model file."""
 
-    def __init__(self, model: str | None = None):
+    def __init__(self, model: str | None = None, backend: str = "litert",
+                 flip_average: bool | None = None):
+        from .inference import BACKENDS
+
         self.path = model or DEFAULT_MODEL
         self.metadata = read_metadata(self.path)  # fails fast, before TensorFlow loads
         self.labels = tuple(self.metadata.labels)
+        if backend not in BACKENDS:
+            raise FervisionError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+        self.backend = backend
+        self.flip_average = flip_average
         self._predictor = None
 
     def open(self, info=None) -> None:
         if self._predictor is None:
             from .inference import Predictor
 
-            self._predictor = Predictor.from_path(self.path)
+            self._predictor = Predictor.from_path(self.path, self.backend, self.flip_average)
 
     def classify(self, frame: Frame) -> None:
         """Set ``probs`` on every face of ``frame``."""
