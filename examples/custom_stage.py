@@ -1,6 +1,6 @@
 """Write your own stage: a plain object passed to the pipeline, or registered by name.
 
-    python examples/custom_stage.py
+python examples/custom_stage.py
 """
 
 from fervision import Pipeline, hookimpl, register_plugin

@@ -1,6 +1,6 @@
 """Iterate a pipeline frame by frame and use the results in your own code.
 
-    python examples/iterate_frames.py [SOURCE]
+python examples/iterate_frames.py [SOURCE]
 """
 
 import sys
@@ -10,5 +10,7 @@ from fervision import Pipeline
 source = sys.argv[1] if len(sys.argv) > 1 else "sample"
 for frame in Pipeline(source, detector="haar").frames(max_frames=60):
     for face in frame.faces:
-        print(f"frame {frame.index:4d} t={frame.timestamp:6.2f}s face #{face.track_id}: "
-              f"{face.label} {face.confidence:.0%}")
+        print(
+            f"frame {frame.index:4d} t={frame.timestamp:6.2f}s face #{face.track_id}: "
+            f"{face.label} {face.confidence:.0%}"
+        )

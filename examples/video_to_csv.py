@@ -1,6 +1,6 @@
 """Log the emotions in a video file to CSV and print the run's summary.
 
-    python examples/video_to_csv.py interview.mp4 emotions.csv
+python examples/video_to_csv.py interview.mp4 emotions.csv
 """
 
 import sys

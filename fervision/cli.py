@@ -49,28 +49,65 @@ def _stage_options(kind: str, spec: str, **options):
 
 
 @cli.command()
-@click.option("--source", "-s", default="sample", show_default=True,
-              help="sample, webcam, webcam:N, a video file, an image, a folder of images, "
-                   "or an rtsp:// / http:// stream.")
-@click.option("--detector", default="haar", show_default=True, help="haar, mediapipe, or a plugin's.")
+@click.option(
+    "--source",
+    "-s",
+    default="sample",
+    show_default=True,
+    help="sample, webcam, webcam:N, a video file, an image, a folder of images, "
+    "or an rtsp:// / http:// stream.",
+)
+@click.option(
+    "--detector", default="haar", show_default=True, help="haar, mediapipe, or a plugin's."
+)
 @click.option("--detector-model", type=click.Path(), help="Model file for the detector.")
 @click.option("--classifier", default="keras", show_default=True)
 @click.option("--model", type=click.Path(), help="Emotion model file (default: the shipped one).")
 @click.option("--tracker", default="iou", show_default=True)
-@click.option("--smoother", default="ema", show_default=True, help="ema, vote, none, or a plugin's.")
+@click.option(
+    "--smoother", default="ema", show_default=True, help="ema, vote, none, or a plugin's."
+)
 @click.option("--csv", "csv_path", type=click.Path(), help="Write an emotion CSV log here.")
 @click.option("--output", "-o", type=click.Path(), help="Write the annotated video here.")
-@click.option("--display/--no-display", default=None,
-              help="Show a window (default: on for webcams, off for files).")
+@click.option(
+    "--display/--no-display",
+    default=None,
+    help="Show a window (default: on for webcams, off for files).",
+)
 @click.option("--bars/--no-bars", default=False, help="Per-class probability bars in the overlay.")
 @click.option("--max-frames", type=int, help="Stop after N frames.")
-@click.option("--detect-every", type=int, default=1, show_default=True,
-              help="Detect on every Nth frame; the tracker carries boxes in between.")
+@click.option(
+    "--detect-every",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Detect on every Nth frame; the tracker carries boxes in between.",
+)
 @click.option("--fps", type=float, help="Frame rate for image folders (timestamps).")
-@click.option("--sink", "sinks", multiple=True, metavar="NAME[:ARG]",
-              help="Extra sink, e.g. jsonl:out.jsonl (repeatable).")
-def run(source, detector, detector_model, classifier, model, tracker, smoother, csv_path, output,
-        display, bars, max_frames, detect_every, fps, sinks):
+@click.option(
+    "--sink",
+    "sinks",
+    multiple=True,
+    metavar="NAME[:ARG]",
+    help="Extra sink, e.g. jsonl:out.jsonl (repeatable).",
+)
+def run(
+    source,
+    detector,
+    detector_model,
+    classifier,
+    model,
+    tracker,
+    smoother,
+    csv_path,
+    output,
+    display,
+    bars,
+    max_frames,
+    detect_every,
+    fps,
+    sinks,
+):
     """Run the pipeline on a source; write CSV, video, or show a window."""
     from tqdm import tqdm
 
@@ -160,6 +197,7 @@ def main(argv=None) -> None:
         if debug:
             raise
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        click.echo(f"error: {type(exc).__name__}: {first} (FERVISION_DEBUG=1 shows details)",
-                   err=True)
+        click.echo(
+            f"error: {type(exc).__name__}: {first} (FERVISION_DEBUG=1 shows details)", err=True
+        )
         sys.exit(EXIT_ERROR)

@@ -21,7 +21,9 @@ def check_writable(path: str | os.PathLike) -> Path:
         with tempfile.NamedTemporaryFile(dir=parent, prefix=".fervision-probe-"):
             pass
     except OSError as exc:
-        raise FervisionError(f"output directory is not writable: {parent} ({exc.strerror})") from None
+        raise FervisionError(
+            f"output directory is not writable: {parent} ({exc.strerror})"
+        ) from None
     if path.exists() and not os.access(path, os.W_OK):
         raise FervisionError(f"output file is not writable: {path}")
     return path

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import time
-from contextlib import closing
 from collections import Counter
+from contextlib import closing
 from dataclasses import dataclass, field
 
 import numpy as np

@@ -101,6 +101,4 @@ def plugin_hooks(name: str) -> list[str]:
     """Names of the hooks a plugin implements."""
     pm = get_plugin_manager()
     plugin = pm.get_plugin(name)
-    return sorted(
-        caller.name for caller in pm.get_hookcallers(plugin) or []
-    )
+    return sorted(caller.name for caller in pm.get_hookcallers(plugin) or [])

@@ -38,8 +38,7 @@ class Registry:
         existing = self._entries.get((kind, name))
         if existing is not None:
             raise PluginError(
-                f"{kind} {name!r} is registered by two plugins: "
-                f"{existing.plugin!r} and {plugin!r}"
+                f"{kind} {name!r} is registered by two plugins: {existing.plugin!r} and {plugin!r}"
             )
         self._entries[(kind, name)] = StageEntry(kind, name, factory, plugin, help)
 

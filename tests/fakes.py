@@ -27,8 +27,13 @@ class ListSource:
         for i in range(self.count):
             if self.fail_after is not None and i == self.fail_after:
                 raise FervisionError(f"camera stopped delivering frames after {i} frames")
-            yield Frame(np.full((h, w, 3), i % 255, np.uint8), i, i / self.fps, "fake",
-                        captured_at=time.perf_counter())
+            yield Frame(
+                np.full((h, w, 3), i % 255, np.uint8),
+                i,
+                i / self.fps,
+                "fake",
+                captured_at=time.perf_counter(),
+            )
 
     def close(self):
         self.closed = True

@@ -5,20 +5,26 @@ import csv
 import numpy as np
 import pytest
 from fakes import BoxDetector, FixedClassifier, ListSource
-
-from fervision import FervisionError, Pipeline
-from fervision.types import Face, Frame, SourceInfo
 from fervision_basic.csv_sink import CsvSink, csv_columns
 from fervision_basic.smoothers import EmaSmoother, PassThroughSmoother, VoteSmoother
 from fervision_basic.tracker import IouTracker
+
+from fervision import FervisionError, Pipeline
+from fervision.types import Face, Frame, SourceInfo
 
 LABELS = ("angry", "happy", "sad")
 
 
 def frame_with(index, boxes, image=None, t=None):
     image = np.zeros((200, 300, 3), np.uint8) if image is None else image
-    return Frame(image, index, index / 30 if t is None else t, "t",
-                 faces=[Face(b, 0.9) for b in boxes], labels=LABELS)
+    return Frame(
+        image,
+        index,
+        index / 30 if t is None else t,
+        "t",
+        faces=[Face(b, 0.9) for b in boxes],
+        labels=LABELS,
+    )
 
 
 def track_ids(tracker, index, boxes, image=None):
@@ -66,8 +72,9 @@ def test_scene_cut_ends_every_track():
 def faces_over_time(smoother, seq, dt=1 / 30):
     labels = []
     for i, p in enumerate(seq):
-        frame = Frame(np.zeros((4, 4, 3), np.uint8), i, i * dt, faces=[Face((0, 0, 2, 2))],
-                      labels=LABELS)
+        frame = Frame(
+            np.zeros((4, 4, 3), np.uint8), i, i * dt, faces=[Face((0, 0, 2, 2))], labels=LABELS
+        )
         frame.faces[0].track_id = 1
         frame.faces[0].probs = np.array(p, np.float32)
         smoother.update(frame)
@@ -125,12 +132,31 @@ def read_csv(path):
 
 def test_csv_has_the_documented_columns_and_a_row_for_faceless_frames(tmp_path):
     path = tmp_path / "out.csv"
-    Pipeline(ListSource(count=6), detector=BoxDetector(empty={2, 3}),
-             classifier=FixedClassifier(), sinks=[CsvSink(path)]).run()
+    Pipeline(
+        ListSource(count=6),
+        detector=BoxDetector(empty={2, 3}),
+        classifier=FixedClassifier(),
+        sinks=[CsvSink(path)],
+    ).run()
     rows = read_csv(path)
-    assert rows[0] == ["frame", "timestamp_s", "face_id", "x", "y", "w", "h", "det_score",
-                       "label", "confidence", "p_angry", "p_happy", "p_sad", "raw_angry",
-                       "raw_happy", "raw_sad"]
+    assert rows[0] == [
+        "frame",
+        "timestamp_s",
+        "face_id",
+        "x",
+        "y",
+        "w",
+        "h",
+        "det_score",
+        "label",
+        "confidence",
+        "p_angry",
+        "p_happy",
+        "p_sad",
+        "raw_angry",
+        "raw_happy",
+        "raw_sad",
+    ]
     assert [r[0] for r in rows[1:]] == ["0", "1", "2", "3", "4", "5"]
     assert rows[3][2:] == [""] * 14
     assert rows[1][2] == "1" and rows[1][8] in LABELS
@@ -139,7 +165,8 @@ def test_csv_has_the_documented_columns_and_a_row_for_faceless_frames(tmp_path):
 
 def test_csv_columns_follow_the_model_labels():
     assert csv_columns(tuple("abcdefg"))[-14:] == [f"p_{c}" for c in "abcdefg"] + [
-        f"raw_{c}" for c in "abcdefg"]
+        f"raw_{c}" for c in "abcdefg"
+    ]
 
 
 def test_csv_rows_are_flushed_as_frames_arrive(tmp_path):

@@ -11,8 +11,14 @@ import pytest
 
 
 def fervision(*args, env=None, **kw):
-    return subprocess.run([sys.executable, "-m", "fervision", *args], capture_output=True,
-                          text=True, timeout=600, env=env, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "fervision", *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+        **kw,
+    )
 
 
 @pytest.fixture
@@ -22,13 +28,31 @@ def fer_env(fer_cache):
 
 def test_train_a_small_model_through_the_cli_then_evaluate_it(tmp_path, fer_env):
     out = tmp_path / "run"
-    result = fervision("train", "--dataset", "msambare/fer2013/versions/1", "--out", str(out),
-                       "--epochs", "2", "--limit-per-class", "40", "--width", "8", "--quiet",
-                       env=fer_env)
+    result = fervision(
+        "train",
+        "--dataset",
+        "msambare/fer2013/versions/1",
+        "--out",
+        str(out),
+        "--epochs",
+        "2",
+        "--limit-per-class",
+        "40",
+        "--width",
+        "8",
+        "--quiet",
+        env=fer_env,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "skipping class folders not in the label set: disgust" in result.stdout
-    for name in ("model.keras", "checkpoint.keras", "training_curves.png", "test_report.txt",
-                 "test_report.json", "test_confusion.png"):
+    for name in (
+        "model.keras",
+        "checkpoint.keras",
+        "training_curves.png",
+        "test_report.txt",
+        "test_report.json",
+        "test_confusion.png",
+    ):
         assert (out / name).stat().st_size > 0, name
     report = json.loads((out / "test_report.json").read_text())
     assert report["images"] == 7067 and 0 <= report["accuracy"] <= 1
@@ -36,17 +60,35 @@ def test_train_a_small_model_through_the_cli_then_evaluate_it(tmp_path, fer_env)
     state = json.loads((out / "state.json").read_text())
     assert state["epoch"] == 2 and len(state["history"]["val_accuracy"]) == 2
 
-    again = fervision("train", "--dataset", "msambare/fer2013/versions/1", "--out", str(out),
-                      env=fer_env)
+    again = fervision(
+        "train", "--dataset", "msambare/fer2013/versions/1", "--out", str(out), env=fer_env
+    )
     assert again.returncode == 1 and "pass --resume" in again.stderr
 
 
 def test_ctrl_c_keeps_a_checkpoint_that_resume_continues(tmp_path, fer_env):
     out = tmp_path / "run"
-    args = ["train", "--dataset", "msambare/fer2013/versions/1", "--out", str(out),
-            "--epochs", "3", "--limit-per-class", "20", "--width", "4", "--quiet"]
-    proc = subprocess.Popen([sys.executable, "-m", "fervision", *args], env=fer_env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    args = [
+        "train",
+        "--dataset",
+        "msambare/fer2013/versions/1",
+        "--out",
+        str(out),
+        "--epochs",
+        "3",
+        "--limit-per-class",
+        "20",
+        "--width",
+        "4",
+        "--quiet",
+    ]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "fervision", *args],
+        env=fer_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     deadline = time.time() + 300
     while not (out / "state.json").exists() and time.time() < deadline:
         time.sleep(0.2)
@@ -65,9 +107,20 @@ def test_ctrl_c_keeps_a_checkpoint_that_resume_continues(tmp_path, fer_env):
 
 def test_evaluate_the_shipped_model_on_a_test_slice(tmp_path, fer_env):
     json_path = tmp_path / "out.json"
-    result = fervision("evaluate", "--dataset", "msambare/fer2013/versions/1", "--split", "test",
-                       "--limit", "600", "--json", str(json_path), "--out", str(tmp_path),
-                       env=fer_env)
+    result = fervision(
+        "evaluate",
+        "--dataset",
+        "msambare/fer2013/versions/1",
+        "--split",
+        "test",
+        "--limit",
+        "600",
+        "--json",
+        str(json_path),
+        "--out",
+        str(tmp_path),
+        env=fer_env,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     metrics = json.loads(json_path.read_text())
     assert 550 <= metrics["images"] <= 800
@@ -80,4 +133,5 @@ def test_evaluate_with_a_missing_dataset_folder_is_one_line(tmp_path):
     result = fervision("evaluate", "--data-dir", str(tmp_path / "nowhere"))
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [
-        f"error: data directory not found: {tmp_path / 'nowhere'}"]
+        f"error: data directory not found: {tmp_path / 'nowhere'}"
+    ]

@@ -3,8 +3,6 @@
 import cv2
 import numpy as np
 import pytest
-
-from fervision import FervisionError
 from fervision_keras.dataset import (
     SIX_CLASSES,
     load_split,
@@ -13,15 +11,19 @@ from fervision_keras.dataset import (
     stratified_split,
 )
 
+from fervision import FervisionError
+
 
 def make_tree(root, layout, names=SIX_CLASSES, per_class=3, size=48):
     """Write a small dataset of real PNG/JPEG files in one of the accepted layouts."""
     rng = np.random.default_rng(0)
-    splits = {"split": [("train", "train"), ("test", "test")],
-              "kaggle6": [("train", "Training/Training"), ("test", "Testing/Testing")],
-              "flat": [("all", "")]}[layout]
+    splits = {
+        "split": [("train", "train"), ("test", "test")],
+        "kaggle6": [("train", "Training/Training"), ("test", "Testing/Testing")],
+        "flat": [("all", "")],
+    }[layout]
     for _, rel in splits:
-        for i, name in enumerate(names):
+        for name in names:
             folder = root / rel / name
             folder.mkdir(parents=True, exist_ok=True)
             for j in range(per_class):
@@ -32,8 +34,9 @@ def make_tree(root, layout, names=SIX_CLASSES, per_class=3, size=48):
 
 @pytest.mark.parametrize("layout", ["split", "kaggle6"])
 def test_train_and_test_layouts(tmp_path, layout):
-    root = make_tree(tmp_path, layout, names=["Angry", "Fear", "Happy", "Neutral", "Sad",
-                                              "Surprise"])
+    root = make_tree(
+        tmp_path, layout, names=["Angry", "Fear", "Happy", "Neutral", "Sad", "Surprise"]
+    )
     for split in ("train", "test"):
         data = load_split(root, split)
         assert data.images.shape == (18, 48, 48) and data.images.dtype == np.uint8
@@ -86,8 +89,10 @@ def test_missing_and_empty_class_folders_are_clear_errors(tmp_path):
 def test_partial_dataset_can_be_loaded_for_evaluation(tmp_path):
     root = make_tree(tmp_path, "split", names=["happy", "sad"])
     data = load_split(root, "test", require_all=False)
-    assert sorted(set(data.labels.tolist())) == [SIX_CLASSES.index("happy"),
-                                                 SIX_CLASSES.index("sad")]
+    assert sorted(set(data.labels.tolist())) == [
+        SIX_CLASSES.index("happy"),
+        SIX_CLASSES.index("sad"),
+    ]
 
 
 def test_dataset_without_images_is_an_error(tmp_path):

@@ -4,12 +4,12 @@ import zipfile
 
 import numpy as np
 import pytest
-
-from fervision import FervisionError
 from fervision_keras.architecture import build_cnn
 from fervision_keras.classifier import crop_faces
 from fervision_keras.inference import KerasPredictor, LiteRTPredictor, Predictor
 from fervision_keras.model_io import ModelMetadata, load_model, read_metadata, save_model
+
+from fervision import FervisionError
 
 LABELS = ("angry", "fear", "happy", "neutral", "sad", "surprise")
 
@@ -30,8 +30,9 @@ def test_metadata_travels_inside_the_model_file(tiny_model_path):
 
 def test_seven_label_model_keeps_seven_labels(tmp_path):
     seven = (*LABELS, "disgust")
-    path = save_model(build_cnn(7, width=4, augment=False), tmp_path / "m.keras",
-                      ModelMetadata(labels=seven))
+    path = save_model(
+        build_cnn(7, width=4, augment=False), tmp_path / "m.keras", ModelMetadata(labels=seven)
+    )
     assert Predictor.from_path(path).labels == seven
 
 
@@ -50,8 +51,9 @@ def test_model_without_metadata_is_a_clear_error(tmp_path):
 
 
 def test_wrong_shaped_model_is_a_clear_error(tmp_path):
-    path = save_model(build_cnn(5, width=4, augment=False), tmp_path / "m.keras",
-                      ModelMetadata(labels=LABELS))
+    path = save_model(
+        build_cnn(5, width=4, augment=False), tmp_path / "m.keras", ModelMetadata(labels=LABELS)
+    )
     with pytest.raises(FervisionError, match="5 outputs, but its metadata says .* 6 labels"):
         load_model(path)
 
@@ -94,8 +96,7 @@ def test_flip_average_is_the_mean_of_face_and_mirror(tiny_model_path):
 def test_crops_are_square_model_sized_and_safe_at_the_edges():
     image = np.zeros((100, 160, 3), np.uint8)
     image[10:50, 20:60] = 255
-    crops = crop_faces(image, [(20, 10, 40, 40), (-10, -10, 30, 30), (150, 90, 40, 40)], 48,
-                       1, 0.0)
+    crops = crop_faces(image, [(20, 10, 40, 40), (-10, -10, 30, 30), (150, 90, 40, 40)], 48, 1, 0.0)
     assert crops.shape == (3, 48, 48, 1)
     assert crops[0].min() == 255  # the white box fills the first crop exactly
     assert crop_faces(image, [(0, 0, 10, 10)], 32, 3, 0.1).shape == (1, 32, 32, 3)

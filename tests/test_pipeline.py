@@ -1,9 +1,9 @@
 """The pipeline's logic with small stand-in stages and the real basic plugin."""
 
 import signal
-from contextlib import closing
 import threading
 import time
+from contextlib import closing
 
 import pytest
 from fakes import BoxDetector, FixedClassifier, ListSource, RecordingSink

@@ -44,7 +44,9 @@ def test_inline_plugin_adds_a_stage_and_can_be_removed():
 def test_two_plugins_registering_one_name_is_an_error_naming_both():
     register_plugin(make_plugin(csv=("sink", dict)), name="copycat")
     try:
-        with pytest.raises(PluginError, match=r"sink 'csv' is registered by two plugins: .*'basic'.*'copycat'"):
+        with pytest.raises(
+            PluginError, match=r"sink 'csv' is registered by two plugins: .*'basic'.*'copycat'"
+        ):
             get_registry()
     finally:
         unregister_plugin("copycat")
@@ -61,8 +63,13 @@ def test_unknown_kind_is_an_error():
 
 
 def run_cli(*args, **kw):
-    return subprocess.run([sys.executable, "-m", "fervision", *args], capture_output=True,
-                          text=True, timeout=300, **kw)
+    return subprocess.run(
+        [sys.executable, "-m", "fervision", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        **kw,
+    )
 
 
 def test_plugins_command_lists_every_plugin_with_version_and_stages():
@@ -81,11 +88,14 @@ def test_third_party_example_plugin_is_listed():
 HEAVY = ("tensorflow", "mediapipe", "keras", "cv2")
 
 
-@pytest.mark.parametrize("code", [
-    "import fervision",
-    "from fervision.cli import cli, _add_plugin_commands; _add_plugin_commands()",
-    "from fervision.plugins import get_registry; get_registry()",
-])
+@pytest.mark.parametrize(
+    "code",
+    [
+        "import fervision",
+        "from fervision.cli import cli, _add_plugin_commands; _add_plugin_commands()",
+        "from fervision.plugins import get_registry; get_registry()",
+    ],
+)
 def test_light_paths_import_no_heavy_library(code):
     check = f"{code}; import sys; print([m for m in {HEAVY!r} if m in sys.modules])"
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True)
@@ -100,6 +110,7 @@ def test_help_and_plugins_import_no_heavy_library():
         f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])"
     )
     for arg in ("--help", "plugins"):
-        out = subprocess.run([sys.executable, "-c", code.format(arg=arg)], capture_output=True,
-                             text=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code.format(arg=arg)], capture_output=True, text=True
+        )
         assert "HEAVY []" in out.stdout, out.stdout + out.stderr

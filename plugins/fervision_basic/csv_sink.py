@@ -7,8 +7,18 @@ import csv
 from fervision.outputs import check_writable
 from fervision.types import Frame, SourceInfo
 
-FACE_COLUMNS = ["frame", "timestamp_s", "face_id", "x", "y", "w", "h", "det_score", "label",
-                "confidence"]
+FACE_COLUMNS = [
+    "frame",
+    "timestamp_s",
+    "face_id",
+    "x",
+    "y",
+    "w",
+    "h",
+    "det_score",
+    "label",
+    "confidence",
+]
 
 
 def csv_columns(labels) -> list[str]:
@@ -50,9 +60,16 @@ class CsvSink:
             x, y, w, h = face.box
             rows.append(
                 head
-                + [face.track_id if face.track_id is not None else i, x, y, w, h,
-                   f"{face.score:.3f}", face.label or "",
-                   f"{face.confidence:.4f}" if face.confidence is not None else ""]
+                + [
+                    face.track_id if face.track_id is not None else i,
+                    x,
+                    y,
+                    w,
+                    h,
+                    f"{face.score:.3f}",
+                    face.label or "",
+                    f"{face.confidence:.4f}" if face.confidence is not None else "",
+                ]
                 + _probs(face.smoothed, n)
                 + _probs(face.probs, n)
             )

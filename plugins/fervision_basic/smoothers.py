@@ -58,8 +58,11 @@ class EmaSmoother:
             if face.probs is None:
                 continue
             if face.track_id is None:  # nothing to follow: pass through
-                self._fallback.update(Frame(frame.image, frame.index, frame.timestamp,
-                                            faces=[face], labels=frame.labels))
+                self._fallback.update(
+                    Frame(
+                        frame.image, frame.index, frame.timestamp, faces=[face], labels=frame.labels
+                    )
+                )
                 continue
             self._update_face(face, frame.timestamp, frame.labels)
 
@@ -112,8 +115,11 @@ class VoteSmoother:
             if face.probs is None:
                 continue
             if face.track_id is None:
-                self._fallback.update(Frame(frame.image, frame.index, frame.timestamp,
-                                            faces=[face], labels=frame.labels))
+                self._fallback.update(
+                    Frame(
+                        frame.image, frame.index, frame.timestamp, faces=[face], labels=frame.labels
+                    )
+                )
                 continue
             state = self.states.setdefault(face.track_id, _VoteState())
             state.votes.append(int(np.argmax(face.probs)))

@@ -63,7 +63,9 @@ class IouTracker:
             return False
         signature = frame_signature(frame.image)
         previous, self._signature = self._signature, signature
-        return previous is not None and float(np.abs(signature - previous).sum()) > self.cut_threshold
+        return (
+            previous is not None and float(np.abs(signature - previous).sum()) > self.cut_threshold
+        )
 
     def update(self, frame: Frame) -> None:
         """Set ``track_id`` on every face of ``frame``; ids that ended go to ``self.ended``."""

@@ -11,8 +11,12 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 def register_stages(registry):
     from .classifier import EmotionClassifier
 
-    registry.add("classifier", "keras", EmotionClassifier,
-                 help="Keras CNN (the shipped default, or keras:PATH.keras)")
+    registry.add(
+        "classifier",
+        "keras",
+        EmotionClassifier,
+        help="Keras CNN (the shipped default, or keras:PATH.keras)",
+    )
 
 
 @hookimpl

@@ -1,4 +1,4 @@
-"""The pipeline's emotion classifier stage: crops every face of a frame and classifies them in one batch."""
+"""The emotion classifier stage: crops the faces of a frame and classifies them in one batch."""
 
 from __future__ import annotations
 
@@ -39,8 +39,9 @@ def crop_faces(image: np.ndarray, boxes, size: int, channels: int, margin: float
 class EmotionClassifier:
     """Keras CNN classifier; labels and input conventions come from the model file."""
 
-    def __init__(self, model: str | None = None, backend: str = "litert",
-                 flip_average: bool | None = None):
+    def __init__(
+        self, model: str | None = None, backend: str = "litert", flip_average: bool | None = None
+    ):
         from .inference import BACKENDS
 
         self.path = model or DEFAULT_MODEL
@@ -62,8 +63,9 @@ class EmotionClassifier:
         """Set ``probs`` on every face of ``frame``."""
         self.open()
         m = self.metadata
-        crops = crop_faces(frame.image, [f.box for f in frame.faces], m.input_size, m.channels,
-                           m.margin)
+        crops = crop_faces(
+            frame.image, [f.box for f in frame.faces], m.input_size, m.channels, m.margin
+        )
         probs = self._predictor(crops)
         for face, p in zip(frame.faces, probs):
             face.probs = p

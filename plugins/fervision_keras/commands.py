@@ -10,7 +10,9 @@ import click
 from .dataset import SIX_CLASSES
 
 dataset_options = [
-    click.option("--dataset", help="kagglehub handle OWNER/NAME[/versions/N] (honours KAGGLEHUB_CACHE)."),
+    click.option(
+        "--dataset", help="kagglehub handle OWNER/NAME[/versions/N] (honours KAGGLEHUB_CACHE)."
+    ),
     click.option("--data-dir", type=click.Path(), help="A local dataset folder instead."),
 ]
 
@@ -34,46 +36,79 @@ def _classes(value: str | None) -> tuple[str, ...]:
 
 @click.command()
 @_with(dataset_options)
-@click.option("--out", type=click.Path(), default="runs/emotion", show_default=True,
-              help="Run folder: checkpoint, model, curves and reports.")
+@click.option(
+    "--out",
+    type=click.Path(),
+    default="runs/emotion",
+    show_default=True,
+    help="Run folder: checkpoint, model, curves and reports.",
+)
 @click.option("--classes", help="Comma-separated label set (default: the six FER classes).")
 @click.option("--epochs", type=int, default=40, show_default=True)
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--learning-rate", type=float, default=1.5e-3, show_default=True)
-@click.option("--width", type=int, default=32, show_default=True,
-              help="Filters in the first block (doubling each block).")
+@click.option(
+    "--width",
+    type=int,
+    default=32,
+    show_default=True,
+    help="Filters in the first block (doubling each block).",
+)
 @click.option("--class-weights/--no-class-weights", default=False, show_default=True)
 @click.option("--limit-per-class", type=int, help="Train on at most N images of each class.")
 @click.option("--seed", type=int, default=1234, show_default=True)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
 @click.option("--quiet", is_flag=True, help="One line per epoch instead of a progress bar.")
-def train(dataset, data_dir, out, classes, epochs, batch_size, learning_rate, width,
-          class_weights, limit_per_class, seed, resume, quiet):
+def train(
+    dataset,
+    data_dir,
+    out,
+    classes,
+    epochs,
+    batch_size,
+    learning_rate,
+    width,
+    class_weights,
+    limit_per_class,
+    seed,
+    resume,
+    quiet,
+):
     """Train an emotion CNN on 48x48 grayscale faces, then report on the test split."""
     from .dataset import resolve_dataset
+    from .inference import export_litert, litert_beside
+    from .model_io import load_model
     from .training import TrainConfig
     from .training import train as run_training
 
     root = resolve_dataset(dataset, data_dir)
     config = TrainConfig(
-        classes=_classes(classes), epochs=epochs, batch_size=batch_size,
-        learning_rate=learning_rate, width=width, class_weights=class_weights,
-        limit_per_class=limit_per_class, seed=seed,
+        classes=_classes(classes),
+        epochs=epochs,
+        batch_size=batch_size,
+        learning_rate=learning_rate,
+        width=width,
+        class_weights=class_weights,
+        limit_per_class=limit_per_class,
+        seed=seed,
     )
-    run = run_training(root, Path(out), config, resume=resume, verbose=2 if quiet else 1,
-                       notify=click.echo)
+    run = run_training(
+        root, Path(out), config, resume=resume, verbose=2 if quiet else 1, notify=click.echo
+    )
     click.echo(f"model: {run.model}")
+    lite = export_litert(load_model(run.model)[0], litert_beside(run.model))
+    click.echo(f"LiteRT form: {lite}")
     _evaluate(run.model, root, "test", run.path / "test_report.json", run.path)
 
 
-def _evaluate(model_path, root, split, json_path, out_dir, limit=None):
+def _evaluate(model_path, root, split, json_path, out_dir, limit=None, backend="keras"):
     from fervision.errors import FervisionError
 
     from .dataset import load_split
     from .evaluation import classification_metrics, format_report, write_report
     from .inference import Predictor
 
-    predictor = Predictor.from_path(model_path)
+    predictor = Predictor.from_path(model_path, backend)
     try:
         data = load_split(root, split, predictor.labels, require_all=False, notify=click.echo)
     except FervisionError as exc:
@@ -83,6 +118,7 @@ def _evaluate(model_path, root, split, json_path, out_dir, limit=None):
     metrics = classification_metrics(data.labels, probs, predictor.labels)
     metrics["model"] = str(model_path)
     metrics["split"] = split
+    metrics["backend"] = backend
     click.echo(format_report(metrics))
     paths = write_report(metrics, Path(out_dir), stem=split)
     if json_path:
@@ -92,14 +128,28 @@ def _evaluate(model_path, root, split, json_path, out_dir, limit=None):
 
 
 @click.command()
-@click.option("--model", "model_path", type=click.Path(), help="A .keras model (default: the shipped one).")
+@click.option(
+    "--model", "model_path", type=click.Path(), help="A .keras model (default: the shipped one)."
+)
 @_with(dataset_options)
 @click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
 @click.option("--json", "json_path", type=click.Path(), help="Also write the metrics here.")
-@click.option("--out", type=click.Path(), default="evaluation", show_default=True,
-              help="Folder for the report and confusion-matrix PNG.")
+@click.option(
+    "--out",
+    type=click.Path(),
+    default="evaluation",
+    show_default=True,
+    help="Folder for the report and confusion-matrix PNG.",
+)
 @click.option("--limit", type=int, help="Evaluate an even sample of about N images.")
-def evaluate(model_path, dataset, data_dir, split, json_path, out, limit):
+@click.option(
+    "--backend",
+    type=click.Choice(["keras", "litert"]),
+    default="keras",
+    show_default=True,
+    help="Score the Keras model or its LiteRT form (as run live).",
+)
+def evaluate(model_path, dataset, data_dir, split, json_path, out, limit, backend):
     """Accuracy, weighted F1 and per-class scores of a model on a dataset split."""
     from fervision.outputs import check_writable
 
@@ -109,4 +159,4 @@ def evaluate(model_path, dataset, data_dir, split, json_path, out, limit):
     if json_path:
         check_writable(json_path)
     root = resolve_dataset(dataset, data_dir)
-    _evaluate(model_path or DEFAULT_MODEL, root, split, json_path, out, limit)
+    _evaluate(model_path or DEFAULT_MODEL, root, split, json_path, out, limit, backend)

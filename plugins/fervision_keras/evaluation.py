@@ -32,7 +32,9 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes) -> di
         "weighted_f1": float(
             f1_score(y_true, y_pred, labels=present, average="weighted", zero_division=0)
         ),
-        "macro_f1": float(f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)),
+        "macro_f1": float(
+            f1_score(y_true, y_pred, labels=present, average="macro", zero_division=0)
+        ),
         "per_class": {
             classes[c]: {
                 "precision": float(p),
@@ -84,8 +86,15 @@ def plot_confusion(metrics: dict, path: Path) -> None:
     for i in range(len(labels)):
         for j in range(len(labels)):
             color = "white" if norm[i, j] > 0.5 else "black"
-            ax.text(j, i, f"{norm[i, j]:.2f}\n{int(cm[i, j])}", ha="center", va="center",
-                    fontsize=8, color=color)
+            ax.text(
+                j,
+                i,
+                f"{norm[i, j]:.2f}\n{int(cm[i, j])}",
+                ha="center",
+                va="center",
+                fontsize=8,
+                color=color,
+            )
     ax.set_title(f"accuracy {metrics['accuracy']:.3f}, weighted F1 {metrics['weighted_f1']:.3f}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

@@ -54,8 +54,9 @@ class Predictor:
         x = x * m.scale + m.offset
         if self.flip_average:
             x = np.concatenate([x, x[:, :, ::-1]])
-        probs = np.concatenate([self._padded(x[i : i + MAX_BATCH])
-                                for i in range(0, len(x), MAX_BATCH)])
+        probs = np.concatenate(
+            [self._padded(x[i : i + MAX_BATCH]) for i in range(0, len(x), MAX_BATCH)]
+        )
         if self.flip_average:
             probs = (probs[:n] + probs[n:]) / 2
         return probs
@@ -112,21 +113,35 @@ def export_litert(model, path: str | Path, quantize: bool = True) -> Path:
     return path
 
 
-def litert_path_for(keras_path: Path) -> Path:
-    """Where the LiteRT form of a model lives: beside a shipped model, else in the cache."""
-    beside = keras_path.with_suffix(".tflite")
-    if beside.exists() and beside.stat().st_mtime >= keras_path.stat().st_mtime:
-        return beside
+def litert_beside(keras_path: Path) -> Path:
+    """The LiteRT file next to a Keras model; its name carries the Keras file's digest."""
     digest = hashlib.sha1(keras_path.read_bytes()).hexdigest()[:16]
+    return keras_path.with_name(f"{keras_path.stem}-{digest}.tflite")
+
+
+def litert_path_for(keras_path: Path) -> Path:
+    """Where the LiteRT form of a model lives: beside it if shipped so, else in the cache.
+
+    The digest in the name means a stale conversion is never used.
+    """
+    beside = litert_beside(keras_path)
+    name = beside.name
+    if beside.exists():
+        return beside
     cache = Path(os.environ.get("FERVISION_CACHE", Path.home() / ".cache" / "fervision"))
-    return cache / "litert" / f"{keras_path.stem}-{digest}.tflite"
+    return cache / "litert" / name
 
 
 class LiteRTPredictor(Predictor):
     """A LiteRT conversion of the model; one interpreter per padded batch size."""
 
-    def __init__(self, tflite_path: Path, metadata: ModelMetadata, flip_average=None,
-                 threads: int | None = None):
+    def __init__(
+        self,
+        tflite_path: Path,
+        metadata: ModelMetadata,
+        flip_average=None,
+        threads: int | None = None,
+    ):
         super().__init__(metadata, flip_average)
         self.path = Path(tflite_path)
         self.threads = threads or min(2, os.cpu_count() or 1)
@@ -147,8 +162,7 @@ class LiteRTPredictor(Predictor):
 
     def _interpreter(self, batch: int):
         if batch not in self._interpreters:
-            interpreter = _interpreter_class()(model_path=str(self.path),
-                                               num_threads=self.threads)
+            interpreter = _interpreter_class()(model_path=str(self.path), num_threads=self.threads)
             inp = interpreter.get_input_details()[0]
             size, channels = self.metadata.input_size, self.metadata.channels
             interpreter.resize_tensor_input(inp["index"], [batch, size, size, channels])

@@ -41,7 +41,10 @@ def _limit(data: ImageSet, per_class: int | None, seed: int) -> ImageSet:
         return data
     rng = np.random.default_rng(seed)
     keep = np.concatenate(
-        [rng.permutation(np.flatnonzero(data.labels == c))[:per_class] for c in range(len(data.classes))]
+        [
+            rng.permutation(np.flatnonzero(data.labels == c))[:per_class]
+            for c in range(len(data.classes))
+        ]
     )
     keep.sort()
     return ImageSet(data.images[keep], data.labels[keep], data.classes, data.unreadable)
@@ -116,8 +119,9 @@ def _inference_copy(model, config: TrainConfig):
     return clean
 
 
-def train(root: Path, out: Path, config: TrainConfig, resume: bool = False, verbose=1,
-          notify=print) -> RunDirectory:
+def train(
+    root: Path, out: Path, config: TrainConfig, resume: bool = False, verbose=1, notify=print
+) -> RunDirectory:
     """Train (or resume) a run in ``out``; returns its files. Ctrl-C keeps a checkpoint."""
     import keras
 
@@ -132,11 +136,16 @@ def train(root: Path, out: Path, config: TrainConfig, resume: bool = False, verb
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
 
-    data = _limit(load_split(root, "train", config.classes, notify=notify), config.limit_per_class,
-                  config.seed)
+    data = _limit(
+        load_split(root, "train", config.classes, notify=notify),
+        config.limit_per_class,
+        config.seed,
+    )
     train_set, val_set = stratified_split(data, config.val_fraction, config.seed)
-    notify(f"training on {len(train_set)} images, validating on {len(val_set)} "
-           f"({', '.join(f'{k} {v}' for k, v in data.counts().items())})")
+    notify(
+        f"training on {len(train_set)} images, validating on {len(val_set)} "
+        f"({', '.join(f'{k} {v}' for k, v in data.counts().items())})"
+    )
     steps = int(np.ceil(len(train_set) / config.batch_size))
 
     if state:
@@ -147,8 +156,13 @@ def train(root: Path, out: Path, config: TrainConfig, resume: bool = False, verb
 
         model = build_cnn(len(config.classes), width=config.width)
         _compile(model, config, steps)
-        state = {"config": asdict(config), "epoch": 0, "history": {}, "best_val_accuracy": -1.0,
-                 "seconds": 0.0}
+        state = {
+            "config": asdict(config),
+            "epoch": 0,
+            "history": {},
+            "best_val_accuracy": -1.0,
+            "seconds": 0.0,
+        }
     metadata = ModelMetadata(labels=tuple(config.classes))
     started = time.time()
 
@@ -184,17 +198,21 @@ def train(root: Path, out: Path, config: TrainConfig, resume: bool = False, verb
             )
     except KeyboardInterrupt:
         interrupted = True
-        notify(f"interrupted: checkpoint after epoch {state['epoch']} kept in {run.checkpoint}; "
-               "continue with --resume")
+        notify(
+            f"interrupted: checkpoint after epoch {state['epoch']} kept in {run.checkpoint}; "
+            "continue with --resume"
+        )
     if state["history"]:
         from .evaluation import plot_history
 
         plot_history(state["history"], run.curves)
     if interrupted:
         raise KeyboardInterrupt
-    notify(f"trained {state['epoch']} epochs in {state['seconds'] / 60:.1f} min "
-           f"(this session {(time.time() - started) / 60:.1f} min); best validation accuracy "
-           f"{state['best_val_accuracy']:.4f} at epoch {state.get('best_epoch')}")
+    notify(
+        f"trained {state['epoch']} epochs in {state['seconds'] / 60:.1f} min "
+        f"(this session {(time.time() - started) / 60:.1f} min); best validation accuracy "
+        f"{state['best_val_accuracy']:.4f} at epoch {state.get('best_epoch')}"
+    )
     if run.best.exists():
         shutil.copyfile(run.best, run.model)
     return run
