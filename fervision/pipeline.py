@@ -163,7 +163,7 @@ class Pipeline:
         info = self.info = self.source.open()
         reader = writer = None
         opened = []
-        start = time.perf_counter()
+        start = time.perf_counter()  # reset once every stage is open
         try:
             for stage in self.stages():
                 _call(stage, "open", info)
@@ -176,6 +176,7 @@ class Pipeline:
                 writer = WriteBehind(lambda f: [s.write(f) for s in background])
             reader = ReadAhead(self.source.frames, newest_only=info.live)
             pm.hook.pipeline_started(pipeline=self, info=info)
+            start = time.perf_counter()
             previous: list[Face] = []
             for frame in reader:
                 detect = summary.frames % self.detect_every == 0

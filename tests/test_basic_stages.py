@@ -4,13 +4,13 @@ import csv
 
 import numpy as np
 import pytest
+
 from fakes import BoxDetector, FixedClassifier, ListSource
+from fervision import FervisionError, Pipeline
+from fervision.types import Face, Frame, SourceInfo
 from fervision_basic.csv_sink import CsvSink, csv_columns
 from fervision_basic.smoothers import EmaSmoother, PassThroughSmoother, VoteSmoother
 from fervision_basic.tracker import IouTracker
-
-from fervision import FervisionError, Pipeline
-from fervision.types import Face, Frame, SourceInfo
 
 LABELS = ("angry", "happy", "sad")
 

@@ -3,6 +3,8 @@
 import cv2
 import numpy as np
 import pytest
+
+from fervision import FervisionError
 from fervision_keras.dataset import (
     SIX_CLASSES,
     load_split,
@@ -10,8 +12,6 @@ from fervision_keras.dataset import (
     split_folder,
     stratified_split,
 )
-
-from fervision import FervisionError
 
 
 def make_tree(root, layout, names=SIX_CLASSES, per_class=3, size=48):

@@ -4,12 +4,12 @@ import zipfile
 
 import numpy as np
 import pytest
+
+from fervision import FervisionError
 from fervision_keras.architecture import build_cnn
 from fervision_keras.classifier import crop_faces
 from fervision_keras.inference import KerasPredictor, LiteRTPredictor, Predictor
 from fervision_keras.model_io import ModelMetadata, load_model, read_metadata, save_model
-
-from fervision import FervisionError
 
 LABELS = ("angry", "fear", "happy", "neutral", "sad", "surprise")
 

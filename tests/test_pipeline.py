@@ -6,8 +6,8 @@ import time
 from contextlib import closing
 
 import pytest
-from fakes import BoxDetector, FixedClassifier, ListSource, RecordingSink
 
+from fakes import BoxDetector, FixedClassifier, ListSource, RecordingSink
 from fervision import FervisionError, Pipeline, StopPipeline
 from fervision.threads import ReadAhead
 
