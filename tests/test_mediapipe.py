@@ -12,10 +12,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from fervision_mediapipe import models
-from fervision_mediapipe.detector import MediaPipeDetector
 
 from fervision import FervisionError, Frame, get_registry
+from fervision_mediapipe import models
+from fervision_mediapipe.detector import MediaPipeDetector
 
 cv2 = pytest.importorskip("cv2")
 pytestmark = pytest.mark.skipif(
