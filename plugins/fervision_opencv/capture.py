@@ -1,0 +1,394 @@
+"""Sources read through ``cv2.VideoCapture``: video files, cameras and network streams.
+
+Each source checks its target cheaply when built, opens the capture in :meth:`open`
+(reading the first frame there, so a file OpenCV cannot decode fails before processing
+starts), yields :class:`~fervision.types.Frame` objects from :meth:`frames` on the
+pipeline's reader thread, and releases the capture in :meth:`close`.
+
+Timestamps: files use the decoder's position (``CAP_PROP_POS_MSEC``) while it is sane
+and ``index / fps`` otherwise; cameras and live streams use seconds since :meth:`open`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlparse
+
+import cv2
+
+from fervision.errors import FervisionError
+from fervision.types import Frame, SourceInfo, to_bgr
+
+from .paths import input_file, redact_url
+
+DEFAULT_FPS = 30.0
+#: URL suffixes taken as a finite remote file rather than a live stream.
+REMOTE_FILE_SUFFIXES = frozenset(".mp4 .m4v .mov .mkv .avi .webm .mpg .mpeg .wmv .flv".split())
+
+
+@contextmanager
+def quiet_opencv():
+    """Silence OpenCV's own log while probing a capture; our error says it in one line."""
+    try:
+        from cv2.utils import logging as cvlog
+
+        old = cvlog.getLogLevel()
+        cvlog.setLogLevel(cvlog.LOG_LEVEL_SILENT)
+    except Exception:  # an OpenCV without the logging utilities
+        yield
+        return
+    try:
+        yield
+    finally:
+        cvlog.setLogLevel(old)
+
+
+def _sane_fps(value) -> float | None:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) and 0 < value <= 1000 else None
+
+
+class _CaptureSource:
+    """What files, cameras and streams share; subclasses open the capture."""
+
+    live = False
+    #: Seconds a live source may deliver nothing before it counts as stopped.
+    stall_timeout = 2.0
+
+    def __init__(self, fps: float | None = None) -> None:
+        self.fps_override = _sane_fps(fps) if fps is not None else None
+        if fps is not None and self.fps_override is None:
+            raise FervisionError(f"invalid fps {fps!r}: give a number above 0")
+        self.source_id = ""
+        self.info: SourceInfo | None = None
+        self._cap = None
+        self._first = None
+        self._lock = threading.Lock()
+        self._closing = False
+        self._opened_at = 0.0
+        self._use_msec = True  # timestamps from the decoder until it misbehaves
+        self._last_ts = -1.0
+
+    # subclasses -------------------------------------------------------------------------
+    def _open_capture(self):
+        raise NotImplementedError
+
+    def _what(self) -> str:
+        """How messages name this source, e.g. ``camera 0``."""
+        return self.source_id
+
+    def _no_first_frame(self) -> FervisionError:
+        return FervisionError(f"{self._what()} delivered no frames")
+
+    def _fallback_fps(self) -> float:
+        """The frame rate when neither the option nor the capture gives a sane one."""
+        return DEFAULT_FPS
+
+    # protocol ---------------------------------------------------------------------------
+    def open(self) -> SourceInfo:
+        """Open the capture, read the first frame, and describe the source."""
+        self.close()
+        self._closing = False
+        with quiet_opencv():
+            cap = self._open_capture()
+        self._cap = cap
+        self._opened_at = time.perf_counter()
+        first = self._read_first()
+        if first is None:
+            self.close()
+            raise self._no_first_frame()
+        self._first = first
+        image = first[0]
+        fps = self.fps_override or _sane_fps(cap.get(cv2.CAP_PROP_FPS)) or self._fallback_fps()
+        count = None
+        if not self.live:
+            n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
+            count = int(n) if math.isfinite(n) and n > 0 else None
+        self.info = SourceInfo(
+            source_id=self.source_id,
+            width=int(image.shape[1]),
+            height=int(image.shape[0]),
+            fps=float(fps),
+            frame_count=count,
+            live=self.live,
+        )
+        self._use_msec = self.fps_override is None
+        self._last_ts = -1.0
+        return self.info
+
+    def frames(self):
+        """Yield every frame; a live source that stops delivering raises FervisionError."""
+        if self.info is None or (self._cap is None and self._first is None):
+            raise FervisionError(f"{self._what()} is not open: call open() first")
+        index = 0
+        item, self._first = self._first, None
+        last_good = time.perf_counter()
+        while True:
+            if item is None:
+                item = self._read()
+                if item is None:
+                    if self._closing or self._cap is None:
+                        return
+                    if not self.live:
+                        return  # the end of a file
+                    if time.perf_counter() - last_good > self.stall_timeout:
+                        raise FervisionError(
+                            f"{self._what()} stopped delivering frames after {index} frames"
+                        )
+                    time.sleep(0.01)
+                    continue
+            image, msec, captured_at = item
+            item = None
+            last_good = captured_at
+            yield Frame(
+                image=to_bgr(image),
+                index=index,
+                timestamp=self._timestamp(index, msec, captured_at),
+                source_id=self.source_id,
+                captured_at=captured_at,
+            )
+            index += 1
+
+    def close(self) -> None:
+        """Release the capture (safe to call twice, and while the reader thread reads)."""
+        self._closing = True
+        self._first = None
+        # A read in progress holds the lock; if it outlasts the wait, the reader thread
+        # releases the capture itself when that read returns.
+        if self._lock.acquire(timeout=1.0):
+            try:
+                if self._cap is not None:
+                    self._cap.release()
+                    self._cap = None
+            finally:
+                self._lock.release()
+
+    def __enter__(self):
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # reading ----------------------------------------------------------------------------
+    def _read(self):
+        """One (image, position in ms, capture time), or None when nothing came."""
+        with self._lock:
+            cap = self._cap
+            if cap is None:
+                return None
+            ok, image = cap.read()
+            captured_at = time.perf_counter()
+            if self._closing:
+                cap.release()
+                self._cap = None
+                return None
+            if not ok or image is None or image.size == 0:
+                return None
+            msec = cap.get(cv2.CAP_PROP_POS_MSEC) if not self.live else None
+            return image, msec, captured_at
+
+    def _read_first(self):
+        deadline = time.perf_counter() + (self.stall_timeout if self.live else 0)
+        while True:
+            item = self._read()
+            if item is not None or time.perf_counter() >= deadline:
+                return item
+            time.sleep(0.02)
+
+    def _timestamp(self, index: int, msec, captured_at: float) -> float:
+        if self.live:
+            return max(0.0, captured_at - self._opened_at)
+        ts = index / self.info.fps
+        if self._use_msec:
+            sane = (
+                msec is not None
+                and math.isfinite(msec)
+                and (msec > 0 or index == 0)
+                and msec / 1000 >= self._last_ts
+            )
+            if sane:
+                ts = msec / 1000
+            else:
+                self._use_msec = False  # once the decoder's clock misbehaves, count frames
+        self._last_ts = ts
+        return ts
+
+
+class VideoSource(_CaptureSource):
+    """A video file.
+
+    Args:
+        path: the file.
+        fps: override the frame rate the file declares (timestamps, output video).
+    """
+
+    live = False
+
+    def __init__(self, path=None, *, fps: float | None = None) -> None:
+        super().__init__(fps)
+        self.path = input_file(path, "video")
+        self.source_id = str(self.path)
+
+    def _what(self) -> str:
+        return f"video {self.path}"
+
+    def _open_capture(self):
+        cap = cv2.VideoCapture(str(self.path))
+        if not cap.isOpened():
+            raise FervisionError(f"cannot decode video {self.path}: not a format OpenCV reads")
+        return cap
+
+    def _no_first_frame(self) -> FervisionError:
+        return FervisionError(f"cannot decode video {self.path}: no frame could be read")
+
+
+_BACKENDS = {
+    "any": "CAP_ANY",
+    "v4l2": "CAP_V4L2",
+    "dshow": "CAP_DSHOW",
+    "msmf": "CAP_MSMF",
+    "avfoundation": "CAP_AVFOUNDATION",
+    "gstreamer": "CAP_GSTREAMER",
+    "ffmpeg": "CAP_FFMPEG",
+}
+
+
+def _backend(name: str | None) -> int:
+    if name is None:
+        return cv2.CAP_ANY
+    attr = _BACKENDS.get(str(name).lower())
+    if attr is None or not hasattr(cv2, attr):
+        known = ", ".join(sorted(_BACKENDS))
+        raise FervisionError(f"unknown capture backend {name!r}; known: {known}")
+    return getattr(cv2, attr)
+
+
+class WebcamSource(_CaptureSource):
+    """A camera by index (``webcam:1``) or device path (``webcam:/dev/video2``).
+
+    Args:
+        device: camera index or device path (default 0).
+        width, height, fps: asked of the camera; it may choose the nearest it supports.
+        backend: ``v4l2``, ``dshow``, ``msmf``, ``avfoundation``, ... (default: OpenCV's pick).
+    """
+
+    live = True
+
+    def __init__(
+        self,
+        device=0,
+        *,
+        width: int | None = None,
+        height: int | None = None,
+        fps: float | None = None,
+        backend: str | None = None,
+    ) -> None:
+        super().__init__(None)
+        text = str(device).strip()
+        if text.lstrip("-").isdigit():
+            self.device: int | str = int(text)
+            if self.device < 0:
+                raise FervisionError(f"invalid camera index {device!r}")
+        else:
+            if not Path(text).exists():
+                raise FervisionError(f"camera not found: {text}")
+            self.device = text
+        try:
+            self.width = int(width) if width else None
+            self.height = int(height) if height else None
+            self.fps = float(fps) if fps else None
+        except (TypeError, ValueError) as exc:
+            raise FervisionError(f"invalid camera option: {exc}") from None
+        self.backend = _backend(backend)
+        self.source_id = f"webcam:{self.device}"
+
+    def _what(self) -> str:
+        return f"camera {self.device}"
+
+    def _open_capture(self):
+        cap = cv2.VideoCapture(self.device, self.backend)
+        if not cap.isOpened():
+            cap.release()
+            raise FervisionError(
+                f"cannot open camera {self.device}: no such camera, or it is in use"
+            )
+        for prop, value in (
+            (cv2.CAP_PROP_FRAME_WIDTH, self.width),
+            (cv2.CAP_PROP_FRAME_HEIGHT, self.height),
+            (cv2.CAP_PROP_FPS, self.fps),
+        ):
+            if value:
+                cap.set(prop, value)
+        return cap
+
+    def _fallback_fps(self) -> float:
+        return self.fps or DEFAULT_FPS
+
+    def _no_first_frame(self) -> FervisionError:
+        return FervisionError(f"camera {self.device} opened but delivered no frames")
+
+
+class StreamSource(_CaptureSource):
+    """A network stream or remote video through FFmpeg (rtsp, rtmp, http(s), udp, srt...).
+
+    A URL whose path ends in a video suffix (``https://host/clip.mp4``) is read as a
+    finite file (not live: every frame, and the end is just the end); anything else is
+    live (stale frames dropped; a stall of ``read_timeout`` seconds is an error).
+
+    Args:
+        url: the stream URL.
+        open_timeout, read_timeout: seconds before connecting or reading gives up.
+        fps: override the declared frame rate.
+        live: force live (True) or file (False) handling.
+    """
+
+    def __init__(
+        self,
+        url=None,
+        *,
+        open_timeout: float = 10.0,
+        read_timeout: float = 10.0,
+        fps: float | None = None,
+        live: bool | None = None,
+    ) -> None:
+        super().__init__(fps)
+        if not url or "://" not in str(url):
+            raise FervisionError(f"not a stream URL: {url!r} (expected e.g. rtsp://host/path)")
+        self.url = str(url)
+        self.open_timeout = float(open_timeout)
+        self.read_timeout = float(read_timeout)
+        if live is None:
+            suffix = os.path.splitext(urlparse(self.url).path)[1].lower()
+            live = suffix not in REMOTE_FILE_SUFFIXES
+        self.live = bool(live)
+        self.stall_timeout = max(self.read_timeout, 0.5)
+        self.source_id = redact_url(self.url)
+
+    def _what(self) -> str:
+        return f"stream {self.source_id}"
+
+    def _open_capture(self):
+        params = []
+        for name, seconds in (
+            ("CAP_PROP_OPEN_TIMEOUT_MSEC", self.open_timeout),
+            ("CAP_PROP_READ_TIMEOUT_MSEC", self.read_timeout),
+        ):
+            if hasattr(cv2, name):
+                params += [getattr(cv2, name), int(seconds * 1000)]
+        cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
+        if not cap.isOpened():
+            cap.release()
+            raise FervisionError(
+                f"cannot open stream {self.source_id}: unreachable, timed out after "
+                f"{self.open_timeout:g} s, or not a video stream"
+            )
+        return cap

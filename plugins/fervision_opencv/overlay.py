@@ -1,0 +1,168 @@
+"""The ``overlay`` annotator: boxes, track ids, emotion labels, optional bars, and FPS."""
+
+from __future__ import annotations
+
+import time
+import zlib
+
+import cv2
+import numpy as np
+
+from fervision.types import Face, Frame
+
+#: BGR colours for the usual emotion classes; other labels get a stable palette colour.
+LABEL_COLORS = {
+    "angry": (48, 48, 230),
+    "disgust": (60, 170, 60),
+    "fear": (180, 70, 170),
+    "happy": (0, 210, 255),
+    "neutral": (200, 200, 200),
+    "sad": (220, 130, 40),
+    "surprise": (0, 140, 255),
+    "contempt": (130, 90, 150),
+}
+PALETTE = [
+    (75, 180, 60),
+    (200, 130, 0),
+    (48, 130, 245),
+    (180, 30, 145),
+    (240, 240, 70),
+    (230, 50, 240),
+    (60, 245, 210),
+    (190, 190, 250),
+    (128, 128, 0),
+    (255, 190, 230),
+]
+NO_LABEL_COLOR = (255, 200, 0)
+FONT = cv2.FONT_HERSHEY_SIMPLEX
+
+
+def label_color(label: str | None) -> tuple[int, int, int]:
+    """A BGR colour for ``label``, the same every run."""
+    if label is None:
+        return NO_LABEL_COLOR
+    color = LABEL_COLORS.get(label.lower())
+    return color or PALETTE[zlib.crc32(label.encode()) % len(PALETTE)]
+
+
+def _ink(color) -> tuple[int, int, int]:
+    """Black or white, whichever reads better on ``color``."""
+    b, g, r = color
+    return (0, 0, 0) if 0.114 * b + 0.587 * g + 0.299 * r > 140 else (255, 255, 255)
+
+
+class OverlayAnnotator:
+    """Draw what the pipeline found onto a copy of each frame.
+
+    Per face: a box coloured by emotion, a caption like ``#3 happy 87%`` (track id,
+    label, confidence: whichever the face has), and with ``bars`` one bar per class
+    from ``face.smoothed`` (else ``face.probs``). The FPS readout is measured here, as
+    the smoothed rate of :meth:`annotate` calls, i.e. the pipeline's processing rate.
+
+    Args:
+        bars: draw per-class probability bars beside each face.
+        show_fps: draw the FPS readout in the top-left corner.
+    """
+
+    def __init__(self, bars: bool = False, *, show_fps: bool = True) -> None:
+        self.bars = bool(bars)
+        self.show_fps = bool(show_fps)
+        self.fps: float | None = None
+        self._last: float | None = None
+
+    def annotate(self, frame: Frame) -> np.ndarray:
+        """A new BGR image: ``frame.image`` with the overlay (``frame.image`` is untouched)."""
+        now = time.perf_counter()
+        if self._last is not None and now > self._last:
+            rate = 1.0 / (now - self._last)
+            self.fps = rate if self.fps is None else 0.9 * self.fps + 0.1 * rate
+        self._last = now
+
+        out = frame.image.copy()
+        h, w = out.shape[:2]
+        unit = float(np.clip(min(h, w) / 480, 0.5, 3.0))
+        for face in frame.faces:
+            self._draw_face(out, face, frame.labels, unit)
+        if self.show_fps and self.fps is not None:
+            self._caption(
+                out,
+                f"{self.fps:.1f} FPS",
+                (int(6 * unit), int(6 * unit)),
+                (32, 32, 32),
+                unit,
+                below=True,
+            )
+        return out
+
+    def _draw_face(self, out: np.ndarray, face: Face, labels, unit: float) -> None:
+        color = label_color(face.label)
+        x0, y0, x1, y1 = face.xyxy
+        thickness = max(1, round(2 * unit))
+        cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), color, thickness)  # crisp, no AA
+        parts = []
+        if face.track_id is not None:
+            parts.append(f"#{face.track_id}")
+        if face.label is not None:
+            parts.append(face.label)
+        if face.confidence is not None:
+            parts.append(f"{face.confidence:.0%}")
+        if parts:
+            self._caption(out, " ".join(parts), (x0, y0), color, unit, below=False)
+        probs = face.smoothed if face.smoothed is not None else face.probs
+        if self.bars and probs is not None and len(probs):
+            self._draw_bars(out, face, np.asarray(probs, dtype=float).ravel(), labels, unit)
+
+    def _caption(self, out, text, corner, color, unit, below: bool) -> None:
+        """Text on a filled box whose bottom-left (or top-left if ``below``) is ``corner``."""
+        scale, thick = 0.55 * unit, max(1, round(1.5 * unit))
+        (tw, th), base = cv2.getTextSize(text, FONT, scale, thick)
+        pad = max(2, round(3 * unit))
+        box_h = th + base + 2 * pad
+        x, y = corner
+        top = y if below or y - box_h < 0 else y - box_h  # inside the box when at the top
+        x = int(min(max(x, 0), max(0, out.shape[1] - tw - 2 * pad)))
+        top = int(min(max(top, 0), max(0, out.shape[0] - box_h)))
+        cv2.rectangle(out, (x, top), (x + tw + 2 * pad, top + box_h), color, cv2.FILLED)
+        cv2.putText(
+            out, text, (x + pad, top + pad + th), FONT, scale, _ink(color), thick, cv2.LINE_AA
+        )
+
+    def _draw_bars(self, out, face: Face, probs: np.ndarray, labels, unit: float) -> None:
+        names = list(labels) if len(labels) == len(probs) else [str(i) for i in range(len(probs))]
+        scale, thick = 0.42 * unit, 1
+        row = max(10, round(16 * unit))
+        name_w = max(cv2.getTextSize(n, FONT, scale, thick)[0][0] for n in names)
+        bar_w = round(70 * unit)
+        pct_w = cv2.getTextSize("100%", FONT, scale, thick)[0][0]
+        pad = max(2, round(4 * unit))
+        panel_w = name_w + bar_w + pct_w + 4 * pad
+        panel_h = row * len(names) + 2 * pad
+        h, w = out.shape[:2]
+        x0, y0, x1, _ = face.xyxy
+        if x1 + pad + panel_w <= w:
+            px = x1 + pad
+        elif x0 - pad - panel_w >= 0:
+            px = x0 - pad - panel_w
+        else:
+            px = min(max(x0, 0), max(0, w - panel_w))
+        py = min(max(y0, 0), max(0, h - panel_h))
+        pw, ph = min(panel_w, w - px), min(panel_h, h - py)
+        if pw <= 0 or ph <= 0:
+            return
+        region = out[py : py + ph, px : px + pw]
+        region[:] = (region * 0.35).astype(np.uint8)  # darken behind the bars
+        top = int(np.argmax(probs))
+        for i, (name, p) in enumerate(zip(names, probs, strict=True)):
+            base_y = py + pad + row * i
+            text_y = base_y + round(row * 0.75)
+            ink = (255, 255, 255) if i == top else (200, 200, 200)
+            cv2.putText(out, name, (px + pad, text_y), FONT, scale, ink, thick, cv2.LINE_AA)
+            bx = px + 2 * pad + name_w
+            fill = int(round(bar_w * float(np.clip(p, 0.0, 1.0))))
+            by0, by1 = base_y + round(row * 0.2), base_y + round(row * 0.8)
+            cv2.rectangle(out, (bx, by0), (bx + bar_w, by1), (90, 90, 90), 1)
+            if fill > 0:
+                cv2.rectangle(out, (bx, by0), (bx + fill, by1), label_color(name), cv2.FILLED)
+            cv2.putText(
+                out, f"{p:.0%}", (bx + bar_w + pad, text_y), FONT, scale, ink, thick, cv2.LINE_AA
+            )

@@ -1,0 +1,60 @@
+"""Checking input and output paths up front, so a bad path fails before any processing."""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+from fervision.errors import FervisionError
+
+#: Still-image suffixes OpenCV decodes (the ``image`` and ``folder`` sources).
+IMAGE_SUFFIXES = frozenset(
+    (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp")
+    + (".pgm", ".ppm", ".pbm", ".pnm", ".jp2", ".avif", ".exr", ".hdr")
+)
+
+
+def input_file(path, what: str) -> Path:
+    """``path`` as a Path when it is a readable file; otherwise a one-line error."""
+    if path is None or str(path) == "":
+        raise FervisionError(f"{what} file not given")
+    p = Path(os.path.expanduser(str(path)))
+    if not p.exists():
+        raise FervisionError(f"{what} file not found: {p}")
+    if p.is_dir():
+        raise FervisionError(f"{what} file is a directory: {p}")
+    if not os.access(p, os.R_OK):
+        raise FervisionError(f"cannot read {what} file: {p} (permission denied)")
+    return p
+
+
+def output_file(path, what: str) -> Path:
+    """``path`` as a Path when a file can be written there; otherwise a one-line error.
+
+    Checks that the parent folder exists and is writable (``os.access`` semantics, so
+    root passes where a plain user would not) and that ``path`` is not a folder.
+    """
+    if path is None or str(path) == "":
+        raise FervisionError(f"{what} output path not given")
+    p = Path(os.path.expanduser(str(path)))
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.exists():
+        raise FervisionError(f"cannot write {what} {p}: folder {parent} does not exist")
+    if not parent.is_dir():
+        raise FervisionError(f"cannot write {what} {p}: {parent} is not a folder")
+    if p.is_dir():
+        raise FervisionError(f"cannot write {what} {p}: it is a folder")
+    if not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise FervisionError(f"cannot write {what} {p}: permission denied")
+    return p
+
+
+def natural_key(name: str):
+    """Sort key that puts ``frame2`` before ``frame10``."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any ``user:password@`` replaced, for error messages."""
+    return re.sub(r"(://)[^/@]*@", r"\1***@", url)

@@ -1,0 +1,269 @@
+"""The opencv plugin's sources, on real files, folders, cameras and sockets (no mocks)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+from fervision.errors import FervisionError
+from fervision.pipeline import open_source
+from fervision.plugins import get_registry
+from fervision_opencv.capture import StreamSource, VideoSource, WebcamSource
+from fervision_opencv.haar import HaarDetector
+from fervision_opencv.images import FolderSource, ImageSource
+from fervision_opencv.sample import SampleSource
+from fervision_opencv.sources import source_kind
+
+
+def _free_port() -> int:
+    """A localhost port nothing listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_plugin_registers_its_stages_without_importing_opencv():
+    code = (
+        "import sys\n"
+        "from fervision.plugins import get_registry\n"
+        "r = get_registry()\n"
+        "names = {(e.kind, e.name) for e in r.entries('opencv')}\n"
+        "assert 'cv2' not in sys.modules, 'cv2 imported while registering'\n"
+        "print(sorted(names))\n"
+    )
+    env = {**os.environ, "FERVISION_LOAD_PLUGINS": "opencv"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    for kind, name in [
+        ("source", "auto"),
+        ("source", "webcam"),
+        ("source", "video"),
+        ("source", "image"),
+        ("source", "folder"),
+        ("source", "stream"),
+        ("source", "sample"),
+        ("detector", "haar"),
+        ("annotator", "overlay"),
+        ("sink", "video"),
+        ("sink", "display"),
+    ]:
+        assert f"('{kind}', '{name}')" in out.stdout
+
+
+def test_auto_picks_the_source_by_target(tmp_path, clip, photo):
+    assert source_kind("rtsp://cam.local/live") == "stream"
+    assert source_kind("https://example.com/clip.mp4") == "stream"
+    assert source_kind("0") == "webcam"
+    assert source_kind(str(tmp_path)) == "folder"
+    assert source_kind(str(photo)) == "image"
+    assert source_kind(str(clip)) == "video"
+    assert source_kind(f"file://{clip}") == "video"
+    assert isinstance(open_source(str(clip)), VideoSource)
+    assert isinstance(open_source(f"video:{clip}"), VideoSource)
+    assert isinstance(open_source(str(photo)), ImageSource)
+    assert isinstance(open_source("sample"), SampleSource)
+    cam = open_source("webcam:3")
+    assert isinstance(cam, WebcamSource) and cam.device == 3 and cam.live
+    assert open_source("webcam").device == 0
+    assert isinstance(open_source("rtsp://127.0.0.1:1/x"), StreamSource)
+
+
+def test_video_source_reads_every_frame_of_the_clip(clip):
+    source = open_source(str(clip))
+    assert source.live is False
+    info = source.open()
+    assert (info.width, info.height, info.frame_count, info.live) == (640, 360, 275, False)
+    assert info.fps == pytest.approx(29.97, abs=0.01)
+    assert info.source_id == str(clip)
+    frames = list(source.frames())
+    source.close()
+    source.close()  # idempotent
+    assert len(frames) == 275
+    assert [f.index for f in frames] == list(range(275))
+    first = frames[0]
+    assert first.image.shape == (360, 640, 3) and first.image.dtype == np.uint8
+    assert first.source_id == str(clip) and first.captured_at > 0
+    stamps = np.array([f.timestamp for f in frames])
+    assert stamps[0] == 0.0 and np.all(np.diff(stamps) > 0)
+    assert stamps[-1] == pytest.approx(274 / 29.97, abs=0.01)
+
+
+def test_video_fps_option_overrides_the_declared_rate(clip):
+    source = VideoSource(clip, fps=10)
+    assert source.open().fps == 10
+    stamps = [f.timestamp for _, f in zip(range(4), source.frames(), strict=False)]
+    source.close()
+    assert stamps == pytest.approx([0.0, 0.1, 0.2, 0.3])
+
+
+def test_missing_video_fails_at_construction(tmp_path):
+    missing = tmp_path / "nope.mp4"
+    with pytest.raises(FervisionError, match="video file not found: .*nope.mp4"):
+        open_source(str(missing))
+    with pytest.raises(FervisionError, match="video file not found"):
+        get_registry().build("source", f"video:{missing}")
+    with pytest.raises(FervisionError, match="image file not found"):
+        open_source(str(tmp_path / "nope.jpg"))
+
+
+def test_random_bytes_named_mp4_cannot_be_decoded(tmp_path):
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(np.random.default_rng(0).integers(0, 256, 40_000, np.uint8).tobytes())
+    source = open_source(str(junk))  # exists and is readable: construction passes
+    with pytest.raises(FervisionError, match="cannot decode video .*junk.mp4"):
+        source.open()
+    source.close()
+
+
+def test_image_source_yields_the_photo_once(photo):
+    source = open_source(str(photo))
+    info = source.open()
+    frames = list(source.frames())
+    source.close()
+    assert len(frames) == 1 and frames[0].timestamp == 0.0
+    assert (info.frame_count, info.live) == (1, False)
+    assert frames[0].image.shape == (info.height, info.width, 3)
+
+
+def test_undecodable_image_fails_at_open(tmp_path):
+    bad = tmp_path / "bad.png"
+    bad.write_bytes(b"not a png")
+    source = open_source(str(bad))
+    with pytest.raises(FervisionError, match="cannot decode image"):
+        source.open()
+
+
+def _write_folder(folder):
+    """Images in awkward formats and names: the order must be natural, output BGR."""
+    rng = np.random.default_rng(1)
+    color = rng.integers(0, 256, (48, 64, 3), np.uint8)
+    gray = rng.integers(0, 256, (48, 64), np.uint8)
+    bgra = np.dstack([color, np.full((48, 64), 128, np.uint8)])
+    assert cv2.imwrite(str(folder / "img2.png"), gray)
+    assert cv2.imwrite(str(folder / "img10.png"), bgra)
+    assert cv2.imwrite(str(folder / "img1.jpg"), color)
+    assert cv2.imwrite(str(folder / "img3.bmp"), cv2.resize(color, (32, 24)))
+    (folder / "img5.jpg").write_bytes(b"broken")  # skipped, with a warning
+    (folder / "notes.txt").write_text("not an image")
+    (folder / ".hidden.png").write_bytes(b"")
+    return gray, bgra
+
+
+def test_folder_source_natural_order_bgr_and_timestamps(tmp_path, caplog):
+    gray, bgra = _write_folder(tmp_path)
+    source = open_source(str(tmp_path), fps=4)
+    assert isinstance(source, FolderSource) and source.live is False
+    info = source.open()
+    assert (info.width, info.height, info.fps) == (64, 48, 4.0)
+    frames = list(source.frames())
+    source.close()
+    names = [os.path.basename(f.source_id) for f in frames]
+    assert names == ["img1.jpg", "img2.png", "img3.bmp", "img10.png"]
+    assert [f.index for f in frames] == [0, 1, 2, 3]
+    assert [f.timestamp for f in frames] == [0.0, 0.25, 0.5, 0.75]
+    for f in frames:
+        assert f.image.ndim == 3 and f.image.shape[2] == 3 and f.image.dtype == np.uint8
+    assert np.array_equal(frames[1].image, np.dstack([gray] * 3))
+    assert np.array_equal(frames[3].image, bgra[:, :, :3])
+    assert frames[2].image.shape == (24, 32, 3)  # sizes may differ; sinks resize
+    assert [p.name for p in source.skipped] == ["img5.jpg"]
+    assert "img5.jpg" in caplog.text
+
+
+def test_folder_default_fps_and_errors(tmp_path):
+    assert cv2.imwrite(str(tmp_path / "a.png"), np.zeros((8, 8, 3), np.uint8))
+    source = FolderSource(tmp_path)
+    assert source.open().fps == 1.0
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FervisionError, match="no image files"):
+        open_source(str(empty))
+    (empty / "x.jpg").write_bytes(b"junk")
+    with pytest.raises(FervisionError, match="could be decoded"):
+        FolderSource(empty).open()
+    with pytest.raises(FervisionError, match="not found"):
+        get_registry().build("source", f"folder:{tmp_path / 'missing'}")
+
+
+def test_unopenable_camera_fails_at_open_quickly():
+    source = open_source("webcam:97")
+    assert source.live is True
+    start = time.perf_counter()
+    with pytest.raises(FervisionError, match="camera 97"):
+        source.open()
+    assert time.perf_counter() - start < 10
+    source.close()
+    with pytest.raises(FervisionError, match="camera not found"):
+        open_source("webcam:/dev/no-such-video")
+
+
+@pytest.mark.parametrize("scheme", ["rtsp", "http"])
+def test_stream_that_refuses_fails_at_open_quickly(scheme):
+    url = f"{scheme}://user:secret@127.0.0.1:{_free_port()}/live"
+    source = open_source(url, open_timeout=2, read_timeout=2)
+    assert source.live is True
+    start = time.perf_counter()
+    with pytest.raises(FervisionError, match="cannot open stream") as err:
+        source.open()
+    assert time.perf_counter() - start < 10
+    assert "secret" not in str(err.value)  # credentials are not printed
+
+
+def test_remote_video_file_url_is_not_live():
+    assert StreamSource("https://example.com/videos/clip.mp4").live is False
+    assert StreamSource("http://cam.local/stream").live is True
+
+
+def test_live_stream_that_stops_raises_after_its_frames(clip):
+    # FFmpeg reads file:// URLs like any stream; as a live source, its end is a stall.
+    source = StreamSource(f"file://{clip}", live=True, read_timeout=0.5)
+    info = source.open()
+    assert info.live and info.frame_count is None and info.width == 640
+    count = 0
+    with pytest.raises(FervisionError, match="stopped delivering frames after 275 frames"):
+        for frame in source.frames():
+            count += 1
+            assert frame.timestamp >= 0
+    source.close()
+    assert count == 275
+
+
+def test_sample_source_moves_a_face_haar_can_find():
+    source = open_source("sample")
+    assert source.live is False
+    info = source.open()
+    assert (info.width, info.height, info.fps, info.frame_count) == (640, 480, 30.0, 150)
+    detector = HaarDetector()
+    checked = found = 0
+    centres = []
+    for frame in source.frames():
+        assert frame.timestamp == pytest.approx(frame.index / 30)
+        if frame.index % 5:
+            continue
+        faces = detector.detect(frame)
+        checked += 1
+        found += len(faces) >= 1
+        if faces:
+            x, y, w, h = faces[0].box
+            centres.append((x + w / 2, y + h / 2, w))
+    source.close()
+    assert checked == 30 and found >= 0.8 * checked
+    centres = np.array(centres)
+    assert np.ptp(centres[:, 0]) > 100 and np.ptp(centres[:, 2]) > 50  # it pans and zooms
+
+
+def test_sample_frame_count_option():
+    source = get_registry().build("source", "sample:12")
+    source.open()
+    assert len(list(source.frames())) == 12
+    with pytest.raises(FervisionError):
+        SampleSource(0)

@@ -1,0 +1,351 @@
+"""The opencv plugin's Haar detector, overlay, video sink and display sink, on real media."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from fervision.errors import FervisionError
+from fervision.pipeline import Pipeline
+from fervision.plugins import get_registry
+from fervision.types import Face, Frame, SourceInfo
+from fervision_opencv.capture import VideoSource
+from fervision_opencv.haar import HaarDetector
+from fervision_opencv.images import read_image
+from fervision_opencv.overlay import NO_LABEL_COLOR, OverlayAnnotator, label_color
+from fervision_opencv.sample import SampleSource
+from fervision_opencv.video_sink import VideoSink
+
+EMOTIONS = ("angry", "fear", "happy", "neutral", "sad", "surprise")
+
+
+def _iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    w = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    h = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return w * h / (aw * ah + bw * bh - w * h)
+
+
+def _count_frames(path: Path) -> tuple[int, tuple[int, int]]:
+    """Frames decodable from ``path`` and their size, by reading them all back."""
+    cap = cv2.VideoCapture(str(path))
+    assert cap.isOpened(), f"{path} is not playable"
+    n, size = 0, None
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        n += 1
+        size = (image.shape[1], image.shape[0])
+    cap.release()
+    return n, size
+
+
+# Haar ----------------------------------------------------------------------------------
+
+
+def _photo_frame(photo) -> Frame:
+    return Frame(image=read_image(photo), index=0, timestamp=0.0)
+
+
+def test_haar_finds_both_faces_in_the_photo(photo):
+    frame = _photo_frame(photo)
+    faces = get_registry().build("detector", "haar").detect(frame)
+    assert len(faces) == 2
+    for face in faces:
+        x, y, w, h = face.box
+        assert all(isinstance(v, int) for v in face.box)
+        assert x >= 0 and y >= 0 and x + w <= frame.width and y + h <= frame.height
+        assert w >= 100 and 0.5 < face.score <= 1.0
+    left, right = sorted(faces, key=lambda f: f.box[0])
+    assert left.box[0] + left.box[2] < right.box[0]
+
+
+def test_haar_downscale_keeps_the_same_faces(photo):
+    frame = _photo_frame(photo)  # 1126x661
+    full = sorted(HaarDetector(downscale=None).detect(frame), key=lambda f: f.box[0])
+    small = sorted(HaarDetector(downscale=400).detect(frame), key=lambda f: f.box[0])
+    assert len(full) == len(small) == 2
+    for a, b in zip(full, small, strict=True):
+        assert _iou(a.box, b.box) > 0.6  # boxes come back in full-frame pixels
+
+
+def test_haar_finds_faces_in_many_clip_frames(clip):
+    source = VideoSource(clip)
+    source.open()
+    detector = HaarDetector()
+    checked = with_face = 0
+    for frame in source.frames():
+        if frame.index % 10:
+            continue
+        checked += 1
+        with_face += bool(detector.detect(frame))
+    source.close()
+    assert checked == 28 and with_face >= 0.6 * checked
+
+
+def test_haar_accepts_another_cascade_and_gray_images(photo):
+    alt = Path(cv2.data.haarcascades) / "haarcascade_frontalface_alt2.xml"
+    detector = get_registry().build("detector", "haar", model=str(alt))
+    assert detector.model == alt
+    gray = cv2.cvtColor(read_image(photo), cv2.COLOR_BGR2GRAY)
+    assert len(detector.detect(gray)) == 2
+
+
+def test_haar_rejects_bad_models_and_options(tmp_path):
+    with pytest.raises(FervisionError, match="cascade file not found"):
+        get_registry().build("detector", f"haar:{tmp_path / 'none.xml'}")
+    bogus = tmp_path / "bogus.xml"
+    bogus.write_text("<?xml version='1.0'?><opencv_storage></opencv_storage>")
+    with pytest.raises(FervisionError, match="cannot load Haar cascade"):
+        HaarDetector(bogus)
+    with pytest.raises(FervisionError, match="scale_factor"):
+        HaarDetector(scale_factor=1.0)
+
+
+def test_haar_on_an_empty_scene_finds_nothing():
+    frame = Frame(image=np.full((240, 320, 3), 127, np.uint8), index=0, timestamp=0.0)
+    assert HaarDetector().detect(frame) == []
+
+
+# Overlay -------------------------------------------------------------------------------
+
+
+def _labelled_frame(image) -> Frame:
+    probs = np.array([0.02, 0.03, 0.87, 0.04, 0.02, 0.02])
+    faces = [
+        Face(
+            (40, 60, 120, 120),
+            0.9,
+            track_id=3,
+            probs=probs,
+            smoothed=probs,
+            label="happy",
+            confidence=0.87,
+        ),
+        Face(
+            (image.shape[1] - 90, 10, 80, 80),
+            0.8,
+            track_id=4,
+            probs=probs[::-1].copy(),
+            label="surprise",
+            confidence=0.87,
+        ),
+    ]
+    return Frame(image=image, index=0, timestamp=0.0, faces=faces, labels=EMOTIONS)
+
+
+def test_overlay_draws_on_a_new_image_and_leaves_the_frame_alone(photo):
+    frame = _labelled_frame(read_image(photo))
+    before = frame.image.copy()
+    annotator = get_registry().build("annotator", "overlay", bars=True)
+    out = annotator.annotate(frame)
+    assert out is not frame.image and not np.shares_memory(out, frame.image)
+    assert out.shape == frame.image.shape and out.dtype == np.uint8
+    assert np.array_equal(frame.image, before)
+    changed = np.any(out != before, axis=2)
+    assert changed[60, 40:160].mean() > 0.9  # the top edge of the first box
+    # The bars beside the first face, right of its box.
+    assert changed[60:180, 165:400].mean() > 0.1
+    plain = OverlayAnnotator(bars=False).annotate(frame)
+    assert np.any(np.any(plain != out, axis=2)[60:180, 165:400])
+
+
+def test_overlay_draws_only_the_box_for_unclassified_faces():
+    image = np.full((200, 300, 3), 60, np.uint8)
+    frame = Frame(image=image, index=0, timestamp=0.0, faces=[Face((100, 50, 80, 90))])
+    out = OverlayAnnotator(bars=True, show_fps=False).annotate(frame)
+    ys, xs = np.nonzero(np.any(out != image, axis=2))
+    assert ys.min() >= 47 and ys.max() <= 143 and xs.min() >= 97 and xs.max() <= 183
+    assert tuple(out[50, 140]) == NO_LABEL_COLOR
+
+
+def test_overlay_measures_and_shows_fps():
+    image = np.zeros((120, 160, 3), np.uint8)
+    annotator = OverlayAnnotator()
+    first = annotator.annotate(Frame(image=image, index=0, timestamp=0.0))
+    assert annotator.fps is None and not first.any()  # no interval measured yet
+    time.sleep(0.05)
+    second = annotator.annotate(Frame(image=image, index=1, timestamp=0.1))
+    assert 5 < annotator.fps < 25
+    assert second[:40, :100].any()
+
+
+def test_overlay_survives_awkward_faces_and_labels():
+    annotator = OverlayAnnotator(bars=True)
+    image = np.zeros((48, 64, 3), np.uint8)
+    faces = [
+        Face((0, 0, 64, 48), track_id=1, probs=np.array([0.5, 0.5]), label="x", confidence=0.5),
+        Face((60, 40, 4, 8), probs=np.array([0.1, 0.2, 0.7])),
+    ]
+    frame = Frame(image=image, index=0, timestamp=0.0, faces=faces, labels=EMOTIONS)
+    assert annotator.annotate(frame).shape == image.shape
+    assert label_color("happy") == label_color("Happy") != label_color("sad")
+    assert label_color("custom") == label_color("custom")
+
+
+# Video sink ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
+def test_video_sink_writes_a_playable_file(tmp_path, suffix):
+    out = tmp_path / f"out{suffix}"
+    sink = get_registry().build("sink", "video", path=str(out))
+    info = SourceInfo("test", 160, 120, 15.0, 12)
+    sink.open(info, EMOTIONS)
+    rng = np.random.default_rng(2)
+    for i in range(12):
+        size = (120, 160, 3) if i != 5 else (240, 320, 3)  # an odd frame is resized
+        sink.write(Frame(image=rng.integers(0, 256, size, np.uint8), index=i, timestamp=i / 15))
+    sink.close()
+    sink.close()
+    assert _count_frames(out) == (12, (160, 120))
+    cap = cv2.VideoCapture(str(out))
+    assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(15.0, abs=0.01)
+    cap.release()
+
+
+def _quiet_pipeline(source, sinks, detector=None):
+    return Pipeline(
+        source,
+        detector=detector,
+        tracker=None,
+        classifier=None,
+        smoother=None,
+        annotator="overlay",
+        sinks=sinks,
+    )
+
+
+def test_pipeline_writes_the_annotated_sample(tmp_path):
+    out = tmp_path / "sample.mp4"
+    pipeline = _quiet_pipeline(SampleSource(20), [f"video:{out}"], detector="haar")
+    summary = pipeline.run()
+    assert summary.frames == 20 and summary.frames_with_faces >= 15
+    assert _count_frames(out) == (20, (640, 480))
+
+
+def test_video_stays_playable_when_the_run_stops_early(tmp_path):
+    out = tmp_path / "stopped.mp4"
+    frames = _quiet_pipeline(SampleSource(60), [VideoSink(out)]).frames()
+    for _ in range(17):
+        next(frames)
+    frames.close()  # what a consumer breaking out, or an error, does
+    assert _count_frames(out) == (17, (640, 480))
+
+
+class _CtrlC:
+    """A detector that is interrupted like Ctrl-C at frame ``at``."""
+
+    def __init__(self, at: int) -> None:
+        self.at = at
+
+    def detect(self, frame):
+        if frame.index == self.at:
+            raise KeyboardInterrupt
+        return []
+
+
+def test_video_stays_playable_when_the_run_is_interrupted(tmp_path):
+    out = tmp_path / "interrupted.avi"
+    pipeline = _quiet_pipeline(SampleSource(60), [VideoSink(out)], detector=_CtrlC(12))
+    with pytest.raises(KeyboardInterrupt):
+        pipeline.run()
+    assert pipeline.summary.interrupted
+    assert _count_frames(out) == (12, (640, 480))
+
+
+def test_video_sink_checks_its_path_before_processing(tmp_path):
+    build = get_registry().build
+    with pytest.raises(FervisionError, match="does not exist"):
+        build("sink", "video", path=str(tmp_path / "missing" / "out.mp4"))
+    (tmp_path / "file.txt").write_text("x")
+    with pytest.raises(FervisionError, match="not a folder"):
+        build("sink", f"video:{tmp_path / 'file.txt' / 'out.mp4'}")
+    (tmp_path / "dir.mp4").mkdir()
+    with pytest.raises(FervisionError, match="it is a folder"):
+        build("sink", "video", path=str(tmp_path / "dir.mp4"))
+    with pytest.raises(FervisionError, match="suffix"):
+        build("sink", "video", path=str(tmp_path / "out.txt"))
+    assert not any(p.name.startswith("out") for p in tmp_path.iterdir())
+
+
+@pytest.mark.skipif(os.name != "posix", reason="POSIX permissions")
+def test_video_sink_rejects_a_read_only_folder(tmp_path):
+    if os.geteuid() == 0:
+        pytest.skip("root can write into read-only folders")
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        with pytest.raises(FervisionError, match="permission denied"):
+            VideoSink(locked / "out.mp4")
+    finally:
+        locked.chmod(0o755)
+
+
+# Display sink --------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="DISPLAY is a Linux check")
+def test_display_without_a_display_fails_when_built(monkeypatch):
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(FervisionError, match="no display available.*use --no-display"):
+        get_registry().build("sink", "display")
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="X11 sockets are a Linux check")
+def test_display_with_an_unreachable_x_server_fails_when_built(monkeypatch):
+    # Qt would abort the whole process here, so the sink must refuse first.
+    number = next(n for n in range(93, 200) if not os.path.exists(f"/tmp/.X11-unix/X{n}"))
+    monkeypatch.setenv("DISPLAY", f":{number}")
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    with pytest.raises(FervisionError, match="cannot connect to X display"):
+        get_registry().build("sink", "display")
+
+
+@pytest.mark.skipif(shutil.which("Xvfb") is None, reason="Xvfb is not installed")
+def test_display_shows_frames_under_xvfb(tmp_path):
+    display = ":97"
+    server = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        time.sleep(1.0)
+        script = textwrap.dedent("""
+            import numpy as np
+            from fervision.types import Frame, SourceInfo
+            from fervision_opencv.display import DisplaySink
+            sink = DisplaySink()
+            sink.open(SourceInfo("xvfb", 320, 240, 30.0), ())
+            for i in range(5):
+                sink.write(Frame(image=np.full((240, 320, 3), i * 40, np.uint8), index=i,
+                                 timestamp=i / 30))
+            assert sink._visible()
+            sink.close()
+            sink.close()
+            print("shown")
+        """)
+        env = {**os.environ, "DISPLAY": display}
+        env.pop("WAYLAND_DISPLAY", None)
+        result = subprocess.run(
+            [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr
+        assert "shown" in result.stdout
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
