@@ -44,7 +44,8 @@ def _classes(value: str | None) -> tuple[str, ...]:
     help="Run folder: checkpoint, model, curves and reports.",
 )
 @click.option("--classes", help="Comma-separated label set (default: the six FER classes).")
-@click.option("--epochs", type=int, default=40, show_default=True)
+@click.option("--epochs", type=int, help="Epochs in all [default: 40]; with --resume, a new "
+              "length for the run (the learning-rate schedule follows it).")
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--learning-rate", type=float, default=1.5e-3, show_default=True)
 @click.option(
@@ -84,7 +85,7 @@ def train(
     root = resolve_dataset(dataset, data_dir)
     config = TrainConfig(
         classes=_classes(classes),
-        epochs=epochs,
+        epochs=epochs or 40,
         batch_size=batch_size,
         learning_rate=learning_rate,
         width=width,
@@ -93,7 +94,13 @@ def train(
         seed=seed,
     )
     run = run_training(
-        root, Path(out), config, resume=resume, verbose=2 if quiet else 1, notify=click.echo
+        root,
+        Path(out),
+        config,
+        resume=resume,
+        verbose=2 if quiet else 1,
+        notify=click.echo,
+        epochs=epochs if resume else None,
     )
     click.echo(f"model: {run.model}")
     lite = export_litert(load_model(run.model)[0], litert_beside(run.model))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -64,20 +65,22 @@ def _dataset(data: ImageSet, config: TrainConfig, shuffle: bool):
     return ds.batch(config.batch_size).map(prepare).prefetch(2)
 
 
-def _compile(model, config: TrainConfig, steps_per_epoch: int) -> None:
+def learning_rate_at(progress: float, config: TrainConfig) -> float:
+    """Linear warm-up, then cosine decay to 1% of the peak, by epochs completed (fractional)."""
+    peak = config.learning_rate
+    warmup = min(config.warmup_epochs, config.epochs / 2)
+    if progress < warmup:
+        return peak * (0.05 + 0.95 * progress / warmup)
+    span = max(config.epochs - warmup, 1e-9)
+    done = min((progress - warmup) / span, 1.0)
+    return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * done)))
+
+
+def _compile(model, config: TrainConfig) -> None:
     import keras
 
-    total = steps_per_epoch * config.epochs
-    warmup = min(steps_per_epoch * config.warmup_epochs, total // 2)
-    schedule = keras.optimizers.schedules.CosineDecay(
-        initial_learning_rate=config.learning_rate / 20,
-        decay_steps=max(total - warmup, 1),
-        alpha=0.01,
-        warmup_target=config.learning_rate,
-        warmup_steps=warmup,
-    )
     model.compile(
-        optimizer=keras.optimizers.AdamW(schedule, weight_decay=config.weight_decay),
+        optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
         jit_compile=config.jit_compile,
@@ -120,9 +123,19 @@ def _inference_copy(model, config: TrainConfig):
 
 
 def train(
-    root: Path, out: Path, config: TrainConfig, resume: bool = False, verbose=1, notify=print
+    root: Path,
+    out: Path,
+    config: TrainConfig,
+    resume: bool = False,
+    verbose=1,
+    notify=print,
+    epochs: int | None = None,
 ) -> RunDirectory:
-    """Train (or resume) a run in ``out``; returns its files. Ctrl-C keeps a checkpoint."""
+    """Train (or resume) a run in ``out``; returns its files. Ctrl-C keeps a checkpoint.
+
+    On resume, ``epochs`` may lengthen or shorten the run: the learning rate follows
+    the new length from where the run is.
+    """
     import keras
 
     run = RunDirectory(out)
@@ -133,6 +146,8 @@ def train(
         raise FervisionError(f"nothing to resume in {out} (no state.json)")
     if state:
         config = TrainConfig(**{**state["config"], "classes": tuple(state["config"]["classes"])})
+        if epochs:
+            config.epochs = state["config"]["epochs"] = epochs
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
 
@@ -155,7 +170,7 @@ def train(
         from .architecture import build_cnn
 
         model = build_cnn(len(config.classes), width=config.width)
-        _compile(model, config, steps)
+        _compile(model, config)
         state = {
             "config": asdict(config),
             "epoch": 0,
@@ -182,6 +197,11 @@ def train(
 
         def on_epoch_begin(self, epoch, logs=None):
             self.epoch_started = time.time()
+            self.epoch = epoch
+
+        def on_train_batch_begin(self, batch, logs=None):
+            model.optimizer.learning_rate.assign(
+                learning_rate_at(self.epoch + batch / steps, config))
 
     interrupted = False
     try:
