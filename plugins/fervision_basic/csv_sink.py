@@ -37,7 +37,7 @@ class CsvSink:
     """
 
     def __init__(self, path):
-        self.path = check_writable(path)
+        self.path = check_writable(path, "CSV")
         self._file = None
         self._writer = None
         self.labels: tuple[str, ...] = ()

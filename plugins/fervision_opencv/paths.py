@@ -29,27 +29,6 @@ def input_file(path, what: str) -> Path:
     return p
 
 
-def output_file(path, what: str) -> Path:
-    """``path`` as a Path when a file can be written there; otherwise a one-line error.
-
-    Checks that the parent folder exists and is writable (``os.access`` semantics, so
-    root passes where a plain user would not) and that ``path`` is not a folder.
-    """
-    if path is None or str(path) == "":
-        raise FervisionError(f"{what} output path not given")
-    p = Path(os.path.expanduser(str(path)))
-    parent = p.parent if str(p.parent) else Path(".")
-    if not parent.exists():
-        raise FervisionError(f"cannot write {what} {p}: folder {parent} does not exist")
-    if not parent.is_dir():
-        raise FervisionError(f"cannot write {what} {p}: {parent} is not a folder")
-    if p.is_dir():
-        raise FervisionError(f"cannot write {what} {p}: it is a folder")
-    if not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
-        raise FervisionError(f"cannot write {what} {p}: permission denied")
-    return p
-
-
 def natural_key(name: str):
     """Sort key that puts ``frame2`` before ``frame10``."""
     return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]

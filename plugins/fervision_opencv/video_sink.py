@@ -13,9 +13,8 @@ import math
 import cv2
 
 from fervision.errors import FervisionError
+from fervision.outputs import check_writable
 from fervision.types import Frame, SourceInfo, to_bgr
-
-from .paths import output_file
 
 #: FourCC per file suffix.
 CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
@@ -32,7 +31,7 @@ class VideoSink:
     """
 
     def __init__(self, path=None, *, fps: float | None = None, codec: str | None = None) -> None:
-        self.path = output_file(path, "video")
+        self.path = check_writable(path, "video")
         suffix = self.path.suffix.lower()
         if codec is None and suffix not in CODECS:
             known = ", ".join(sorted(CODECS))

@@ -14,7 +14,7 @@ class JsonLinesSink:
     """One JSON object per frame: index, timestamp and each face with its emotion."""
 
     def __init__(self, path="faces.jsonl"):
-        self.path = check_writable(path)
+        self.path = check_writable(path, "JSON-lines")
         self._file = None
 
     def open(self, info, labels):
