@@ -128,14 +128,21 @@ class Pipeline:
             if s is not None
         ]
 
-    def process(self, frame: Frame, detect: bool = True, previous: list[Face] = ()) -> Frame:
-        """Run every stage but the sinks on one frame."""
+    def detected(self, frames):
+        """Detect faces in each frame; between detections (``detect_every``) carry the boxes."""
+        previous: list[Face] = []
+        for i, frame in enumerate(frames):
+            if self.detector is not None:
+                if i % self.detect_every == 0:
+                    frame.faces = self.detector.detect(frame)
+                else:
+                    frame.faces = [Face(f.box, f.score) for f in previous]
+            previous = frame.faces
+            yield frame
+
+    def analyze(self, frame: Frame) -> Frame:
+        """Track, classify, smooth and annotate the faces already detected in ``frame``."""
         frame.labels = self.labels
-        if self.detector is not None:
-            if detect:
-                frame.faces = self.detector.detect(frame)
-            else:
-                frame.faces = [Face(f.box, f.score, f.track_id) for f in previous]
         if self.tracker is not None:
             self.tracker.update(frame)
             ended = self.tracker.ended
@@ -174,14 +181,15 @@ class Pipeline:
             foreground = [s for s in self.sinks if getattr(s, "main_thread", False)]
             if background:
                 writer = WriteBehind(lambda f: [s.write(f) for s in background])
-            reader = ReadAhead(self.source.frames, newest_only=info.live)
+            if info.live:  # drop stale frames first, then detect only the newest
+                reader = ReadAhead(self.source.frames, newest_only=True)
+                frames = self.detected(reader)
+            else:  # decode and detect on the reader thread, ahead of the rest
+                reader = frames = ReadAhead(lambda: self.detected(self.source.frames()))
             pm.hook.pipeline_started(pipeline=self, info=info)
             start = time.perf_counter()
-            previous: list[Face] = []
-            for frame in reader:
-                detect = summary.frames % self.detect_every == 0
-                self.process(frame, detect, previous)
-                previous = frame.faces
+            for frame in frames:
+                self.analyze(frame)
                 pm.hook.frame_processed(frame=frame)
                 if writer is not None:
                     writer.put(frame)
@@ -218,7 +226,7 @@ class Pipeline:
         s.faces += len(frame.faces)
         s.frames_with_faces += bool(frame.faces)
         s.label_counts.update(f.label for f in frame.faces if f.label)
-        if frame.captured_at:
+        if frame.captured_at and self.info.live:
             s.latencies.append(time.perf_counter() - frame.captured_at)
             if len(s.latencies) > 10_000:  # keep memory flat on endless streams
                 del s.latencies[:5_000]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fervision.scene import SceneCutDetector
 from fervision.types import Frame
 
 
@@ -18,16 +19,6 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = iw * ih
     union = (a[:, 2] * a[:, 3])[:, None] + b[:, 2] * b[:, 3] - inter
     return inter / np.maximum(union, 1e-9)
-
-
-def frame_signature(image: np.ndarray) -> np.ndarray:
-    """A cheap colour histogram of a subsampled frame, for spotting scene cuts."""
-    step = max(1, min(image.shape[:2]) // 48)
-    small = image[::step, ::step].reshape(-1, image.shape[2] if image.ndim == 3 else 1)
-    hist = np.concatenate(
-        [np.bincount(small[:, c] >> 4, minlength=16) for c in range(small.shape[1])]
-    ).astype(np.float32)
-    return hist / hist.sum()
 
 
 @dataclass
@@ -52,25 +43,15 @@ class IouTracker:
     def __init__(self, min_iou: float = 0.2, max_age: int = 15, cut_threshold: float = 0.5):
         self.min_iou = min_iou
         self.max_age = max_age
-        self.cut_threshold = cut_threshold
+        self.is_scene_cut = SceneCutDetector(cut_threshold)
         self.tracks: list[Track] = []
         self.ended: list[int] = []
         self._next_id = 1
-        self._signature: np.ndarray | None = None
-
-    def _is_scene_cut(self, frame: Frame) -> bool:
-        if self.cut_threshold is None or self.cut_threshold <= 0:
-            return False
-        signature = frame_signature(frame.image)
-        previous, self._signature = self._signature, signature
-        return (
-            previous is not None and float(np.abs(signature - previous).sum()) > self.cut_threshold
-        )
 
     def update(self, frame: Frame) -> None:
         """Set ``track_id`` on every face of ``frame``; ids that ended go to ``self.ended``."""
         self.ended = []
-        if self._is_scene_cut(frame):
+        if self.is_scene_cut(frame.image):
             self.ended = [t.track_id for t in self.tracks]
             self.tracks = []
         boxes = np.array([f.box for f in frame.faces], dtype=np.float64).reshape(-1, 4)

@@ -1,20 +1,20 @@
 """The ``haar`` detector: OpenCV's Viola-Jones frontal-face cascade.
 
 Fast on a CPU and needs no download (the cascades ship with opencv-python), but it
-finds only roughly frontal faces. Scores are the cascade's last-stage weight squashed
-with a logistic function to 0..1: about 0.9 for a clear face, below 0.5 for the weak
-detections that are most often false.
+finds only roughly frontal faces. The score is ``n / (n + min_neighbors + 1)`` for a
+face confirmed by ``n`` overlapping raw hits: about 0.5 for a face that barely passed,
+0.9 for a clear one. Results equal a plain ``detectMultiScale`` on the full frame.
 """
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.scene import SceneCutDetector
 from fervision.types import Face, Frame
 
 DEFAULT_CASCADE = "haarcascade_frontalface_default.xml"
@@ -52,11 +52,16 @@ class HaarDetector:
         model: a cascade XML file (default: OpenCV's ``haarcascade_frontalface_default``).
         scale_factor: image pyramid step; smaller finds more faces, slower.
         min_neighbors: overlapping hits a face needs; larger means fewer false faces.
-        min_size: smallest face (W, H) in pixels of the full frame.
+        min_size: smallest face (W, H) in pixels of the full frame (default: the
+            cascade's own window, 24x24 for the frontal-face cascade).
         downscale: detect on a copy whose longer side is at most this many pixels
             (boxes come back in full-frame pixels); ``None`` or 0 detects at full size.
             Faces smaller than about ``24 * longer_side / downscale`` pixels are missed.
         equalize: equalize the gray image's histogram first (helps in poor light).
+        full_every: scan the whole frame every Nth frame (and at scene cuts); in between
+            search only around faces seen in the last ``memory`` frames, which is several
+            times cheaper. 1 scans every frame in full.
+        memory: how many frames a face is remembered for the searches between full scans.
 
     Example:
         >>> detector = HaarDetector(downscale=480)
@@ -69,9 +74,11 @@ class HaarDetector:
         *,
         scale_factor: float = 1.1,
         min_neighbors: int = 5,
-        min_size=(30, 30),
-        downscale: int | None = 640,
-        equalize: bool = True,
+        min_size=None,
+        downscale: int | None = None,
+        equalize: bool = False,
+        full_every: int = 1,
+        memory: int = 10,
     ) -> None:
         path = Path(str(model)).expanduser() if model else default_cascade()
         if not path.is_file():
@@ -92,38 +99,104 @@ class HaarDetector:
             raise FervisionError(f"min_neighbors must be 0 or more, not {min_neighbors}")
         if self.downscale is not None and self.downscale < 32:
             raise FervisionError(f"downscale must be at least 32 pixels, not {downscale}")
-        self.min_size = _pair(min_size, "min_size")
+        self.min_size = _pair(min_size, "min_size") if min_size else (0, 0)
         self.equalize = bool(equalize)
+        self.full_every = max(1, int(full_every))
+        self.memory = max(1, int(memory))
+        self.is_scene_cut = SceneCutDetector()
+        self._frames = 0
+        self._last_full = -(10**9)
+        self._memory: list[tuple[tuple[int, int, int, int], int]] = []
 
     def detect(self, frame: Frame | np.ndarray) -> list[Face]:
         """Faces in ``frame`` (a Frame or a BGR/gray image), boxes clipped to it."""
         image = frame.image if isinstance(frame, Frame) else frame
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
+        if self.equalize:
+            gray = cv2.equalizeHist(gray)
+        self._frames += 1
+        full = (
+            self.full_every <= 1
+            or self._frames - self._last_full >= self.full_every
+            or self.is_scene_cut(image)
+        )
+        if full:
+            self._last_full = self._frames
+            faces = self._full_scan(gray)
+        else:
+            faces = self._near_recent_faces(gray)
+        self._remember(faces)
+        return faces
+
+    def _full_scan(self, gray: np.ndarray) -> list[Face]:
         full_h, full_w = gray.shape[:2]
         scale = 1.0
         if self.downscale and max(full_h, full_w) > self.downscale:
             scale = self.downscale / max(full_h, full_w)
             size = (max(1, round(full_w * scale)), max(1, round(full_h * scale)))
             gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        if self.equalize:
-            gray = cv2.equalizeHist(gray)
-        min_size = tuple(max(1, round(v * scale)) for v in self.min_size)
-        boxes, _, weights = self.classifier.detectMultiScale3(
+        min_size = tuple(round(v * scale) for v in self.min_size)
+        return self._scan(gray, scale, (0, 0), (full_w, full_h), min_size, (0, 0))
+
+    def _near_recent_faces(self, gray: np.ndarray) -> list[Face]:
+        """Search only around faces seen in the last few frames (between full scans)."""
+        full_h, full_w = gray.shape[:2]
+        faces: list[Face] = []
+        for x, y, w, h in self._recent_boxes():
+            pad = int(0.5 * max(w, h))
+            x0, y0 = max(x - pad, 0), max(y - pad, 0)
+            x1, y1 = min(x + w + pad, full_w), min(y + h + pad, full_h)
+            side = max(w, h)
+            min_side = max(self.min_size[0], int(side / 1.5))
+            found = self._scan(
+                gray[y0:y1, x0:x1],
+                1.0,
+                (x0, y0),
+                (full_w, full_h),
+                (min_side, min_side),
+                (int(side * 1.5), int(side * 1.5)),
+            )
+            faces += [f for f in found if all(_iou(f.box, g.box) < 0.3 for g in faces)]
+        return faces
+
+    def _scan(self, gray, scale, offset, frame_size, min_size, max_size) -> list[Face]:
+        """Run the cascade on ``gray`` and map boxes back to the full frame."""
+        if min(gray.shape[:2]) < max(min_size[0], min_size[1], 24):
+            return []
+        boxes, neighbours = self.classifier.detectMultiScale2(
             gray,
             scaleFactor=self.scale_factor,
             minNeighbors=self.min_neighbors,
             minSize=min_size,
-            outputRejectLevels=True,
+            maxSize=max_size,
         )
+        full_w, full_h = frame_size
         faces = []
-        for (x, y, w, h), weight in zip(
-            np.asarray(boxes).reshape(-1, 4), np.ravel(weights), strict=True
-        ):
-            x0 = min(max(round(x / scale), 0), full_w)
-            y0 = min(max(round(y / scale), 0), full_h)
-            x1 = min(max(round((x + w) / scale), 0), full_w)
-            y1 = min(max(round((y + h) / scale), 0), full_h)
+        for (x, y, w, h), hits in zip(np.asarray(boxes).reshape(-1, 4), np.ravel(neighbours)):
+            x0 = min(max(round(x / scale) + offset[0], 0), full_w)
+            y0 = min(max(round(y / scale) + offset[1], 0), full_h)
+            x1 = min(max(round((x + w) / scale) + offset[0], 0), full_w)
+            y1 = min(max(round((y + h) / scale) + offset[1], 0), full_h)
             if x1 > x0 and y1 > y0:
-                score = 1.0 / (1.0 + math.exp(-float(weight)))
+                score = float(hits) / (float(hits) + self.min_neighbors + 1)
                 faces.append(Face(box=(int(x0), int(y0), int(x1 - x0), int(y1 - y0)), score=score))
         return faces
+
+    def _remember(self, faces: list[Face]) -> None:
+        self._memory = [(f.box, self._frames) for f in faces] + [
+            (box, seen)
+            for box, seen in self._memory
+            if self._frames - seen < self.memory and all(_iou(box, f.box) < 0.3 for f in faces)
+        ]
+
+    def _recent_boxes(self):
+        return [box for box, _ in self._memory]
+
+
+def _iou(a, b) -> float:
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    return inter / (aw * ah + bw * bh - inter) if inter else 0.0

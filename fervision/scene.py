@@ -1,0 +1,30 @@
+"""Spotting scene cuts cheaply, so trackers and detectors can start afresh."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+def frame_signature(image: np.ndarray) -> np.ndarray:
+    """A normalised 16-bin-per-channel histogram of a subsampled frame."""
+    step = max(1, min(image.shape[:2]) // 48)
+    small = image[::step, ::step].reshape(-1, image.shape[2] if image.ndim == 3 else 1)
+    hist = np.concatenate(
+        [np.bincount(small[:, c] >> 4, minlength=16) for c in range(small.shape[1])]
+    ).astype(np.float32)
+    return hist / hist.sum()
+
+
+class SceneCutDetector:
+    """True when a frame's histogram differs from the previous frame's by over ``threshold``."""
+
+    def __init__(self, threshold: float = 0.5):
+        self.threshold = threshold
+        self._previous: np.ndarray | None = None
+
+    def __call__(self, image: np.ndarray) -> bool:
+        if not self.threshold or self.threshold <= 0:
+            return False
+        signature = frame_signature(image)
+        previous, self._previous = self._previous, signature
+        return previous is not None and float(np.abs(signature - previous).sum()) > self.threshold
