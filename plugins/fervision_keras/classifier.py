@@ -40,7 +40,7 @@ class EmotionClassifier:
     """Keras CNN classifier; labels and input conventions come from the model file."""
 
     def __init__(
-        self, model: str | None = None, backend: str = "litert", flip_average: bool | None = None
+        self, model: str | None = None, backend: str = "litert", flip_average: bool = False
     ):
         from .inference import BACKENDS
 

@@ -44,8 +44,12 @@ def _classes(value: str | None) -> tuple[str, ...]:
     help="Run folder: checkpoint, model, curves and reports.",
 )
 @click.option("--classes", help="Comma-separated label set (default: the six FER classes).")
-@click.option("--epochs", type=int, help="Epochs in all [default: 40]; with --resume, a new "
-              "length for the run (the learning-rate schedule follows it).")
+@click.option(
+    "--epochs",
+    type=int,
+    help="Epochs in all [default: 40]; with --resume, a new "
+    "length for the run (the learning-rate schedule follows it).",
+)
 @click.option("--batch-size", type=int, default=64, show_default=True)
 @click.option("--learning-rate", type=float, default=1.5e-3, show_default=True)
 @click.option(

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.native import quiet_native_output
 
 from .model_io import ModelMetadata, load_model, read_metadata
 
@@ -78,7 +79,8 @@ class KerasPredictor(Predictor):
     """The Keras model called directly through a ``tf.function`` (not ``model.predict``)."""
 
     def __init__(self, model, metadata: ModelMetadata, flip_average: bool | None = None):
-        import tensorflow as tf
+        with quiet_native_output():
+            import tensorflow as tf
 
         super().__init__(metadata, flip_average)
         self.model = model
@@ -100,15 +102,17 @@ def _interpreter_class():
 
 def export_litert(model, path: str | Path, quantize: bool = True) -> Path:
     """Convert a Keras model to a LiteRT flatbuffer (dynamic-range int8 weights by default)."""
-    import tensorflow as tf
+    with quiet_native_output():
+        import tensorflow as tf
 
-    converter = tf.lite.TFLiteConverter.from_keras_model(model)
-    if quantize:
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+        if quantize:
+            converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        flatbuffer = converter.convert()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".partial")
-    tmp.write_bytes(converter.convert())
+    tmp.write_bytes(flatbuffer)
     os.replace(tmp, path)
     return path
 
@@ -162,11 +166,15 @@ class LiteRTPredictor(Predictor):
 
     def _interpreter(self, batch: int):
         if batch not in self._interpreters:
-            interpreter = _interpreter_class()(model_path=str(self.path), num_threads=self.threads)
-            inp = interpreter.get_input_details()[0]
-            size, channels = self.metadata.input_size, self.metadata.channels
-            interpreter.resize_tensor_input(inp["index"], [batch, size, size, channels])
-            interpreter.allocate_tensors()
+            with quiet_native_output():
+                interpreter = _interpreter_class()(
+                    model_path=str(self.path), num_threads=self.threads
+                )
+                inp = interpreter.get_input_details()[0]
+                size, channels = self.metadata.input_size, self.metadata.channels
+                interpreter.resize_tensor_input(inp["index"], [batch, size, size, channels])
+                interpreter.allocate_tensors()
+                interpreter.invoke()  # the first run logs the delegate's creation
             out = interpreter.get_output_details()[0]
             self._interpreters[batch] = (interpreter, inp["index"], out["index"])
         return self._interpreters[batch]

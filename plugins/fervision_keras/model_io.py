@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.native import quiet_native_output
 
 METADATA_NAME = "fervision.json"
 DEFAULT_MODEL = Path(__file__).parent / "models" / "default.keras"
@@ -70,7 +71,8 @@ def load_model(path: str | Path | None = None):
     """Load a model and its metadata; checks the output width matches the labels."""
     path = Path(path) if path else DEFAULT_MODEL
     metadata = read_metadata(path)
-    import keras
+    with quiet_native_output():
+        import keras
 
     try:
         model = keras.saving.load_model(path, compile=False)

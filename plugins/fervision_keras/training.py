@@ -201,7 +201,8 @@ def train(
 
         def on_train_batch_begin(self, batch, logs=None):
             model.optimizer.learning_rate.assign(
-                learning_rate_at(self.epoch + batch / steps, config))
+                learning_rate_at(self.epoch + batch / steps, config)
+            )
 
     interrupted = False
     try:

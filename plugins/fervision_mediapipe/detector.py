@@ -10,7 +10,10 @@ from __future__ import annotations
 import os
 from types import SimpleNamespace
 
+import numpy as np
+
 from fervision.errors import FervisionError
+from fervision.native import quiet_native_output
 from fervision.types import Face, Frame, SourceInfo, to_bgr
 
 from .models import get_spec, resolve_model
@@ -67,7 +70,8 @@ class MediaPipeDetector:
             )
         self.downscale = _parse_downscale(downscale)
         self.model_path = resolve_model(self.variant, model)
-        self._mp = _import_mediapipe()
+        with quiet_native_output():
+            self._mp = _import_mediapipe()
         self._detector = None
         self._detect = None
         self._last_ms = -1
@@ -90,14 +94,18 @@ class MediaPipeDetector:
             min_detection_confidence=self.min_confidence,
         )
         try:
-            self._detector = mp.FaceDetector.create_from_options(options)
+            with quiet_native_output():
+                self._detector = mp.FaceDetector.create_from_options(options)
         except Exception as exc:  # mediapipe raises RuntimeError/ValueError with C++ text
             raise FervisionError(
                 f"MediaPipe could not load {self.model_path} as a face detector "
                 f"(the Tasks FaceDetector needs a BlazeFace .tflite): {_first_line(exc)}"
             ) from None
         self._detect = self._detector.detect_for_video
-        self._last_ms = -1
+        with quiet_native_output():  # the first call logs native warnings; take it here
+            blank = mp.Image(image_format=mp.SRGB, data=np.zeros((64, 64, 3), np.uint8))
+            self._detect(blank, 0)
+        self._last_ms = 0
 
     def detect(self, frame: Frame) -> list[Face]:
         """The faces in ``frame``: integer boxes clipped to the frame, best score first."""
@@ -140,7 +148,8 @@ class MediaPipeDetector:
         """Release the MediaPipe detector; safe to call more than once."""
         detector, self._detector, self._detect = self._detector, None, None
         if detector is not None:
-            detector.close()
+            with quiet_native_output():
+                detector.close()
 
     def __enter__(self) -> MediaPipeDetector:
         self.open()

@@ -1,0 +1,356 @@
+"""Throughput of fervision against its decode+detect ceilings, measured side by side.
+
+    python benchmarks/throughput.py [--clip PATH] [--repeats 3] [--quick]
+
+On the real clip (looped to thousands of frames), in one run and alternating the
+variants so a noisy machine does not decide the result, this prints medians of:
+decode only; decode + detect (MediaPipe, Haar); the full pipeline to CSV (detect,
+track, classify, smooth, CSV) per detector; the full pipeline with overlay and video;
+then cost by resolution (640x360, 1280x720, 1920x1080) and by faces per frame (1, 4,
+16), the Haar search-near-faces and detect-every-N options against full detection,
+memory after 2,000 and 20,000 frames, and the latency of a live source that is faster
+than processing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fervision import Frame, Pipeline, SourceInfo, get_registry
+from fervision.pipeline import open_source
+
+SHARED = Path(os.environ.get("FERVISION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+MEDIAPIPE_MODEL = SHARED / "models" / "face_detection_short_range.tflite"
+FER_FPS_FROM_ISSUE = 28.0  # the `fer` package on this clip, as measured in the issue
+
+
+def read_frames(path: Path, size=None) -> list[np.ndarray]:
+    capture = cv2.VideoCapture(str(path))
+    frames = []
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(cv2.resize(image, size, interpolation=cv2.INTER_AREA) if size else image)
+    capture.release()
+    return frames
+
+
+def write_video(frames: list[np.ndarray], path: Path, loops: int, fps: float = 29.97) -> Path:
+    h, w = frames[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for _ in range(loops):
+        for image in frames:
+            writer.write(image)
+    writer.release()
+    return path
+
+
+class MemorySource:
+    """Frames cycled from memory; ``live`` ones are stamped at a fixed camera rate."""
+
+    def __init__(self, images, count, fps=30.0, live=False):
+        self.images, self.count, self.fps, self.live = images, count, fps, live
+
+    def open(self):
+        h, w = self.images[0].shape[:2]
+        return SourceInfo("memory", w, h, self.fps, self.count, self.live)
+
+    def frames(self):
+        start = time.perf_counter()
+        for i in range(self.count):
+            if self.live:  # a camera delivers frame i at start + i / fps
+                delay = start + i / self.fps - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+            yield Frame(self.images[i % len(self.images)].copy(), i, i / self.fps, "memory",
+                        captured_at=time.perf_counter())
+
+    def close(self):
+        pass
+
+
+def detector(name: str):
+    if name == "mediapipe":
+        return get_registry().build("detector", "mediapipe", model=str(MEDIAPIPE_MODEL))
+    return get_registry().build("detector", name)
+
+
+def decode_only(video: Path) -> tuple[int, float]:
+    capture = cv2.VideoCapture(str(video))
+    frames, start = 0, time.perf_counter()
+    while capture.read()[0]:
+        frames += 1
+    capture.release()
+    return frames, time.perf_counter() - start
+
+
+def decode_detect(video: Path, detector_name: str) -> tuple[int, float]:
+    stage = detector(detector_name)
+    capture = cv2.VideoCapture(str(video))
+    fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
+    frames, start = 0, time.perf_counter()
+    while True:
+        ok, image = capture.read()
+        if not ok:
+            break
+        stage.detect(Frame(image, frames, frames / fps))
+        frames += 1
+    seconds = time.perf_counter() - start
+    capture.release()
+    getattr(stage, "close", lambda: None)()
+    return frames, seconds
+
+
+def pipeline_run(source, detector_name: str, outdir: Path, video=False, **options):
+    sinks = [get_registry().build("sink", "csv", path=str(outdir / "out.csv"))]
+    if video:
+        sinks.append(get_registry().build("sink", "video", path=str(outdir / "out.mp4")))
+    pipeline = Pipeline(
+        source,
+        detector=detector(detector_name) if isinstance(detector_name, str) else detector_name,
+        annotator="overlay" if video else None,
+        sinks=sinks,
+        **options,
+    )
+    summary = pipeline.run()
+    return summary.frames, summary.seconds, summary
+
+
+def median_fps(runs) -> float:
+    return statistics.median(frames / seconds for frames, seconds, *_ in runs)
+
+
+def alternate(variants: dict, repeats: int) -> dict[str, float]:
+    """Run every variant once per round, ``repeats`` rounds; median frames/s of each."""
+    results: dict[str, list] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, run in variants.items():
+            results[name].append(run())
+    return {name: median_fps(runs) for name, runs in results.items()}
+
+
+def show(title: str, rows: list[tuple[str, str]]) -> None:
+    print(f"\n== {title}")
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"  {name:<{width}}  {value}")
+
+
+def iou(a, b) -> float:
+    iw = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+    ih = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+    inter = iw * ih
+    return inter / (a[2] * a[3] + b[2] * b[3] - inter) if inter else 0.0
+
+
+def frames_matched(reference: list[list], faces: list[list]) -> float:
+    """Share of frames where every reference face has a face at IoU >= 0.3."""
+    ok = [all(any(iou(r, f) >= 0.3 for f in fs) for r in rs) for rs, fs in zip(reference, faces)]
+    return float(np.mean(ok))
+
+
+def boxes_per_frame(images, stage, detect_every=1, tracker=None) -> tuple[list[list], float]:
+    pipeline = Pipeline(MemorySource(images, len(images)), detector=stage, tracker=tracker,
+                        classifier=None, smoother=None, detect_every=detect_every)
+    boxes = [[f.box for f in frame.faces] for frame in pipeline]
+    return boxes, pipeline.summary.fps
+
+
+def main_comparison(work: Path, clip_frames, loops: int, haar_loops: int, repeats: int):
+    looped = write_video(clip_frames, work / "looped.mp4", loops)
+    haar_video = write_video(clip_frames, work / "haar.mp4", haar_loops)
+    mp_frames, haar_frames = len(clip_frames) * loops, len(clip_frames) * haar_loops
+    print(f"clip looped: {mp_frames} frames for decode/MediaPipe variants, "
+          f"{haar_frames} for Haar variants; {repeats} alternating rounds, medians shown")
+    def video(path):
+        return lambda: open_source(str(path))
+
+    fps = alternate({
+        "decode only": lambda: decode_only(looped),
+        "decode + mediapipe": lambda: decode_detect(looped, "mediapipe"),
+        "pipeline to CSV, mediapipe": lambda: pipeline_run(video(looped)(), "mediapipe", work),
+        "pipeline + overlay + video, mediapipe":
+            lambda: pipeline_run(video(looped)(), "mediapipe", work, video=True),
+        "decode + haar": lambda: decode_detect(haar_video, "haar"),
+        "pipeline to CSV, haar": lambda: pipeline_run(video(haar_video)(), "haar", work),
+    }, repeats)
+    mp_ceiling, haar_ceiling = fps["decode + mediapipe"], fps["decode + haar"]
+    rows = [(name, f"{value:8.1f} frames/s") for name, value in fps.items()]
+    show("frames per second (640x360 clip)", rows)
+    show("ratios (targets in brackets)", [
+        ("CSV pipeline / mediapipe ceiling",
+         f"{fps['pipeline to CSV, mediapipe'] / mp_ceiling:.2f}  [>= 0.8]"),
+        ("overlay+video pipeline / mediapipe ceiling",
+         f"{fps['pipeline + overlay + video, mediapipe'] / mp_ceiling:.2f}  [>= 0.6]"),
+        ("CSV pipeline with mediapipe / fer (28 fps, from the issue)",
+         f"{fps['pipeline to CSV, mediapipe'] / FER_FPS_FROM_ISSUE:.1f}x"),
+        ("CSV pipeline / haar ceiling", f"{fps['pipeline to CSV, haar'] / haar_ceiling:.2f}"),
+        ("CSV pipeline with haar / fer (28 fps, from the issue)",
+         f"{fps['pipeline to CSV, haar'] / FER_FPS_FROM_ISSUE:.2f}x  [>= 2]"),
+    ])
+
+
+def resolution_costs(work: Path, repeats: int):
+    rows = []
+    for w, h in ((640, 360), (1280, 720), (1920, 1080)):
+        frames = read_frames(SHARED / "media" / "short_hamilton_clip.mp4", (w, h))
+        path = write_video(frames, work / f"clip_{h}p.mp4", 1)
+        fps = alternate({
+            "decode": lambda p=path: decode_only(p),
+            "decode + mediapipe": lambda p=path: decode_detect(p, "mediapipe"),
+            "pipeline": lambda p=path: pipeline_run(open_source(str(p)), "mediapipe", work),
+        }, repeats)
+        rows.append((f"{w}x{h}", "  ".join(f"{k} {v:6.1f}" for k, v in fps.items())))
+    show("frames per second by resolution (mediapipe)", rows)
+
+
+def face_costs(photo: Path, repeats: int = 20):
+    """Classification time per face when a frame holds 1, 4 or 16 faces (tiled photo)."""
+    image = cv2.imread(str(photo))
+    faces = detector("mediapipe").detect(Frame(image, 0, 0))
+    if not faces:
+        print("\n(no face in the photo: skipping per-face costs)")
+        return
+    x, y, w, h = faces[0].box
+    pad = w // 2
+    tile = image[max(y - pad, 0) : y + h + pad, max(x - pad, 0) : x + w + pad]
+    tile = cv2.resize(tile, (160, 160))
+    rows = []
+    for backend in ("litert", "keras"):
+        classifier = get_registry().build("classifier", "keras", backend=backend)
+        classifier.open()
+        for n in (1, 4, 16):
+            side = int(np.ceil(np.sqrt(n)))
+            canvas = np.zeros((side * 160, side * 160, 3), np.uint8)
+            boxes = []
+            for i in range(n):
+                r, c = divmod(i, side)
+                canvas[r * 160 : (r + 1) * 160, c * 160 : (c + 1) * 160] = tile
+                boxes.append((c * 160 + 40, r * 160 + 40, 80, 80))
+            frame = Frame(canvas, 0, 0)
+            from fervision.types import Face
+
+            frame.faces = [Face(b) for b in boxes]
+            classifier.classify(frame)  # warm up this batch size
+            times = []
+            for _ in range(repeats):
+                start = time.perf_counter()
+                classifier.classify(frame)
+                times.append(time.perf_counter() - start)
+            per_face = statistics.median(times) / n * 1000
+            rows.append((f"{backend}, {n:2d} faces", f"{per_face:6.2f} ms per face"))
+    show("classification cost per face (crop + batch + model, flip-averaged)", rows)
+
+
+def option_accuracy(clip_frames):
+    """What the speed options cost in faces, against detecting every frame in full."""
+    from fervision_opencv.haar import HaarDetector
+
+    rows = []
+    reference, full_fps = boxes_per_frame(clip_frames, HaarDetector())
+    rows.append(("haar, full scan every frame", f"{full_fps:6.1f} frames/s, 1.000 matched"))
+    for k in (2, 3, 5):
+        boxes, fps = boxes_per_frame(clip_frames, HaarDetector(full_every=k))
+        rows.append((f"haar, full scan every {k}, search near faces between",
+                     f"{fps:6.1f} frames/s, {frames_matched(reference, boxes):.3f} matched"))
+    mp_reference, mp_fps = boxes_per_frame(clip_frames, detector("mediapipe"))
+    rows.append(("mediapipe, every frame", f"{mp_fps:6.1f} frames/s, 1.000 matched"))
+    for n in (2, 3):
+        boxes, fps = boxes_per_frame(clip_frames, detector("mediapipe"), detect_every=n,
+                                     tracker="iou")
+        rows.append((f"mediapipe, detect every {n} (tracker carries boxes)",
+                     f"{fps:6.1f} frames/s, {frames_matched(mp_reference, boxes):.3f} matched"))
+    show("speed options against full detection (frames where every reference face is found)",
+         rows)
+
+
+def rss_mb() -> float:
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def memory_growth(clip_frames, work: Path, total: int):
+    marks = {}
+
+    class Probe:
+        def open(self, info, labels):
+            pass
+
+        def write(self, frame):
+            if frame.index + 1 in (2_000, total):
+                marks[frame.index + 1] = rss_mb()
+
+        def close(self):
+            pass
+
+    pipeline = Pipeline(MemorySource(clip_frames, total), detector=detector("mediapipe"),
+                        sinks=[get_registry().build("sink", "csv", path=str(work / "m.csv")),
+                               Probe()])
+    summary = pipeline.run()
+    growth = marks[total] - marks[2_000]
+    show(f"memory over {total} frames ({summary.fps:.0f} frames/s)", [
+        ("resident after 2,000 frames", f"{marks[2_000]:.0f} MB"),
+        (f"resident after {total:,} frames", f"{marks[total]:.0f} MB"),
+        ("growth", f"{growth:+.1f} MB  [within 50 MB]"),
+    ])
+
+
+def live_latency(clip_frames):
+    camera_fps = 1000.0  # far faster than processing, so frames must be dropped
+    pipeline = Pipeline(MemorySource(clip_frames, 1500, fps=camera_fps, live=True),
+                        detector=detector("mediapipe"))
+    summary = pipeline.run()
+    interval = 1000 / summary.fps
+    show(f"live source at {camera_fps:.0f} frames/s (faster than processing)", [
+        ("processed", f"{summary.frames} frames, {summary.dropped} stale frames dropped"),
+        ("processing interval", f"{interval:.1f} ms ({summary.fps:.0f} frames/s)"),
+        ("median capture-to-sink latency", f"{summary.latency_ms:.1f} ms"),
+        ("latency / interval", f"{summary.latency_ms / interval:.2f}  [under 2]"),
+    ])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clip", type=Path, default=SHARED / "media" / "short_hamilton_clip.mp4")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--loops", type=int, default=8, help="clip loops for MediaPipe variants")
+    parser.add_argument("--haar-loops", type=int, default=2)
+    parser.add_argument("--memory-frames", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="fewer frames and rounds")
+    args = parser.parse_args()
+    if args.quick:
+        args.repeats, args.loops, args.haar_loops, args.memory_frames = 1, 2, 1, 4_000
+    if not args.clip.exists() or not MEDIAPIPE_MODEL.exists():
+        print(f"needs {args.clip} and {MEDIAPIPE_MODEL} (set FERVISION_SHARED)", file=sys.stderr)
+        return 2
+    clip_frames = read_frames(args.clip)
+    print(f"fervision throughput on {args.clip.name}: {len(clip_frames)} frames "
+          f"{clip_frames[0].shape[1]}x{clip_frames[0].shape[0]}, {os.cpu_count()} CPUs, "
+          f"OpenCV {cv2.__version__}")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        main_comparison(work, clip_frames, args.loops, args.haar_loops, args.repeats)
+        resolution_costs(work, max(1, args.repeats - 1))
+        face_costs(SHARED / "media" / "two_people.jpg")
+        option_accuracy(clip_frames)
+        live_latency(clip_frames)
+        memory_growth(clip_frames, work, args.memory_frames)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
