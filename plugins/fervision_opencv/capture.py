@@ -15,13 +15,13 @@ import math
 import os
 import threading
 import time
-from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import urlparse
 
 import cv2
 
 from fervision.errors import FervisionError
+from fervision.native import quiet_native_output
 from fervision.types import Frame, SourceInfo, to_bgr
 
 from .paths import input_file, redact_url
@@ -29,23 +29,6 @@ from .paths import input_file, redact_url
 DEFAULT_FPS = 30.0
 #: URL suffixes taken as a finite remote file rather than a live stream.
 REMOTE_FILE_SUFFIXES = frozenset(".mp4 .m4v .mov .mkv .avi .webm .mpg .mpeg .wmv .flv".split())
-
-
-@contextmanager
-def quiet_opencv():
-    """Silence OpenCV's own log while probing a capture; our error says it in one line."""
-    try:
-        from cv2.utils import logging as cvlog
-
-        old = cvlog.getLogLevel()
-        cvlog.setLogLevel(cvlog.LOG_LEVEL_SILENT)
-    except Exception:  # an OpenCV without the logging utilities
-        yield
-        return
-    try:
-        yield
-    finally:
-        cvlog.setLogLevel(old)
 
 
 def _sane_fps(value) -> float | None:
@@ -97,7 +80,7 @@ class _CaptureSource:
         """Open the capture, read the first frame, and describe the source."""
         self.close()
         self._closing = False
-        with quiet_opencv():
+        with quiet_native_output():  # FFmpeg and OpenCV log straight to stderr
             cap = self._open_capture()
         self._cap = cap
         self._opened_at = time.perf_counter()

@@ -1,0 +1,201 @@
+"""``fervision run`` end to end: real clip, real models, every bad input, interruptions."""
+
+import csv
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import cv2
+import numpy as np
+import pytest
+
+COLUMNS = [
+    "frame",
+    "timestamp_s",
+    "face_id",
+    "x",
+    "y",
+    "w",
+    "h",
+    "det_score",
+    "label",
+    "confidence",
+]
+LABELS = ["angry", "fear", "happy", "neutral", "sad", "surprise"]
+
+
+def fervision(*args, timeout=300, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "fervision", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
+
+
+def read_rows(path):
+    with open(path, newline="") as f:
+        return list(csv.reader(f))
+
+
+def one_line_error(result, *fragments):
+    assert result.returncode == 1, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("detector", ["mediapipe", "haar"])
+def test_clip_to_csv_covers_every_frame(clip, mediapipe_model, tmp_path, detector):
+    out = tmp_path / "out.csv"
+    args = ["run", "--source", str(clip), "--detector", detector, "--csv", str(out)]
+    if detector == "mediapipe":
+        args += ["--detector-model", str(mediapipe_model)]
+    result = fervision(*args)
+    assert result.returncode == 0, result.stderr
+    rows = read_rows(out)
+    assert rows[0] == COLUMNS + [f"p_{n}" for n in LABELS] + [f"raw_{n}" for n in LABELS]
+    frames = sorted({int(r[0]) for r in rows[1:]})
+    assert frames == list(range(275))
+    with_face = {int(r[0]) for r in rows[1:] if r[2]}
+    assert len(with_face) > 275 / 2
+    tracks = {r[2] for r in rows[1:] if r[2]}
+    assert 1 <= len(tracks) <= 40
+    assert all(len(r) == len(rows[0]) for r in rows)
+    assert "275 frames" in result.stdout and "emotions:" in result.stdout
+
+
+def test_quick_start_command_on_the_sample(tmp_path):
+    result = fervision(
+        "run",
+        "--source",
+        "sample",
+        "--csv",
+        "emotions.csv",
+        "--output",
+        "annotated.mp4",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr
+    capture = cv2.VideoCapture(str(tmp_path / "annotated.mp4"))
+    assert int(capture.get(cv2.CAP_PROP_FRAME_COUNT)) == 150
+    assert len(read_rows(tmp_path / "emotions.csv")) > 150
+
+
+def test_third_party_sink_from_the_example_plugin(tmp_path):
+    pytest.importorskip("fervision_jsonl", reason="pip install ./examples/fervision-jsonl")
+    out = tmp_path / "faces.jsonl"
+    result = fervision("run", "--source", "sample", "--max-frames", "10", "--sink", f"jsonl:{out}")
+    assert result.returncode == 0, result.stderr
+    import json
+
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["frame"] for r in records] == list(range(10))
+    assert any(r["faces"] and r["faces"][0]["label"] in LABELS for r in records)
+
+
+def test_missing_file(tmp_path):
+    one_line_error(fervision("run", "--source", str(tmp_path / "nope.mp4")), "not found")
+
+
+def test_random_bytes_named_mp4(tmp_path):
+    fake = tmp_path / "fake.mp4"
+    fake.write_bytes(np.random.default_rng(0).bytes(50_000))
+    one_line_error(
+        fervision("run", "--source", str(fake), "--csv", str(tmp_path / "o.csv")), "cannot decode"
+    )
+
+
+def test_camera_that_cannot_be_opened():
+    one_line_error(fervision("run", "--source", "webcam:97", "--no-display"), "camera")
+
+
+def test_unknown_stage_lists_the_known_ones():
+    one_line_error(
+        fervision("run", "--detector", "nope"), "unknown detector 'nope'", "haar", "mediapipe"
+    )
+    one_line_error(fervision("run", "--smoother", "wobbly"), "known smoothers: ema, none, vote")
+
+
+def test_corrupt_and_wrong_models(tmp_path):
+    junk = tmp_path / "junk.keras"
+    junk.write_bytes(b"\0" * 1000)
+    one_line_error(fervision("run", "--model", str(junk)), "not a fervision model")
+    one_line_error(fervision("run", "--model", str(tmp_path / "missing.keras")), "not found")
+
+
+@pytest.mark.parametrize("option", ["--csv", "--output"])
+def test_output_in_a_missing_directory_fails_before_processing(tmp_path, option):
+    start = time.perf_counter()
+    name = "x.csv" if option == "--csv" else "x.mp4"
+    result = fervision("run", option, str(tmp_path / "missing" / name))
+    one_line_error(result, "does not exist")
+    assert not (tmp_path / "missing").exists()
+    assert time.perf_counter() - start < 30
+
+
+def test_output_in_a_read_only_directory(read_only_dir):
+    one_line_error(fervision("run", "--csv", str(read_only_dir / "x.csv")), "not writable")
+
+
+def test_no_display_gives_a_clear_error(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    one_line_error(fervision("run", "--display", env=env), "display")
+
+
+def test_folder_of_gray_and_bgra_images(photo, tmp_path):
+    image = cv2.imread(str(photo))
+    cv2.imwrite(str(tmp_path / "a_gray.png"), cv2.cvtColor(image, cv2.COLOR_BGR2GRAY))
+    cv2.imwrite(str(tmp_path / "b_bgra.png"), cv2.cvtColor(image, cv2.COLOR_BGR2BGRA))
+    out = tmp_path / "photos.csv"
+    result = fervision("run", "--source", str(tmp_path), "--csv", str(out))
+    assert result.returncode == 0, result.stderr
+    rows = read_rows(out)[1:]
+    assert {r[0] for r in rows} == {"0", "1"} and all(r[8] in LABELS for r in rows)
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupt_leaves_complete_csv_and_playable_video(clip, tmp_path, sig):
+    out_csv, out_video = tmp_path / "out.csv", tmp_path / "out.mp4"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "fervision",
+            "run",
+            "--source",
+            str(clip),
+            "--detector",
+            "haar",
+            "--csv",
+            str(out_csv),
+            "--output",
+            str(out_video),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if out_csv.exists() and len(out_csv.read_text().splitlines()) > 20:
+            break
+        time.sleep(0.2)
+    proc.send_signal(sig)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "interrupted" in stdout and "Traceback" not in stderr
+    rows = read_rows(out_csv)
+    assert all(len(r) == len(rows[0]) for r in rows)
+    frames = sorted({int(r[0]) for r in rows[1:]})
+    assert frames == list(range(len(frames))) and 0 < len(frames) < 275
+    capture = cv2.VideoCapture(str(out_video))
+    decoded = 0
+    while capture.read()[0]:
+        decoded += 1
+    assert decoded >= len(frames) - 1
