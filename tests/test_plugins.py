@@ -114,3 +114,63 @@ def test_help_and_plugins_import_no_heavy_library():
             [sys.executable, "-c", code.format(arg=arg)], capture_output=True, text=True
         )
         assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_observer_hooks_see_every_run_and_frame():
+    from fakes import BoxDetector, FixedClassifier, ListSource
+
+    from fervision import Pipeline
+
+    seen = []
+
+    class Observer:
+        @hookimpl
+        def pipeline_started(self, pipeline, info):
+            seen.append(("started", info.source_id))
+
+        @hookimpl
+        def frame_processed(self, frame):
+            seen.append(("frame", frame.index))
+
+        @hookimpl
+        def pipeline_finished(self, summary):
+            seen.append(("finished", summary.frames))
+
+    register_plugin(Observer(), name="observer")
+    try:
+        Pipeline(ListSource(count=3), detector=BoxDetector(), classifier=FixedClassifier()).run()
+    finally:
+        unregister_plugin("observer")
+    assert seen == [("started", "fake"), ("frame", 0), ("frame", 1), ("frame", 2), ("finished", 3)]
+
+
+def test_every_hook_is_implemented_by_a_plugin_in_these_tests():
+    from fervision import hookspecs
+
+    hooks = [n for n in dir(hookspecs) if n.startswith(("register_", "pipeline_", "frame_"))]
+    source = open(__file__).read()
+    assert len(hooks) == 5
+    assert [n for n in hooks if f"def {n}(" not in source] == []
+
+
+def test_register_commands_adds_a_cli_command():
+    import click
+    from click.testing import CliRunner
+
+    from fervision.cli import _add_plugin_commands, cli
+
+    class Commands:
+        @hookimpl
+        def register_commands(self, cli):
+            @cli.command(name="hello")
+            def hello():
+                click.echo("hello from a plugin")
+
+    register_plugin(Commands(), name="greeter")
+    try:
+        _add_plugin_commands()
+        assert cli.plugin_commands["greeter"] == ["hello"]
+        assert CliRunner().invoke(cli, ["hello"]).output == "hello from a plugin\n"
+    finally:
+        unregister_plugin("greeter")
+        cli.commands.pop("hello", None)
