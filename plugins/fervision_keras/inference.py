@@ -148,7 +148,7 @@ class LiteRTPredictor(Predictor):
     ):
         super().__init__(metadata, flip_average)
         self.path = Path(tflite_path)
-        self.threads = threads or min(2, os.cpu_count() or 1)
+        self.threads = threads
         self._interpreters: dict[int, tuple] = {}
 
     @classmethod
@@ -164,11 +164,17 @@ class LiteRTPredictor(Predictor):
             export_litert(model, target)
         return cls(target, metadata, flip_average)
 
+    def _threads_for(self, batch: int) -> int:
+        """One thread for a few faces (a second costs more than it gains), else all cores."""
+        if self.threads:
+            return self.threads
+        return 1 if batch <= 4 else min(4, os.cpu_count() or 1)
+
     def _interpreter(self, batch: int):
         if batch not in self._interpreters:
             with quiet_native_output():
                 interpreter = _interpreter_class()(
-                    model_path=str(self.path), num_threads=self.threads
+                    model_path=str(self.path), num_threads=self._threads_for(batch)
                 )
                 inp = interpreter.get_input_details()[0]
                 size, channels = self.metadata.input_size, self.metadata.channels
