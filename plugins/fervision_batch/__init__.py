@@ -1,0 +1,17 @@
+"""fervision's batch commands: ``batch`` (many videos, local pool or Ray) and ``report``.
+
+``batch`` runs the usual pipeline on every video it finds and writes, per video, the
+emotion CSV, a summary JSON and a timeline PNG, plus an index CSV of every input.
+``report`` makes the same summary and timeline from any CSV that ``run`` wrote.
+Nothing heavy (OpenCV, TensorFlow, Ray, matplotlib) is imported until a command runs.
+"""
+
+from fervision import hookimpl
+
+
+@hookimpl
+def register_commands(cli):
+    from .commands import batch, report
+
+    cli.add_command(batch)
+    cli.add_command(report)

@@ -1,0 +1,166 @@
+"""The ``batch`` and ``report`` commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from fervision.errors import FervisionError
+
+
+@click.command()
+@click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    required=True,
+    type=click.Path(file_okay=False),
+    help="Folder for every video's CSV, summary JSON and timeline PNG, and index.csv.",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "ray"]),
+    default="local",
+    show_default=True,
+    help='local: a process pool on this machine; ray: Ray actors (pip install "fervision[ray]").',
+)
+@click.option(
+    "--workers",
+    "-j",
+    type=int,
+    help="Videos processed at once (default: the CPU count, or the Ray cluster's).",
+)
+@click.option(
+    "--ray-address",
+    metavar="ADDRESS",
+    help="An existing Ray cluster (auto, HOST:PORT or ray://HOST:10001); default: "
+    "start a local Ray instance.",
+)
+@click.option(
+    "--detector", default="haar", show_default=True, help="haar, mediapipe, or a plugin's."
+)
+@click.option("--detector-model", type=click.Path(), help="Model file for the detector.")
+@click.option("--classifier", default="keras", show_default=True)
+@click.option("--model", type=click.Path(), help="Emotion model file (default: the shipped one).")
+@click.option("--tracker", default="iou", show_default=True)
+@click.option(
+    "--smoother", default="ema", show_default=True, help="ema, vote, none, or a plugin's."
+)
+@click.option(
+    "--detect-every",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Detect on every Nth frame; the tracker carries boxes in between.",
+)
+@click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Process every video again, even those whose outputs are complete.",
+)
+def batch(
+    inputs,
+    out_dir,
+    engine,
+    workers,
+    ray_address,
+    detector,
+    detector_model,
+    classifier,
+    model,
+    tracker,
+    smoother,
+    detect_every,
+    overwrite,
+):
+    """Process many videos: an emotion CSV, summary JSON and timeline PNG for each.
+
+    INPUT is a video file, a folder (searched recursively for videos) or a glob pattern
+    such as 'clips/**/*.mp4'. Finished videos are skipped when the command runs again,
+    so an interrupted batch resumes where it stopped; OUT/index.csv lists every input
+    as done, skipped, failed (with the reason) or interrupted. Exits 1 if any video
+    failed, 130 when interrupted. Local workers' own output (TensorFlow's log) goes to
+    OUT/workers.log.
+    """
+    from .runner import run_batch
+    from .worker import StageConfig
+
+    config = StageConfig(
+        detector=detector,
+        detector_model=str(Path(detector_model).absolute()) if detector_model else None,
+        classifier=classifier,
+        model=str(Path(model).absolute()) if model else None,
+        tracker=tracker,
+        smoother=smoother,
+        detect_every=detect_every,
+    )
+    report = run_batch(
+        inputs,
+        out_dir,
+        config,
+        engine=engine,
+        workers=workers,
+        ray_address=ray_address,
+        overwrite=overwrite,
+    )
+    counts = report.counts
+    line = (
+        f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed "
+        f"in {report.seconds:.1f} s"
+    )
+    if counts["done"]:
+        line += (
+            f" ({report.workers} {engine} worker{'s' if report.workers != 1 else ''}: "
+            f"{counts['done'] / report.seconds:.2f} videos/s, "
+            f"{report.frames / report.seconds:.1f} frames/s)"
+        )
+    click.echo(line)
+    click.echo(f"index: {report.index}")
+    failures = report.failures()
+    if failures:
+        for row in failures:
+            click.echo(f"failed: {row['input']}: {row['reason']}", err=True)
+        raise FervisionError(
+            f"{len(failures)} of {len(report.rows)} videos failed; see {report.index}"
+        )
+
+
+@click.command()
+@click.argument("csv_path", metavar="CSV", type=click.Path(dir_okay=False))
+@click.option(
+    "--out",
+    "-o",
+    "out_dir",
+    type=click.Path(file_okay=False),
+    help="Folder for the summary JSON and timeline PNG (default: the CSV's).",
+)
+def report(csv_path, out_dir):
+    """Summary JSON and emotion timeline PNG from an emotion CSV written by ``run``.
+
+    For CLIP.csv (or CLIP.emotions.csv) it writes CLIP.summary.json and
+    CLIP.timeline.png: per face track and for the whole video, the first and last time
+    seen, seconds visible, share of time in each emotion, the dominant emotion and the
+    number of label changes; the plot shows each emotion's smoothed probability over
+    time for the faces seen longest.
+    """
+    from .outputs import SUMMARY, TIMELINE, prepare_folder, write_atomic
+    from .report import build_report, summary_json
+
+    source = Path(csv_path)
+    out = prepare_folder(out_dir) if out_dir else source.absolute().parent
+    stem = source.name.removesuffix(".csv").removesuffix(".emotions")
+    summary, png = build_report(source, title=stem)
+    summary = {"source": {"csv": str(source.absolute())}, **summary}
+    json_path, png_path = out / f"{stem}{SUMMARY}", out / f"{stem}{TIMELINE}"
+    write_atomic(png_path, png)
+    write_atomic(json_path, summary_json(summary))
+    video = summary["video"]
+    click.echo(
+        f"{summary['frames']} frames, {video['tracks']} face tracks, "
+        f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s with a face, "
+        f"mostly {video['dominant_emotion'] or 'nothing'}"
+    )
+    click.echo(f"summary: {json_path}")
+    click.echo(f"timeline: {png_path}")

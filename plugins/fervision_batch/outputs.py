@@ -1,0 +1,134 @@
+"""The batch output folder: each video's files, written atomically, and the index CSV.
+
+Every file is first written under a temporary name (``.NAME.partial``, hidden) and
+renamed into place; a video's files are renamed only once all of them are written,
+the summary JSON last, so a video counts as complete when its summary is there, reads
+back, and matches the input's size and modification time.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+from fervision.errors import FervisionError
+
+CSV, TIMELINE, SUMMARY = ".emotions.csv", ".timeline.png", ".summary.json"
+#: Rename order: the summary last, it marks the video complete.
+KINDS = (CSV, TIMELINE, SUMMARY)
+PARTIAL = ".partial"
+INDEX_NAME = "index.csv"
+INDEX_COLUMNS = [
+    "input",
+    "status",
+    "frames",
+    "faces",
+    "seconds",
+    "fps",
+    "csv",
+    "summary",
+    "timeline",
+    "reason",
+]
+
+
+def prepare_folder(out_dir) -> Path:
+    """Create the output folder if needed and check that it can be written."""
+    out = Path(out_dir).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise FervisionError(f"output path is not a folder: {out}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FervisionError(f"cannot create output folder {out}: {exc.strerror}") from None
+    probe = out / f".fervision-probe-{os.getpid()}{PARTIAL}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise FervisionError(f"output folder is not writable: {out} ({exc.strerror})") from None
+    return out
+
+
+def output_paths(out_dir: Path, name: str) -> dict[str, Path]:
+    return {kind: out_dir / f"{name}{kind}" for kind in KINDS}
+
+
+def partial_path(path: Path) -> Path:
+    """The temporary name ``path`` is written under before it is renamed into place."""
+    return path.with_name(f".{path.name}{PARTIAL}")
+
+
+def _write_partial(path: Path, data: bytes) -> Path:
+    tmp = partial_path(path)
+    with open(tmp, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    return tmp
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``path`` so that it holds either its old content or all of ``data``."""
+    tmp = partial_path(path)
+    try:
+        _write_partial(path, data)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_video_outputs(paths: dict[str, Path], files: dict[str, bytes]) -> None:
+    """Write one video's files under temporary names, then rename them all into place.
+
+    Interrupted anywhere (Ctrl-C included), it removes its temporary files and any file
+    of this video it had already renamed, so no final name holds a partial set.
+    """
+    written: list[Path] = []
+    renamed: list[Path] = []
+    try:
+        for kind in KINDS:
+            written.append(_write_partial(paths[kind], files[kind]))
+        for kind in KINDS:
+            os.replace(partial_path(paths[kind]), paths[kind])
+            renamed.append(paths[kind])
+    except BaseException:
+        if len(renamed) < len(KINDS):
+            for path in renamed:
+                path.unlink(missing_ok=True)
+        raise
+    finally:
+        for tmp in written:
+            tmp.unlink(missing_ok=True)
+
+
+def remove_partials(paths: dict[str, Path]) -> None:
+    """Remove temporary files a killed earlier run may have left for one video."""
+    for path in paths.values():
+        partial_path(path).unlink(missing_ok=True)
+
+
+def completed_summary(paths: dict[str, Path], size: int, mtime_ns: int) -> dict | None:
+    """The summary of a video whose outputs are complete and up to date, else None."""
+    if not all(p.is_file() for p in paths.values()):
+        return None
+    try:
+        summary = json.loads(paths[SUMMARY].read_text(encoding="utf-8"))
+        source = summary["source"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    if source.get("size") != size or source.get("mtime_ns") != mtime_ns:
+        return None
+    return summary
+
+
+def write_index(path: Path, rows: list[dict]) -> None:
+    """Rewrite the index CSV atomically: one row per input, in input order."""
+    buffer = io.StringIO(newline="")
+    writer = csv.DictWriter(buffer, INDEX_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    write_atomic(path, buffer.getvalue().encode("utf-8"))

@@ -1,0 +1,309 @@
+"""Running a batch: skip finished videos, feed the rest to an engine, write what comes back.
+
+Only this process writes into the output folder: each finished video's files (atomically,
+see :mod:`fervision_batch.outputs`) and the index CSV, rewritten after every video.
+Interrupted, it asks the workers to stop, keeps every video that finished, marks the
+rest ``interrupted`` in the index and raises ``KeyboardInterrupt`` again.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fervision.errors import FervisionError
+
+from .inputs import find_videos, output_names
+from .outputs import (
+    CSV,
+    INDEX_NAME,
+    SUMMARY,
+    TIMELINE,
+    completed_summary,
+    output_paths,
+    prepare_folder,
+    remove_partials,
+    write_index,
+    write_video_outputs,
+)
+from .worker import BROKEN, CANCELLED, DONE, FAILED, NEEDS_DATA, Job, Result, StageConfig
+
+ENGINES = ("local", "ray")
+POLL_S = 0.2
+#: After Ctrl-C, how long workers get to stop their current video before they are killed.
+CANCEL_GRACE_S = 3.0
+WORKER_LOG = "workers.log"
+
+
+@dataclass
+class BatchReport:
+    """What a batch did, for the command's closing lines."""
+
+    index: Path
+    rows: list[dict]
+    seconds: float = 0.0
+    workers: int = 0
+    frames: int = 0
+    counts: dict = field(default_factory=dict)
+
+    def failures(self) -> list[dict]:
+        return [r for r in self.rows if r["status"] == FAILED]
+
+
+def _row(job: Job, paths: dict[str, Path], status: str, **values) -> dict:
+    row = {
+        "input": job.source,
+        "status": status,
+        "frames": "",
+        "faces": "",
+        "seconds": "",
+        "fps": "",
+        "csv": "",
+        "summary": "",
+        "timeline": "",
+        "reason": "",
+    }
+    row.update(values)
+    if status in (DONE, "skipped"):
+        row.update(csv=str(paths[CSV]), summary=str(paths[SUMMARY]), timeline=str(paths[TIMELINE]))
+    return row
+
+
+def _done_row(job, paths, status, frames, faces, seconds) -> dict:
+    fps = frames / seconds if seconds else 0.0
+    return _row(
+        job, paths, status, frames=frames, faces=faces, seconds=f"{seconds:.2f}", fps=f"{fps:.1f}"
+    )
+
+
+def _frame_total(jobs: list[Job]) -> int | None:
+    """The frame count the videos declare (for the progress bar; None if unknown)."""
+    try:
+        import cv2
+    except ImportError:
+        return None
+    total = 0
+    for job in jobs:
+        cap = cv2.VideoCapture(job.source)
+        total += max(0, int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0))
+        cap.release()
+    return total or None
+
+
+def make_engine(
+    engine: str,
+    config: StageConfig,
+    workers: int | None,
+    videos: int,
+    ray_address: str | None,
+    out: Path,
+):
+    from .engines import LocalEngine, RayEngine
+
+    if engine == "ray":
+        return RayEngine(config, workers, videos, ray_address)
+    if ray_address:
+        raise FervisionError("--ray-address needs --engine ray")
+    count = max(1, min(workers or os.cpu_count() or 1, videos))
+    return LocalEngine(config, count, log_path=out / WORKER_LOG)
+
+
+def run_batch(
+    inputs,
+    out_dir,
+    config: StageConfig,
+    engine: str = "local",
+    workers: int | None = None,
+    ray_address: str | None = None,
+    overwrite: bool = False,
+    echo=print,
+) -> BatchReport:
+    """Process every video in ``inputs`` into ``out_dir``; see the module docstring."""
+    if engine not in ENGINES:
+        raise FervisionError(f"unknown engine {engine!r}; known engines: {', '.join(ENGINES)}")
+    if workers is not None and workers < 1:
+        raise FervisionError(f"--workers must be 1 or more, not {workers}")
+    if engine == "ray":
+        from .engines import _import_ray
+
+        _import_ray()  # the one-line install hint before any work
+    config.check()
+    videos = find_videos(inputs)
+    out = prepare_folder(out_dir)
+    index = out / INDEX_NAME
+    start = time.perf_counter()
+    jobs, rows, todo = [], [], []
+    for video, name in zip(videos, output_names(videos)):
+        job = Job.for_video(video, name)
+        paths = output_paths(out, name)
+        remove_partials(paths)
+        summary = None if overwrite else completed_summary(paths, job.size, job.mtime_ns)
+        if summary is not None:
+            run = summary.get("processing", {})
+            rows.append(
+                _done_row(
+                    job,
+                    paths,
+                    "skipped",
+                    run.get("frames", ""),
+                    run.get("faces", ""),
+                    float(run.get("seconds") or 0),
+                )
+            )
+        else:
+            rows.append(_row(job, paths, "pending"))
+            todo.append(len(jobs))
+        jobs.append(job)
+    report = BatchReport(index, rows)
+    write_index(index, rows)
+    if todo:
+        _process(
+            report, [jobs[i] for i in todo], todo, out, config, engine, workers, ray_address, echo
+        )
+    report.seconds = time.perf_counter() - start
+    report.counts = {s: sum(r["status"] == s for r in rows) for s in (DONE, "skipped", FAILED)}
+    return report
+
+
+def _process(report, jobs, positions, out, config, engine_name, workers, ray_address, echo):
+    from tqdm import tqdm
+
+    rows = report.rows
+    where = {job.source: pos for job, pos in zip(jobs, positions)}
+    bars = tqdm(
+        total=len(jobs), unit="video", desc="videos", disable=None, file=sys.stderr, position=0
+    )
+    frame_bar = None
+    if not bars.disable:
+        frame_bar = tqdm(
+            total=_frame_total(jobs),
+            unit="frame",
+            desc="frames",
+            file=sys.stderr,
+            position=1,
+            leave=False,
+        )
+    queue = [(job, False) for job in reversed(jobs)]
+    shown_frames = 0
+    engine = None
+
+    def handle(result: Result) -> None:
+        job = result.job
+        pos = where[job.source]
+        paths = output_paths(out, job.name)
+        if result.status == NEEDS_DATA:
+            queue.append((job, True))
+            return
+        if result.status == BROKEN:
+            raise _StageLoadError(result.reason)
+        if result.status == DONE:
+            write_video_outputs(paths, result.files)
+            rows[pos] = _done_row(job, paths, DONE, result.frames, result.faces, result.seconds)
+            report.frames += result.frames
+        elif result.status == CANCELLED:
+            rows[pos] = _row(job, paths, "interrupted")
+        else:
+            rows[pos] = _row(job, paths, FAILED, reason=result.reason)
+        bars.update()
+        write_index(report.index, rows)
+
+    try:
+        engine = make_engine(engine_name, config, workers, len(jobs), ray_address, out)
+        report.workers = engine.workers
+        while queue or engine.in_flight():
+            with interrupts_deferred():  # Ctrl-C lands between steps, never inside one
+                while queue and engine.in_flight() < engine.workers:
+                    job, ship = queue.pop()
+                    engine.submit(job, ship=ship)
+                for result in engine.poll(POLL_S):
+                    handle(result)
+                if frame_bar is not None:
+                    frames = engine.frames_done()
+                    frame_bar.update(frames - shown_frames)
+                    shown_frames = frames
+    except KeyboardInterrupt:
+        _stop(engine, handle, rows, jobs, where, out, report)
+        bars.close()
+        finished = sum(rows[pos]["status"] in (DONE, FAILED) for pos in positions)
+        echo(
+            f"interrupted after {finished} of {len(jobs)} videos; every finished video is "
+            f"kept (see {report.index}); run the same command again to resume",
+            file=sys.stderr,
+        )
+        raise
+    except _StageLoadError as exc:
+        engine.close(force=True)
+        _mark_unfinished(rows, jobs, where, out, "pending")
+        write_index(report.index, rows)
+        bars.close()
+        raise FervisionError(str(exc)) from None
+    except BaseException:
+        if engine is not None:
+            engine.close(force=True)
+        raise
+    finally:
+        if frame_bar is not None:
+            frame_bar.close()
+    engine.close()
+    bars.close()
+
+
+@contextmanager
+def interrupts_deferred():
+    """Hold Ctrl-C (and SIGTERM) until the block ends, then deliver it.
+
+    So bookkeeping (a job handed to a worker and recorded as in flight, a result's
+    files and index row) is never cut in half.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda n, f: caught.append(n)) for signum in held}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            os.kill(os.getpid(), signum)
+
+
+class _StageLoadError(Exception):
+    """A worker could not build its stages: a configuration error, not a bad video."""
+
+
+def _stop(engine, handle, rows, jobs, where, out, report) -> None:
+    """After Ctrl-C: let workers stop, keep what finished, mark the rest interrupted."""
+    try:
+        if engine is None:
+            return
+        engine.cancel()
+        deadline = time.monotonic() + CANCEL_GRACE_S
+        while engine.in_flight() and time.monotonic() < deadline:
+            with interrupts_deferred():
+                for result in engine.poll(POLL_S):
+                    if result.status in (DONE, FAILED, CANCELLED):
+                        handle(result)
+    except (KeyboardInterrupt, _StageLoadError):
+        pass  # a second Ctrl-C: stop waiting
+    finally:
+        if engine is not None:
+            engine.close(force=True)
+        _mark_unfinished(rows, jobs, where, out, "interrupted")
+        write_index(report.index, rows)
+
+
+def _mark_unfinished(rows, jobs, where, out, status) -> None:
+    for job in jobs:
+        pos = where[job.source]
+        if rows[pos]["status"] == "pending":
+            rows[pos] = _row(job, output_paths(out, job.name), status)
+        remove_partials(output_paths(out, job.name))

@@ -1,0 +1,293 @@
+"""One video in a worker: heavy stages built once per worker, a fresh Pipeline per video.
+
+A :class:`VideoWorker` lives in a worker process (a process-pool worker or a Ray
+actor). It builds the detector and classifier once, from their names and options, and
+loads the models then; each video gets a new Pipeline around those objects with a new
+tracker and smoother (they hold per-video state). The worker writes the CSV into a
+private scratch folder and returns the finished files' bytes, so only the process that
+runs ``fervision batch`` writes into the output folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import tempfile
+import threading
+import time
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from fervision.errors import FervisionError
+
+SCRATCH_PREFIX = "fervision-batch-"
+#: Result statuses a worker sends back.
+DONE, FAILED, CANCELLED, NEEDS_DATA, BROKEN = "done", "failed", "cancelled", "needs-data", "broken"
+
+
+@dataclass(frozen=True)
+class StageConfig:
+    """The stages of every video's pipeline, as names and options (picklable)."""
+
+    detector: str = "haar"
+    detector_model: str | None = None
+    classifier: str = "keras"
+    model: str | None = None
+    tracker: str = "iou"
+    smoother: str = "ema"
+    detect_every: int = 1
+
+    def check(self) -> None:
+        """Fail fast, cheaply (no model loads), on unknown stage names or missing models."""
+        from fervision.plugins import get_registry
+
+        registry = get_registry()
+        for kind, spec in (
+            ("detector", self.detector),
+            ("classifier", self.classifier),
+            ("smoother", self.smoother),
+        ):
+            registry.get(kind, spec.partition(":")[0])
+        if self.tracker != "none":
+            registry.get("tracker", self.tracker.partition(":")[0])
+        for what, path in (("detector model", self.detector_model), ("model", self.model)):
+            if path and not Path(path).is_file():
+                raise FervisionError(f"{what} file not found: {path}")
+        if self.detect_every < 1:
+            raise FervisionError(f"--detect-every must be 1 or more, not {self.detect_every}")
+
+    def build_heavy(self):
+        """The detector and classifier, built once per worker (the classifier's model loaded)."""
+        from fervision.plugins import get_registry
+
+        registry = get_registry()
+        detector = registry.build("detector", self.detector, **_given(model=self.detector_model))
+        classifier = registry.build("classifier", self.classifier, **_given(model=self.model))
+        opener = getattr(classifier, "open", None)
+        if opener is not None:
+            opener(None)
+        return detector, classifier
+
+
+def _given(**options):
+    return {k: v for k, v in options.items() if v is not None}
+
+
+@dataclass(frozen=True)
+class Job:
+    """One video to process: where it is, its output name, and its size and mtime."""
+
+    source: str
+    name: str
+    size: int
+    mtime_ns: int
+
+    @classmethod
+    def for_video(cls, path: Path, name: str) -> Job:
+        stat = path.stat()
+        return cls(str(path), name, stat.st_size, stat.st_mtime_ns)
+
+
+@dataclass
+class Result:
+    """What a worker did with a job; ``files`` maps output kinds to bytes when done."""
+
+    job: Job
+    status: str
+    frames: int = 0
+    faces: int = 0
+    seconds: float = 0.0
+    reason: str = ""
+    files: dict[str, bytes] = field(default_factory=dict, repr=False)
+    summary: dict | None = field(default=None, repr=False)
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as the one line the CLI would print for it."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, FervisionError):
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+
+
+def limit_threads(threads: int | None) -> None:
+    """Keep each worker to its share of the CPU (call before TensorFlow or OpenCV load)."""
+    if not threads:
+        return
+    for var in (
+        "OMP_NUM_THREADS",
+        "TF_NUM_INTRAOP_THREADS",
+        "OPENBLAS_NUM_THREADS",
+        "MKL_NUM_THREADS",
+    ):
+        os.environ[var] = str(threads)
+    os.environ["TF_NUM_INTEROP_THREADS"] = "1"
+    try:
+        import cv2
+
+        cv2.setNumThreads(threads)
+    except ImportError:
+        pass
+
+
+class VideoWorker:
+    """Processes videos one at a time with stages that stay loaded between videos.
+
+    ``cancel()`` and ``progress()`` may be called from another thread while
+    ``process()`` runs (a Ray actor with ``max_concurrency=2`` does so).
+    """
+
+    def __init__(
+        self, config: StageConfig, threads: int | None = None, on_frame=None, cancelled=None
+    ):
+        limit_threads(threads)
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        _ignore_ctrl_c()
+        _remove_stale_scratch()
+        self.config = config
+        self._on_frame = on_frame
+        self._cancel = threading.Event()
+        self._cancelled = cancelled or self._cancel.is_set
+        self._frames = 0
+        self._stages = None
+        self.load_error: str | None = None
+        self.load_seconds = 0.0
+        self.load()
+
+    def load(self) -> None:
+        """Build the heavy stages now; a failure is kept and reported for every video."""
+        start = time.perf_counter()
+        try:
+            self._stages = self.config.build_heavy()
+        except Exception as exc:  # noqa: BLE001 - reported per video, one line
+            self.load_error = one_line(exc)
+        self.load_seconds = time.perf_counter() - start
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def progress(self) -> int:
+        """Frames processed by this worker so far, over all videos."""
+        return self._frames
+
+    def ping(self) -> str:
+        return self.load_error or ""
+
+    def process(self, job: Job, data: bytes | None = None) -> Result:
+        """Run the pipeline on one video and build its report; never raises for a bad video."""
+        if self.load_error is not None:
+            return Result(job, BROKEN, reason=self.load_error)
+        if data is None and not _same_file(job):
+            return Result(job, NEEDS_DATA, reason=f"{job.source} is not on this worker's machine")
+        with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:
+            source = job.source
+            if data is not None:
+                source = os.path.join(scratch, "input" + Path(job.source).suffix)
+                with open(source, "wb") as f:
+                    f.write(data)
+            try:
+                return self._run(job, source, Path(scratch))
+            except Exception as exc:  # noqa: BLE001 - one bad video must not stop the batch
+                reason = one_line(exc)
+                if source != job.source:
+                    reason = reason.replace(source, job.source)
+                return Result(job, FAILED, reason=reason)
+
+    def _run(self, job: Job, source: str, scratch: Path) -> Result:
+        from fervision.pipeline import Pipeline, open_source
+        from fervision.plugins import get_registry
+
+        from .outputs import CSV, SUMMARY, TIMELINE
+        from .report import build_report, summary_json
+
+        detector, classifier = self._stages
+        config = self.config
+        csv_path = scratch / "emotions.csv"
+        started_at = time.time()
+
+        pipeline = Pipeline(
+            open_source("video:" + source),
+            detector=detector,
+            tracker=None if config.tracker == "none" else config.tracker,
+            classifier=classifier,
+            smoother=config.smoother,
+            sinks=[get_registry().build("sink", "csv", path=str(csv_path))],
+            detect_every=config.detect_every,
+        )
+        with closing(pipeline.frames()) as frames:
+            for _ in frames:
+                self._frames += 1
+                if self._on_frame is not None:
+                    self._on_frame()
+                if self._cancelled():
+                    return Result(job, CANCELLED, reason="interrupted")
+        run = pipeline.summary
+        summary, png = build_report(csv_path, title=Path(job.source).name)
+        summary = {
+            "source": {"path": job.source, "size": job.size, "mtime_ns": job.mtime_ns},
+            "outputs": {"csv": f"{job.name}{CSV}", "timeline": f"{job.name}{TIMELINE}"},
+            "processing": {
+                "frames": run.frames,
+                "faces": run.faces,
+                "seconds": round(run.seconds, 3),
+                "fps": round(run.fps, 2),
+                "started_at": round(started_at, 3),  # Unix time, in the worker
+                "finished_at": round(time.time(), 3),
+                "stages": {
+                    "detector": config.detector,
+                    "detector_model": config.detector_model,
+                    "classifier": config.classifier,
+                    "model": config.model,
+                    "tracker": config.tracker,
+                    "smoother": config.smoother,
+                    "detect_every": config.detect_every,
+                },
+            },
+            **summary,
+        }
+        files = {CSV: csv_path.read_bytes(), TIMELINE: png, SUMMARY: summary_json(summary)}
+        return Result(job, DONE, run.frames, run.faces, run.seconds, files=files, summary=summary)
+
+
+def _same_file(job: Job) -> bool:
+    """Whether ``job.source`` on this machine is the file the driver saw."""
+    try:
+        return os.stat(job.source).st_size == job.size
+    except OSError:
+        return False
+
+
+def _ignore_ctrl_c() -> None:
+    """Leave Ctrl-C to the batch's main process, which stops workers cleanly.
+
+    A terminal's Ctrl-C reaches every process in its group, workers included.
+    """
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def _remove_stale_scratch() -> None:
+    """Remove scratch folders of workers that were killed (their process is gone)."""
+    root = Path(tempfile.gettempdir())
+    for folder in root.glob(f"{SCRATCH_PREFIX}*-*"):
+        pid = folder.name[len(SCRATCH_PREFIX) :].partition("-")[0]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True

@@ -1,0 +1,332 @@
+"""``fervision batch`` (local pool and Ray) and ``fervision report``, run for real.
+
+The videos are 60-frame cuts of the shared clip plus a file of random bytes named .mp4;
+the model is the shipped one when present, else a small untrained CNN (real TensorFlow,
+so labels are arbitrary but the pipeline and every file are real).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fervision import FervisionError
+from fervision_batch.inputs import find_videos, output_names
+from fervision_keras.model_io import DEFAULT_MODEL
+
+CUT_FRAMES = 60
+SHARED = Path(os.environ.get("FERVISION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
+
+
+def fervision(*args, timeout=300, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "fervision", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        **kw,
+    )
+
+
+def read_index(out: Path) -> dict[str, dict]:
+    with open(out / "index.csv", newline="") as f:
+        return {Path(row["input"]).name: row for row in csv.DictReader(f)}
+
+
+def partial_files(out: Path) -> list[str]:
+    return [p.name for p in out.iterdir() if p.name.endswith(".partial")]
+
+
+@pytest.fixture(scope="module")
+def model(tmp_path_factory) -> Path:
+    if DEFAULT_MODEL.is_file():
+        return DEFAULT_MODEL
+    from fervision_keras.architecture import build_cnn
+    from fervision_keras.model_io import ModelMetadata, save_model
+
+    path = tmp_path_factory.mktemp("model") / "tiny.keras"
+    labels = ("angry", "fear", "happy", "neutral", "sad", "surprise")
+    save_model(build_cnn(6, width=4, augment=False), path, ModelMetadata(labels=labels))
+    return path
+
+
+@pytest.fixture(scope="module")
+def stages(model) -> list[str]:
+    """Stage options: MediaPipe with the shared model when present, else Haar."""
+    args = ["--model", str(model)]
+    mediapipe = SHARED / "models/face_detection_short_range.tflite"
+    if mediapipe.is_file():
+        return args + ["--detector", "mediapipe", "--detector-model", str(mediapipe)]
+    return args + ["--detector", "haar"]
+
+
+@pytest.fixture(scope="module")
+def frames():
+    import cv2
+
+    path = SHARED / "media/short_hamilton_clip.mp4"
+    if not path.is_file():
+        pytest.skip(f"{path} is absent (set FERVISION_SHARED to the shared data folder)")
+    cap = cv2.VideoCapture(str(path))
+    images = []
+    while True:
+        ok, image = cap.read()
+        if not ok:
+            break
+        images.append(image)
+    cap.release()
+    return images
+
+
+def write_clip(path: Path, images) -> Path:
+    import cv2
+
+    h, w = images[0].shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), 29.97, (w, h))
+    for image in images:
+        writer.write(image)
+    writer.release()
+    return path
+
+
+@pytest.fixture(scope="module")
+def videos(tmp_path_factory, frames) -> Path:
+    """Three 60-frame cuts (a close-up, a wide shot, the audience) and one corrupt file."""
+    folder = tmp_path_factory.mktemp("videos")
+    for name, start in (("stage", 0), ("wide", 100), ("audience", 200)):
+        write_clip(folder / f"{name}.mp4", frames[start : start + CUT_FRAMES])
+    (folder / "broken.mp4").write_bytes(np.random.default_rng(0).bytes(30_000))
+    return folder
+
+
+def check_first_and_second_run(videos: Path, out: Path, *options):
+    first = fervision("batch", videos, "--out", out, *options)
+    assert first.returncode == 1, first.stderr
+    assert "1 of 4 videos failed" in first.stderr
+    assert "3 done, 0 skipped, 1 failed" in first.stdout
+    index = read_index(out)
+    assert index["broken.mp4"]["status"] == "failed"
+    assert index["broken.mp4"]["reason"].startswith("cannot decode video")
+    assert "\n" not in index["broken.mp4"]["reason"]
+    for name in ("stage", "wide", "audience"):
+        row = index[f"{name}.mp4"]
+        assert row["status"] == "done", row
+        assert int(row["frames"]) == CUT_FRAMES
+        assert float(row["fps"]) > 0
+        csv_path, summary_path, png_path = (Path(row[k]) for k in ("csv", "summary", "timeline"))
+        assert csv_path == out / f"{name}.emotions.csv"
+        with open(csv_path, newline="") as f:
+            rows = list(csv.DictReader(f))
+        assert len({r["frame"] for r in rows}) == CUT_FRAMES
+        assert sum(1 for r in rows if r["face_id"]) == int(row["faces"])
+        summary = json.loads(summary_path.read_text())
+        assert summary["frames"] == CUT_FRAMES
+        assert summary["processing"]["frames"] == CUT_FRAMES
+        assert summary["video"]["faces"] == int(row["faces"])
+        assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not (out / "broken.emotions.csv").exists()
+    assert not partial_files(out)
+    assert not (out / "broken.summary.json").exists()
+
+    done = {p: p.stat().st_mtime_ns for p in out.iterdir() if p.name.startswith(("stage", "wide"))}
+    second = fervision("batch", videos, "--out", out, *options)
+    assert second.returncode == 1, second.stderr
+    assert "0 done, 3 skipped, 1 failed" in second.stdout
+    statuses = Counter(row["status"] for row in read_index(out).values())
+    assert statuses == {"skipped": 3, "failed": 1}
+    assert {p: p.stat().st_mtime_ns for p in done} == done  # finished videos left alone
+
+
+def test_local_batch_fails_only_the_corrupt_video_and_reruns_skip(videos, stages, tmp_path):
+    check_first_and_second_run(videos, tmp_path / "out", "--workers", "2", *stages)
+
+
+def test_ray_batch_fails_only_the_corrupt_video_and_reruns_skip(videos, stages, tmp_path):
+    pytest.importorskip("ray", reason="ray is not installed (pip install 'fervision[ray]')")
+    check_first_and_second_run(
+        videos, tmp_path / "out", "--engine", "ray", "--workers", "2", *stages
+    )
+
+
+def test_interrupted_batch_keeps_finished_videos_and_resumes(frames, stages, tmp_path):
+    folder = tmp_path / "videos"
+    folder.mkdir()
+    write_clip(folder / "a_short.mp4", frames[:30])
+    for i in range(3):  # long enough that the interrupt lands in the middle of one
+        write_clip(folder / f"b_long{i}.mp4", frames)
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "fervision",
+        "batch",
+        str(folder),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        *stages,
+    ]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 180
+        while not (out / "a_short.summary.json").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline, "the first video never finished"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, err
+    assert "run the same command again to resume" in err
+    index = read_index(out)
+    assert index["a_short.mp4"]["status"] == "done"
+    unfinished = [n for n, row in index.items() if row["status"] == "interrupted"]
+    assert unfinished, index
+    kept = {p.name: p.read_bytes() for p in out.glob("a_short.*")}
+    assert sorted(kept) == ["a_short.emotions.csv", "a_short.summary.json", "a_short.timeline.png"]
+    assert json.loads(kept["a_short.summary.json"])["frames"] == 30
+    for name in unfinished:  # nothing half-written under a final name
+        assert not list(out.glob(f"{Path(name).stem}.*")), name
+    assert not partial_files(out)
+
+    rerun = fervision("batch", folder, "--out", out, "--workers", "1", *stages)
+    assert rerun.returncode == 0, rerun.stderr
+    index = read_index(out)
+    assert index["a_short.mp4"]["status"] == "skipped"
+    assert {index[n]["status"] for n in unfinished} == {"done"}
+    assert all(row["status"] in ("done", "skipped") for row in index.values())
+    assert {p.name: p.read_bytes() for p in out.glob("a_short.*")} == kept
+
+
+def test_report_from_a_run_csv_matches_the_csv(videos, stages, tmp_path):
+    csv_path = tmp_path / "stage.csv"
+    run = fervision("run", "--source", videos / "audience.mp4", "--csv", csv_path, *stages)
+    assert run.returncode == 0, run.stderr
+    result = fervision("report", csv_path, "--out", tmp_path / "report")
+    assert result.returncode == 0, result.stderr
+    summary = json.loads((tmp_path / "report/stage.summary.json").read_text())
+    png = (tmp_path / "report/stage.timeline.png").read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+    with open(csv_path, newline="") as f:
+        rows = list(csv.DictReader(f))
+    labels = [c[2:] for c in rows[0] if c.startswith("p_")]
+    assert summary["labels"] == labels
+    times = {int(r["frame"]): float(r["timestamp_s"]) for r in rows}
+    frames = sorted(times)
+    dt = (times[frames[-1]] - times[frames[0]]) / (frames[-1] - frames[0])
+    assert summary["frames"] == len(frames) == CUT_FRAMES
+    assert summary["frame_interval_s"] == pytest.approx(dt, abs=1e-5)
+    faces = [r for r in rows if r["face_id"] != ""]
+    assert faces, "the audience shot has faces"
+    video = summary["video"]
+    assert video["faces"] == len(faces)
+    assert video["seconds_visible"] == pytest.approx(
+        len({r["frame"] for r in faces}) * dt, abs=1e-3
+    )
+    label_counts = Counter(r["label"] for r in faces if r["label"])
+    assert video["dominant_emotion"] == max(
+        labels, key=lambda x: (label_counts[x], -labels.index(x))
+    )
+    by_track: dict[int, list[dict]] = {}
+    for r in faces:
+        by_track.setdefault(int(r["face_id"]), []).append(r)
+    assert {t["face_id"] for t in summary["tracks"]} == set(by_track)
+    for track in summary["tracks"]:
+        mine = sorted(by_track[track["face_id"]], key=lambda r: int(r["frame"]))
+        assert track["frames"] == len(mine)
+        assert track["seconds_visible"] == pytest.approx(len(mine) * dt, abs=1e-3)
+        assert track["first_s"] == pytest.approx(float(mine[0]["timestamp_s"]))
+        assert track["last_s"] == pytest.approx(float(mine[-1]["timestamp_s"]))
+        counts = Counter(r["label"] for r in mine if r["label"])
+        assert track["dominant_emotion"] == max(labels, key=lambda x: (counts[x], -labels.index(x)))
+        for label in labels:
+            assert track["emotion_share"][label] == pytest.approx(
+                counts[label] / sum(counts.values()), abs=1e-4
+            )
+        seq = [r["label"] for r in mine if r["label"]]
+        assert track["label_changes"] == sum(a != b for a, b in zip(seq, seq[1:]))
+    seconds = [t["seconds_visible"] for t in summary["tracks"]]
+    assert seconds == sorted(seconds, reverse=True)
+
+
+def test_report_rejects_a_csv_that_is_not_an_emotion_log(tmp_path):
+    bad = tmp_path / "other.csv"
+    bad.write_text("a,b\n1,2\n")
+    result = fervision("report", bad)
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: ") and "not an emotion CSV" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_inputs_from_folders_quoted_globs_and_files_each_once(tmp_path):
+    (tmp_path / "a/deep").mkdir(parents=True)
+    (tmp_path / "b").mkdir()
+    for rel in (
+        "a/clip.mp4",
+        "a/deep/clip.mkv",
+        "a/clip10.avi",
+        "a/clip2.avi",
+        "b/clip.mp4",
+        "a/notes.txt",
+        "a/.hidden.mp4",
+    ):
+        (tmp_path / rel).write_bytes(b"x")
+    found = find_videos([tmp_path / "a", str(tmp_path / "**/clip.mp4"), tmp_path / "a/clip.mp4"])
+    names = [p.relative_to(tmp_path).as_posix() for p in found]
+    assert names == ["a/clip.mp4", "a/clip2.avi", "a/clip10.avi", "a/deep/clip.mkv", "b/clip.mp4"]
+    stems = output_names(found)
+    assert stems[1:3] == ["clip2", "clip10"]
+    assert len(set(stems)) == len(stems)  # three "clip"s get distinct, stable names
+    assert output_names(found) == stems
+    with pytest.raises(FervisionError, match="no videos match"):
+        find_videos([str(tmp_path / "*.webm")])
+    with pytest.raises(FervisionError, match="no such file or folder"):
+        find_videos([tmp_path / "missing.mp4"])
+
+
+def test_bad_stage_options_fail_in_one_line_before_any_work(videos, tmp_path):
+    result = fervision("batch", videos, "--out", tmp_path / "out", "--detector", "nope")
+    assert result.returncode == 1
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: unknown detector 'nope'")
+    assert not (tmp_path / "out").exists()
+
+
+def test_ray_engine_without_ray_says_how_to_install_it(videos, tmp_path):
+    code = (
+        "import sys; sys.modules['ray'] = None  # as if ray were not installed\n"
+        "from fervision.cli import main; main(sys.argv[1:])"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "batch",
+            str(videos),
+            "--out",
+            str(tmp_path / "o"),
+            "--engine",
+            "ray",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ},
+    )
+    assert result.returncode == 1
+    assert result.stderr.strip() == 'error: the ray engine needs Ray: pip install "fervision[ray]"'
