@@ -145,6 +145,12 @@ def check_first_and_second_run(videos: Path, out: Path, *options):
     statuses = Counter(row["status"] for row in read_index(out).values())
     assert statuses == {"skipped": 3, "failed": 1}
     assert {p: p.stat().st_mtime_ns for p in done} == done  # finished videos left alone
+    reason = read_index(out)["broken.mp4"]["reason"]
+    assert reason.startswith("cannot decode video") and "earlier run" in reason  # not retried
+
+    third = fervision("batch", videos, "--out", out, "--retry-failed", *options)
+    assert "0 done, 3 skipped, 1 failed" in third.stdout
+    assert "earlier run" not in read_index(out)["broken.mp4"]["reason"]
 
 
 def test_local_batch_fails_only_the_corrupt_video_and_reruns_skip(videos, stages, tmp_path):

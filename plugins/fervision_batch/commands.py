@@ -60,6 +60,11 @@ from fervision.errors import FervisionError
     is_flag=True,
     help="Process every video again, even those whose outputs are complete.",
 )
+@click.option(
+    "--retry-failed",
+    is_flag=True,
+    help="Try again the videos that failed in an earlier run (skipped by default).",
+)
 def batch(
     inputs,
     out_dir,
@@ -74,6 +79,7 @@ def batch(
     smoother,
     detect_every,
     overwrite,
+    retry_failed,
 ):
     """Process many videos: an emotion CSV, summary JSON and timeline PNG for each.
 
@@ -104,6 +110,7 @@ def batch(
         workers=workers,
         ray_address=ray_address,
         overwrite=overwrite,
+        retry_failed=retry_failed,
     )
     counts = report.counts
     line = (

@@ -125,6 +125,28 @@ def completed_summary(paths: dict[str, Path], size: int, mtime_ns: int) -> dict 
     return summary
 
 
+def failure_path(out_dir: Path, name: str) -> Path:
+    """Where the reason a video failed is kept, so a rerun need not try it again."""
+    return out_dir / f".{name}.failed.json"
+
+
+def record_failure(path: Path, size: int, mtime_ns: int, reason: str) -> None:
+    write_atomic(
+        path, json.dumps({"size": size, "mtime_ns": mtime_ns, "reason": reason}).encode("utf-8")
+    )
+
+
+def recorded_failure(path: Path, size: int, mtime_ns: int) -> str | None:
+    """The reason an unchanged input failed in an earlier run, else None."""
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if record.get("size") != size or record.get("mtime_ns") != mtime_ns:
+        return None
+    return str(record.get("reason", ""))
+
+
 def write_index(path: Path, rows: list[dict]) -> None:
     """Rewrite the index CSV atomically: one row per input, in input order."""
     buffer = io.StringIO(newline="")

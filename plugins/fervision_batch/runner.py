@@ -26,8 +26,11 @@ from .outputs import (
     SUMMARY,
     TIMELINE,
     completed_summary,
+    failure_path,
     output_paths,
     prepare_folder,
+    record_failure,
+    recorded_failure,
     remove_partials,
     write_index,
     write_video_outputs,
@@ -122,6 +125,7 @@ def run_batch(
     workers: int | None = None,
     ray_address: str | None = None,
     overwrite: bool = False,
+    retry_failed: bool = False,
     echo=print,
 ) -> BatchReport:
     """Process every video in ``inputs`` into ``out_dir``; see the module docstring."""
@@ -144,7 +148,19 @@ def run_batch(
         paths = output_paths(out, name)
         remove_partials(paths)
         summary = None if overwrite else completed_summary(paths, job.size, job.mtime_ns)
-        if summary is not None:
+        failed_before = None
+        if not (overwrite or retry_failed):
+            failed_before = recorded_failure(failure_path(out, name), job.size, job.mtime_ns)
+        if failed_before is not None:
+            rows.append(
+                _row(
+                    job,
+                    paths,
+                    FAILED,
+                    reason=f"{failed_before} (earlier run; --retry-failed tries again)",
+                )
+            )
+        elif summary is not None:
             run = summary.get("processing", {})
             rows.append(
                 _done_row(
@@ -204,12 +220,14 @@ def _process(report, jobs, positions, out, config, engine_name, workers, ray_add
             raise _StageLoadError(result.reason)
         if result.status == DONE:
             write_video_outputs(paths, result.files)
+            failure_path(out, job.name).unlink(missing_ok=True)
             rows[pos] = _done_row(job, paths, DONE, result.frames, result.faces, result.seconds)
             report.frames += result.frames
         elif result.status == CANCELLED:
             rows[pos] = _row(job, paths, "interrupted")
         else:
             rows[pos] = _row(job, paths, FAILED, reason=result.reason)
+            record_failure(failure_path(out, job.name), job.size, job.mtime_ns, result.reason)
         bars.update()
         write_index(report.index, rows)
 
