@@ -9,6 +9,7 @@ from contextlib import closing
 
 import click
 
+from .cli_options import stage_options
 from .errors import FervisionError
 from .plugins import get_plugin_manager, get_registry, plugin_hooks, plugin_infos
 
@@ -57,16 +58,7 @@ def _stage_options(kind: str, spec: str, **options):
     help="sample, webcam, webcam:N, a video file, an image, a folder of images, "
     "or an rtsp:// / http:// stream.",
 )
-@click.option(
-    "--detector", default="haar", show_default=True, help="haar, mediapipe, or a plugin's."
-)
-@click.option("--detector-model", type=click.Path(), help="Model file for the detector.")
-@click.option("--classifier", default="keras", show_default=True)
-@click.option("--model", type=click.Path(), help="Emotion model file (default: the shipped one).")
-@click.option("--tracker", default="iou", show_default=True)
-@click.option(
-    "--smoother", default="ema", show_default=True, help="ema, vote, none, or a plugin's."
-)
+@stage_options
 @click.option("--csv", "csv_path", type=click.Path(), help="Write an emotion CSV log here.")
 @click.option("--output", "-o", type=click.Path(), help="Write the annotated video here.")
 @click.option(
@@ -76,13 +68,6 @@ def _stage_options(kind: str, spec: str, **options):
 )
 @click.option("--bars/--no-bars", default=False, help="Per-class probability bars in the overlay.")
 @click.option("--max-frames", type=int, help="Stop after N frames.")
-@click.option(
-    "--detect-every",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Detect on every Nth frame; the tracker carries boxes in between.",
-)
 @click.option("--fps", type=float, help="Frame rate for image folders (timestamps).")
 @click.option(
     "--sink",

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from fervision.cli_options import stage_options
 from fervision.errors import FervisionError
 
 
@@ -38,23 +39,7 @@ from fervision.errors import FervisionError
     help="An existing Ray cluster (auto, HOST:PORT or ray://HOST:10001); default: "
     "start a local Ray instance.",
 )
-@click.option(
-    "--detector", default="haar", show_default=True, help="haar, mediapipe, or a plugin's."
-)
-@click.option("--detector-model", type=click.Path(), help="Model file for the detector.")
-@click.option("--classifier", default="keras", show_default=True)
-@click.option("--model", type=click.Path(), help="Emotion model file (default: the shipped one).")
-@click.option("--tracker", default="iou", show_default=True)
-@click.option(
-    "--smoother", default="ema", show_default=True, help="ema, vote, none, or a plugin's."
-)
-@click.option(
-    "--detect-every",
-    type=int,
-    default=1,
-    show_default=True,
-    help="Detect on every Nth frame; the tracker carries boxes in between.",
-)
+@stage_options
 @click.option(
     "--overwrite",
     is_flag=True,

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import click
 
+from fervision.cli_options import with_options
+
 from .dataset import SIX_CLASSES
 
 dataset_options = [
@@ -15,15 +17,6 @@ dataset_options = [
     ),
     click.option("--data-dir", type=click.Path(), help="A local dataset folder instead."),
 ]
-
-
-def _with(options):
-    def decorate(fn):
-        for option in reversed(options):
-            fn = option(fn)
-        return fn
-
-    return decorate
 
 
 def _classes(value: str | None) -> tuple[str, ...]:
@@ -35,7 +28,7 @@ def _classes(value: str | None) -> tuple[str, ...]:
 
 
 @click.command()
-@_with(dataset_options)
+@with_options(dataset_options)
 @click.option(
     "--out",
     type=click.Path(),
@@ -142,7 +135,7 @@ def _evaluate(model_path, root, split, json_path, out_dir, limit=None, backend="
 @click.option(
     "--model", "model_path", type=click.Path(), help="A .keras model (default: the shipped one)."
 )
-@_with(dataset_options)
+@with_options(dataset_options)
 @click.option("--split", type=click.Choice(["train", "test"]), default="test", show_default=True)
 @click.option("--json", "json_path", type=click.Path(), help="Also write the metrics here.")
 @click.option(

@@ -1,0 +1,41 @@
+"""Command-line options shared by every command that builds a pipeline (``run``, ``batch``)."""
+
+from __future__ import annotations
+
+import click
+
+STAGE_OPTIONS = [
+    click.option(
+        "--detector", default="haar", show_default=True, help="haar, mediapipe, or a plugin's."
+    ),
+    click.option("--detector-model", type=click.Path(), help="Model file for the detector."),
+    click.option("--classifier", default="keras", show_default=True),
+    click.option(
+        "--model", type=click.Path(), help="Emotion model file (default: the shipped one)."
+    ),
+    click.option("--tracker", default="iou", show_default=True),
+    click.option(
+        "--smoother", default="ema", show_default=True, help="ema, vote, none, or a plugin's."
+    ),
+    click.option(
+        "--detect-every",
+        type=int,
+        default=1,
+        show_default=True,
+        help="Detect on every Nth frame; the tracker carries boxes in between.",
+    ),
+]
+
+
+def with_options(options):
+    """A decorator adding every click option in ``options`` to a command, in order."""
+
+    def decorate(command):
+        for option in reversed(options):
+            command = option(command)
+        return command
+
+    return decorate
+
+
+stage_options = with_options(STAGE_OPTIONS)
