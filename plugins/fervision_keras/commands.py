@@ -105,14 +105,16 @@ def train(
     _evaluate(run.model, root, "test", run.path / "test_report.json", run.path)
 
 
-def _evaluate(model_path, root, split, json_path, out_dir, limit=None, backend="keras"):
+def _evaluate(
+    model_path, root, split, json_path, out_dir, limit=None, backend="keras", flip_average=None
+):
     from fervision.errors import FervisionError
 
     from .dataset import load_split
     from .evaluation import classification_metrics, format_report, write_report
     from .inference import Predictor
 
-    predictor = Predictor.from_path(model_path, backend)
+    predictor = Predictor.from_path(model_path, backend, flip_average)
     try:
         data = load_split(root, split, predictor.labels, require_all=False, notify=click.echo)
     except FervisionError as exc:
@@ -123,6 +125,7 @@ def _evaluate(model_path, root, split, json_path, out_dir, limit=None, backend="
     metrics["model"] = str(model_path)
     metrics["split"] = split
     metrics["backend"] = backend
+    metrics["flip_average"] = predictor.flip_average
     click.echo(format_report(metrics))
     paths = write_report(metrics, Path(out_dir), stem=split)
     if json_path:
@@ -153,7 +156,12 @@ def _evaluate(model_path, root, split, json_path, out_dir, limit=None, backend="
     show_default=True,
     help="Score the Keras model or its LiteRT form (as run live).",
 )
-def evaluate(model_path, dataset, data_dir, split, json_path, out, limit, backend):
+@click.option(
+    "--flip-average/--no-flip-average",
+    default=None,
+    help="Average each face with its mirror image (default: as the model's metadata says).",
+)
+def evaluate(model_path, dataset, data_dir, split, json_path, out, limit, backend, flip_average):
     """Accuracy, weighted F1 and per-class scores of a model on a dataset split."""
     from fervision.outputs import check_writable
 
@@ -163,4 +171,6 @@ def evaluate(model_path, dataset, data_dir, split, json_path, out, limit, backen
     if json_path:
         check_writable(json_path)
     root = resolve_dataset(dataset, data_dir)
-    _evaluate(model_path or DEFAULT_MODEL, root, split, json_path, out, limit, backend)
+    _evaluate(
+        model_path or DEFAULT_MODEL, root, split, json_path, out, limit, backend, flip_average
+    )
