@@ -106,13 +106,14 @@ class Pipeline:
         sinks=(),
         detect_every: int = 1,
     ):
+        # Sinks first: a bad output path fails before any model loads.
+        self.sinks = [_build("sink", s) for s in sinks]
         self.source = open_source(source)
         self.detector = _build("detector", detector)
         self.tracker = _build("tracker", tracker)
         self.classifier = _build("classifier", classifier)
         self.smoother = _build("smoother", smoother)
         self.annotator = _build("annotator", annotator)
-        self.sinks = [_build("sink", s) for s in sinks]
         self.detect_every = max(1, int(detect_every))
         self.info: SourceInfo | None = None
         self.summary = Summary()
