@@ -68,7 +68,10 @@ def _stage_options(kind: str, spec: str, **options):
 )
 @click.option("--bars/--no-bars", default=False, help="Per-class probability bars in the overlay.")
 @click.option("--max-frames", type=int, help="Stop after N frames.")
-@click.option("--fps", type=float, help="Frame rate for image folders (timestamps).")
+@click.option(
+    "--fps", type=float, help="Frame rate: of image folders (timestamps), asked of a webcam."
+)
+@click.option("--camera-size", metavar="WxH", help="Resolution to ask of a webcam, e.g. 1280x720.")
 @click.option(
     "--sink",
     "sinks",
@@ -91,6 +94,7 @@ def run(
     max_frames,
     detect_every,
     fps,
+    camera_size,
     sinks,
 ):
     """Run the pipeline on a source; write CSV, video, or show a window."""
@@ -104,7 +108,15 @@ def run(
     if output:
         built_sinks.append(_stage_options("sink", "video", path=output))
     built_sinks += [_stage_options("sink", spec) for spec in sinks]
-    src = open_source(source, **({"fps": fps} if fps else {}))
+    source_options = {"fps": fps} if fps else {}
+    if camera_size:
+        if not source.startswith("webcam"):
+            raise click.BadParameter("applies to webcam sources", param_hint="--camera-size")
+        width, _, height = camera_size.lower().partition("x")
+        if not (width.isdigit() and height.isdigit()):
+            raise click.BadParameter(f"{camera_size!r} is not WxH", param_hint="--camera-size")
+        source_options.update(width=int(width), height=int(height))
+    src = open_source(source, **source_options)
     if display is None:
         display = bool(getattr(src, "live", False))
     if display:
