@@ -18,6 +18,7 @@ import argparse
 import os
 import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -31,7 +32,8 @@ from fervision.pipeline import open_source
 
 SHARED = Path(os.environ.get("FERVISION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 MEDIAPIPE_MODEL = SHARED / "models" / "face_detection_short_range.tflite"
-FER_FPS_FROM_ISSUE = 28.0  # the `fer` package on this clip, as measured in the issue
+FER_FPS_FROM_ISSUE = 28.0  # the `fer` package on this clip, as the issue measured it
+FER_PYTHON = os.environ.get("FER_PYTHON")  # a Python with `fer` (see fer_baseline.py)
 
 
 def read_frames(path: Path, size=None) -> list[np.ndarray]:
@@ -73,8 +75,13 @@ class MemorySource:
                 delay = start + i / self.fps - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-            yield Frame(self.images[i % len(self.images)].copy(), i, i / self.fps, "memory",
-                        captured_at=time.perf_counter())
+            yield Frame(
+                self.images[i % len(self.images)].copy(),
+                i,
+                i / self.fps,
+                "memory",
+                captured_at=time.perf_counter(),
+            )
 
     def close(self):
         pass
@@ -110,6 +117,20 @@ def decode_detect(video: Path, detector_name: str) -> tuple[int, float]:
     capture.release()
     getattr(stage, "close", lambda: None)()
     return frames, seconds
+
+
+def fer_run(clip: Path) -> tuple[int, float]:
+    """The `fer` package's Video.analyze on ``clip``, in its own interpreter."""
+    script = Path(__file__).with_name("fer_baseline.py")
+    out = subprocess.run(
+        [FER_PYTHON, str(script), str(clip), "--repeats", "1"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    analyze_fps = float([ln for ln in out.splitlines() if ln.startswith("FER_FPS ")][-1].split()[1])
+    frames = int(cv2.VideoCapture(str(clip)).get(cv2.CAP_PROP_FRAME_COUNT))
+    return frames, frames / analyze_fps
 
 
 def pipeline_run(source, detector_name: str, outdir: Path, video=False, **options):
@@ -161,44 +182,70 @@ def frames_matched(reference: list[list], faces: list[list]) -> float:
 
 
 def boxes_per_frame(images, stage, detect_every=1, tracker=None) -> tuple[list[list], float]:
-    pipeline = Pipeline(MemorySource(images, len(images)), detector=stage, tracker=tracker,
-                        classifier=None, smoother=None, detect_every=detect_every)
+    pipeline = Pipeline(
+        MemorySource(images, len(images)),
+        detector=stage,
+        tracker=tracker,
+        classifier=None,
+        smoother=None,
+        detect_every=detect_every,
+    )
     boxes = [[f.box for f in frame.faces] for frame in pipeline]
     return boxes, pipeline.summary.fps
 
 
-def main_comparison(work: Path, clip_frames, loops: int, haar_loops: int, repeats: int):
+def main_comparison(work: Path, clip: Path, clip_frames, loops: int, haar_loops: int, repeats: int):
     looped = write_video(clip_frames, work / "looped.mp4", loops)
     haar_video = write_video(clip_frames, work / "haar.mp4", haar_loops)
     mp_frames, haar_frames = len(clip_frames) * loops, len(clip_frames) * haar_loops
-    print(f"clip looped: {mp_frames} frames for decode/MediaPipe variants, "
-          f"{haar_frames} for Haar variants; {repeats} alternating rounds, medians shown")
+    print(
+        f"clip looped: {mp_frames} frames for decode/MediaPipe variants, "
+        f"{haar_frames} for Haar variants; {repeats} alternating rounds, medians shown"
+    )
+
     def video(path):
         return lambda: open_source(str(path))
 
-    fps = alternate({
+    variants = {
         "decode only": lambda: decode_only(looped),
         "decode + mediapipe": lambda: decode_detect(looped, "mediapipe"),
         "pipeline to CSV, mediapipe": lambda: pipeline_run(video(looped)(), "mediapipe", work),
-        "pipeline + overlay + video, mediapipe":
-            lambda: pipeline_run(video(looped)(), "mediapipe", work, video=True),
+        "pipeline + overlay + video, mediapipe": lambda: pipeline_run(
+            video(looped)(), "mediapipe", work, video=True
+        ),
         "decode + haar": lambda: decode_detect(haar_video, "haar"),
         "pipeline to CSV, haar": lambda: pipeline_run(video(haar_video)(), "haar", work),
-    }, repeats)
+    }
+    if FER_PYTHON:
+        variants["fer (Haar + mini-Xception), Video.analyze"] = lambda: fer_run(clip)
+    fps = alternate(variants, repeats)
+    fer_fps = fps.get("fer (Haar + mini-Xception), Video.analyze", FER_FPS_FROM_ISSUE)
+    fer_note = "measured above" if FER_PYTHON else "from the issue; set FER_PYTHON to measure"
     mp_ceiling, haar_ceiling = fps["decode + mediapipe"], fps["decode + haar"]
     rows = [(name, f"{value:8.1f} frames/s") for name, value in fps.items()]
     show("frames per second (640x360 clip)", rows)
-    show("ratios (targets in brackets)", [
-        ("CSV pipeline / mediapipe ceiling",
-         f"{fps['pipeline to CSV, mediapipe'] / mp_ceiling:.2f}  [>= 0.8]"),
-        ("overlay+video pipeline / mediapipe ceiling",
-         f"{fps['pipeline + overlay + video, mediapipe'] / mp_ceiling:.2f}  [>= 0.6]"),
-        ("CSV pipeline with mediapipe / fer (28 fps, from the issue)",
-         f"{fps['pipeline to CSV, mediapipe'] / FER_FPS_FROM_ISSUE:.1f}x"),
-        ("CSV pipeline / haar ceiling", f"{fps['pipeline to CSV, haar'] / haar_ceiling:.2f}"),
-        ("CSV pipeline with haar / fer (28 fps, from the issue)",
-         f"{fps['pipeline to CSV, haar'] / FER_FPS_FROM_ISSUE:.2f}x  [>= 2]"),
-    ])
+    show(
+        "ratios (targets in brackets)",
+        [
+            (
+                "CSV pipeline / mediapipe ceiling",
+                f"{fps['pipeline to CSV, mediapipe'] / mp_ceiling:.2f}  [>= 0.8]",
+            ),
+            (
+                "overlay+video pipeline / mediapipe ceiling",
+                f"{fps['pipeline + overlay + video, mediapipe'] / mp_ceiling:.2f}  [>= 0.6]",
+            ),
+            (
+                f"CSV pipeline with mediapipe / fer ({fer_fps:.1f} fps, {fer_note})",
+                f"{fps['pipeline to CSV, mediapipe'] / fer_fps:.1f}x",
+            ),
+            ("CSV pipeline / haar ceiling", f"{fps['pipeline to CSV, haar'] / haar_ceiling:.2f}"),
+            (
+                f"CSV pipeline with haar / fer ({fer_fps:.1f} fps, {fer_note})",
+                f"{fps['pipeline to CSV, haar'] / fer_fps:.2f}x  [>= 2]",
+            ),
+        ],
+    )
 
 
 def resolution_costs(work: Path, repeats: int):
@@ -206,11 +253,14 @@ def resolution_costs(work: Path, repeats: int):
     for w, h in ((640, 360), (1280, 720), (1920, 1080)):
         frames = read_frames(SHARED / "media" / "short_hamilton_clip.mp4", (w, h))
         path = write_video(frames, work / f"clip_{h}p.mp4", 1)
-        fps = alternate({
-            "decode": lambda p=path: decode_only(p),
-            "decode + mediapipe": lambda p=path: decode_detect(p, "mediapipe"),
-            "pipeline": lambda p=path: pipeline_run(open_source(str(p)), "mediapipe", work),
-        }, repeats)
+        fps = alternate(
+            {
+                "decode": lambda p=path: decode_only(p),
+                "decode + mediapipe": lambda p=path: decode_detect(p, "mediapipe"),
+                "pipeline": lambda p=path: pipeline_run(open_source(str(p)), "mediapipe", work),
+            },
+            repeats,
+        )
         rows.append((f"{w}x{h}", "  ".join(f"{k} {v:6.1f}" for k, v in fps.items())))
     show("frames per second by resolution (mediapipe)", rows)
 
@@ -262,17 +312,25 @@ def option_accuracy(clip_frames):
     rows.append(("haar, full scan every frame", f"{full_fps:6.1f} frames/s, 1.000 matched"))
     for k in (2, 3, 5):
         boxes, fps = boxes_per_frame(clip_frames, HaarDetector(full_every=k))
-        rows.append((f"haar, full scan every {k}, search near faces between",
-                     f"{fps:6.1f} frames/s, {frames_matched(reference, boxes):.3f} matched"))
+        rows.append(
+            (
+                f"haar, full scan every {k}, search near faces between",
+                f"{fps:6.1f} frames/s, {frames_matched(reference, boxes):.3f} matched",
+            )
+        )
     mp_reference, mp_fps = boxes_per_frame(clip_frames, detector("mediapipe"))
     rows.append(("mediapipe, every frame", f"{mp_fps:6.1f} frames/s, 1.000 matched"))
     for n in (2, 3):
-        boxes, fps = boxes_per_frame(clip_frames, detector("mediapipe"), detect_every=n,
-                                     tracker="iou")
-        rows.append((f"mediapipe, detect every {n} (tracker carries boxes)",
-                     f"{fps:6.1f} frames/s, {frames_matched(mp_reference, boxes):.3f} matched"))
-    show("speed options against full detection (frames where every reference face is found)",
-         rows)
+        boxes, fps = boxes_per_frame(
+            clip_frames, detector("mediapipe"), detect_every=n, tracker="iou"
+        )
+        rows.append(
+            (
+                f"mediapipe, detect every {n} (tracker carries boxes)",
+                f"{fps:6.1f} frames/s, {frames_matched(mp_reference, boxes):.3f} matched",
+            )
+        )
+    show("speed options against full detection (frames where every reference face is found)", rows)
 
 
 def rss_mb() -> float:
@@ -297,30 +355,39 @@ def memory_growth(clip_frames, work: Path, total: int):
         def close(self):
             pass
 
-    pipeline = Pipeline(MemorySource(clip_frames, total), detector=detector("mediapipe"),
-                        sinks=[get_registry().build("sink", "csv", path=str(work / "m.csv")),
-                               Probe()])
+    pipeline = Pipeline(
+        MemorySource(clip_frames, total),
+        detector=detector("mediapipe"),
+        sinks=[get_registry().build("sink", "csv", path=str(work / "m.csv")), Probe()],
+    )
     summary = pipeline.run()
     growth = marks[total] - marks[2_000]
-    show(f"memory over {total} frames ({summary.fps:.0f} frames/s)", [
-        ("resident after 2,000 frames", f"{marks[2_000]:.0f} MB"),
-        (f"resident after {total:,} frames", f"{marks[total]:.0f} MB"),
-        ("growth", f"{growth:+.1f} MB  [within 50 MB]"),
-    ])
+    show(
+        f"memory over {total} frames ({summary.fps:.0f} frames/s)",
+        [
+            ("resident after 2,000 frames", f"{marks[2_000]:.0f} MB"),
+            (f"resident after {total:,} frames", f"{marks[total]:.0f} MB"),
+            ("growth", f"{growth:+.1f} MB  [within 50 MB]"),
+        ],
+    )
 
 
 def live_latency(clip_frames):
     camera_fps = 1000.0  # far faster than processing, so frames must be dropped
-    pipeline = Pipeline(MemorySource(clip_frames, 1500, fps=camera_fps, live=True),
-                        detector=detector("mediapipe"))
+    pipeline = Pipeline(
+        MemorySource(clip_frames, 1500, fps=camera_fps, live=True), detector=detector("mediapipe")
+    )
     summary = pipeline.run()
     interval = 1000 / summary.fps
-    show(f"live source at {camera_fps:.0f} frames/s (faster than processing)", [
-        ("processed", f"{summary.frames} frames, {summary.dropped} stale frames dropped"),
-        ("processing interval", f"{interval:.1f} ms ({summary.fps:.0f} frames/s)"),
-        ("median capture-to-sink latency", f"{summary.latency_ms:.1f} ms"),
-        ("latency / interval", f"{summary.latency_ms / interval:.2f}  [under 2]"),
-    ])
+    show(
+        f"live source at {camera_fps:.0f} frames/s (faster than processing)",
+        [
+            ("processed", f"{summary.frames} frames, {summary.dropped} stale frames dropped"),
+            ("processing interval", f"{interval:.1f} ms ({summary.fps:.0f} frames/s)"),
+            ("median capture-to-sink latency", f"{summary.latency_ms:.1f} ms"),
+            ("latency / interval", f"{summary.latency_ms / interval:.2f}  [under 2]"),
+        ],
+    )
 
 
 def main() -> int:
@@ -338,12 +405,14 @@ def main() -> int:
         print(f"needs {args.clip} and {MEDIAPIPE_MODEL} (set FERVISION_SHARED)", file=sys.stderr)
         return 2
     clip_frames = read_frames(args.clip)
-    print(f"fervision throughput on {args.clip.name}: {len(clip_frames)} frames "
-          f"{clip_frames[0].shape[1]}x{clip_frames[0].shape[0]}, {os.cpu_count()} CPUs, "
-          f"OpenCV {cv2.__version__}")
+    print(
+        f"fervision throughput on {args.clip.name}: {len(clip_frames)} frames "
+        f"{clip_frames[0].shape[1]}x{clip_frames[0].shape[0]}, {os.cpu_count()} CPUs, "
+        f"OpenCV {cv2.__version__}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        main_comparison(work, clip_frames, args.loops, args.haar_loops, args.repeats)
+        main_comparison(work, args.clip, clip_frames, args.loops, args.haar_loops, args.repeats)
         resolution_costs(work, max(1, args.repeats - 1))
         face_costs(SHARED / "media" / "two_people.jpg")
         option_accuracy(clip_frames)
