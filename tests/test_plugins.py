@@ -118,7 +118,6 @@ def test_help_and_plugins_import_no_heavy_library():
 
 def test_observer_hooks_see_every_run_and_frame():
     from fakes import BoxDetector, FixedClassifier, ListSource
-
     from fervision import Pipeline
 
     seen = []
