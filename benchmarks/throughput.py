@@ -300,7 +300,7 @@ def face_costs(photo: Path, repeats: int = 20):
                 times.append(time.perf_counter() - start)
             per_face = statistics.median(times) / n * 1000
             rows.append((f"{backend}, {n:2d} faces", f"{per_face:6.2f} ms per face"))
-    show("classification cost per face (crop + batch + model, flip-averaged)", rows)
+    show("classification cost per face (crop + one batched model call per frame)", rows)
 
 
 def option_accuracy(clip_frames):
