@@ -81,8 +81,10 @@ class OverlayAnnotator:
         out = frame.image.copy()
         h, w = out.shape[:2]
         unit = float(np.clip(min(h, w) / 480, 0.5, 3.0))
-        for face in frame.faces:
+        for face in frame.faces:  # boxes and bars first, so no caption is drawn over
             self._draw_face(out, face, frame.labels, unit)
+        for face in frame.faces:
+            self._draw_caption(out, face, unit)
         if self.show_fps and self.fps is not None:
             self._caption(
                 out,
@@ -95,10 +97,16 @@ class OverlayAnnotator:
         return out
 
     def _draw_face(self, out: np.ndarray, face: Face, labels, unit: float) -> None:
+        """The box, and the bars when asked for."""
         color = label_color(face.label)
         x0, y0, x1, y1 = face.xyxy
         thickness = max(1, round(2 * unit))
         cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), color, thickness)  # crisp, no AA
+        probs = face.smoothed if face.smoothed is not None else face.probs
+        if self.bars and probs is not None and len(probs):
+            self._draw_bars(out, face, np.asarray(probs, dtype=float).ravel(), labels, unit)
+
+    def _draw_caption(self, out: np.ndarray, face: Face, unit: float) -> None:
         parts = []
         if face.track_id is not None:
             parts.append(f"#{face.track_id}")
@@ -107,10 +115,8 @@ class OverlayAnnotator:
         if face.confidence is not None:
             parts.append(f"{face.confidence:.0%}")
         if parts:
-            self._caption(out, " ".join(parts), (x0, y0), color, unit, below=False)
-        probs = face.smoothed if face.smoothed is not None else face.probs
-        if self.bars and probs is not None and len(probs):
-            self._draw_bars(out, face, np.asarray(probs, dtype=float).ravel(), labels, unit)
+            x0, y0 = face.box[:2]
+            self._caption(out, " ".join(parts), (x0, y0), label_color(face.label), unit, False)
 
     def _caption(self, out, text, corner, color, unit, below: bool) -> None:
         """Text on a filled box whose bottom-left (or top-left if ``below``) is ``corner``."""
