@@ -318,8 +318,23 @@ def option_accuracy(clip_frames):
                 f"{fps:6.1f} frames/s, {frames_matched(reference, boxes):.3f} matched",
             )
         )
+    boxes, fps = boxes_per_frame(clip_frames, HaarDetector(downscale=480))
+    rows.append(
+        (
+            "haar, detect on a copy downscaled to 480 px",
+            f"{fps:6.1f} frames/s, {frames_matched(reference, boxes):.3f} matched",
+        )
+    )
     mp_reference, mp_fps = boxes_per_frame(clip_frames, detector("mediapipe"))
     rows.append(("mediapipe, every frame", f"{mp_fps:6.1f} frames/s, 1.000 matched"))
+    small = get_registry().build("detector", "mediapipe", model=str(MEDIAPIPE_MODEL), downscale=320)
+    boxes, fps = boxes_per_frame(clip_frames, small)
+    rows.append(
+        (
+            "mediapipe, detect on a copy downscaled to 320 px",
+            f"{fps:6.1f} frames/s, {frames_matched(mp_reference, boxes):.3f} matched",
+        )
+    )
     for n in (2, 3):
         boxes, fps = boxes_per_frame(
             clip_frames, detector("mediapipe"), detect_every=n, tracker="iou"
