@@ -187,7 +187,9 @@ def train(
                 state["history"].setdefault(key, []).append(float(value))
             state["epoch"] = epoch + 1
             state["seconds"] += time.time() - self.epoch_started
-            model.save(run.checkpoint)
+            partial = run.checkpoint.with_name("checkpoint.partial.keras")
+            model.save(partial)  # then renamed: Ctrl-C mid-save keeps the last good one
+            os.replace(partial, run.checkpoint)
             val = float((logs or {}).get("val_accuracy", 0))
             if val > state["best_val_accuracy"]:
                 state["best_val_accuracy"] = val
