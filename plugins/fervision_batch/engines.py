@@ -34,6 +34,17 @@ ATTEMPTS = 2
 STOP_GRACE_S = 3.0
 
 
+def _retry_or_give_up(engine, job: Job, cancelled: bool, worker: str, results: list) -> None:
+    """After a worker died on ``job``: submit it again, or report it cancelled or failed."""
+    if cancelled:
+        results.append(Result(job, CANCELLED, reason="interrupted"))
+    elif engine._attempts.get(job.source, 0) >= ATTEMPTS:
+        reason = f"the {worker} died (crashed or killed) while processing this video"
+        results.append(Result(job, FAILED, reason=reason))
+    else:
+        engine.submit(job)
+
+
 def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
@@ -114,19 +125,7 @@ class LocalEngine:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = self._start()
             for job in retry:
-                if self._cancel.is_set():
-                    results.append(Result(job, CANCELLED, reason="interrupted"))
-                elif self._attempts.get(job.source, 0) >= ATTEMPTS:
-                    results.append(
-                        Result(
-                            job,
-                            FAILED,
-                            reason="the worker process died "
-                            "(crashed or killed) while processing this video",
-                        )
-                    )
-                else:
-                    self.submit(job)
+                _retry_or_give_up(self, job, self._cancel.is_set(), "worker process", results)
         return results
 
     def in_flight(self) -> int:
@@ -235,19 +234,7 @@ class RayEngine:
                 self._idle.append(actor)
             except ray.exceptions.RayActorError:
                 self._replace(actor)
-                if self._cancelled:
-                    results.append(Result(job, CANCELLED, reason="interrupted"))
-                elif self._attempts.get(job.source, 0) >= ATTEMPTS:
-                    results.append(
-                        Result(
-                            job,
-                            FAILED,
-                            reason="the Ray worker died "
-                            "(crashed or killed) while processing this video",
-                        )
-                    )
-                else:
-                    self.submit(job)
+                _retry_or_give_up(self, job, self._cancelled, "Ray worker", results)
             except ray.exceptions.RayError as exc:
                 self._idle.append(actor)
                 results.append(Result(job, FAILED, reason=one_line(exc)))
