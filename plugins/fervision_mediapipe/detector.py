@@ -13,6 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.imaging import downscaled
 from fervision.native import quiet_native_output
 from fervision.types import Face, Frame, SourceInfo, to_bgr
 
@@ -117,11 +118,7 @@ class MediaPipeDetector:
         if image.ndim != 3 or image.shape[2] != 3:
             image = to_bgr(image)
         height, width = image.shape[:2]
-        scale = 1.0
-        if self.downscale and max(height, width) > self.downscale:
-            scale = self.downscale / max(height, width)
-            size = (max(1, round(width * scale)), max(1, round(height * scale)))
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        image, scale = downscaled(image, self.downscale)
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         ms = int(frame.timestamp * 1000)
         if ms <= self._last_ms:

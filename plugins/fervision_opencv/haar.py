@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.imaging import downscaled
 from fervision.scene import SceneCutDetector
 from fervision.types import Face, Frame
 
@@ -130,11 +131,7 @@ class HaarDetector:
 
     def _full_scan(self, gray: np.ndarray) -> list[Face]:
         full_h, full_w = gray.shape[:2]
-        scale = 1.0
-        if self.downscale and max(full_h, full_w) > self.downscale:
-            scale = self.downscale / max(full_h, full_w)
-            size = (max(1, round(full_w * scale)), max(1, round(full_h * scale)))
-            gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
+        gray, scale = downscaled(gray, self.downscale)
         min_size = tuple(round(v * scale) for v in self.min_size)
         return self._scan(gray, scale, (0, 0), (full_w, full_h), min_size, (0, 0))
 
