@@ -135,3 +135,47 @@ def test_evaluate_with_a_missing_dataset_folder_is_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"error: data directory not found: {tmp_path / 'nowhere'}"
     ]
+
+
+def _tiny_models(tmp_path, labels_b=None):
+    import keras
+
+    from fervision_keras.architecture import build_cnn
+    from fervision_keras.model_io import ModelMetadata, save_model
+
+    labels = ("angry", "fear", "happy", "neutral", "sad", "surprise")
+    paths = []
+    for seed, names in ((1, labels), (2, labels_b or labels)):
+        keras.utils.set_random_seed(seed)
+        model = build_cnn(len(names), width=4, augment=False)
+        paths.append(save_model(model, tmp_path / f"m{seed}.keras", ModelMetadata(labels=names)))
+    return paths
+
+
+def test_ensemble_averages_its_members_and_runs_as_litert(tmp_path):
+    import numpy as np
+
+    from fervision_keras.inference import Predictor, litert_beside
+
+    a, b = _tiny_models(tmp_path)
+    out = tmp_path / "both.keras"
+    result = fervision("ensemble", str(a), str(b), "--out", str(out))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "average of 2" in result.stdout and litert_beside(out).is_file()
+    faces = np.random.default_rng(0).integers(0, 255, (9, 48, 48), dtype=np.uint8)
+    members = [Predictor.from_path(p, "keras", flip_average=False)(faces) for p in (a, b)]
+    assert np.abs(members[0] - members[1]).max() > 1e-3  # the members really differ
+    combined = Predictor.from_path(out, "keras", flip_average=False)(faces)
+    np.testing.assert_allclose(combined, (members[0] + members[1]) / 2, atol=1e-5)
+    lite = Predictor.from_path(out, "litert", flip_average=False)(faces)
+    np.testing.assert_allclose(lite, combined, atol=0.05)
+
+
+def test_ensemble_of_models_with_different_labels_is_one_line(tmp_path):
+    a, b = _tiny_models(tmp_path, labels_b=("angry", "happy", "sad"))
+    result = fervision("ensemble", str(a), str(b), "--out", str(tmp_path / "x.keras"))
+    assert result.returncode == 1 and not (tmp_path / "x.keras").exists()
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot combine {a} and {b}: their labels differ "
+        "(('angry', 'fear', 'happy', 'neutral', 'sad', 'surprise') vs ('angry', 'happy', 'sad'))"
+    ]

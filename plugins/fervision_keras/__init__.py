@@ -1,4 +1,4 @@
-"""fervision's Keras emotion classifier, with its ``train`` and ``evaluate`` commands."""
+"""fervision's Keras emotion classifier, with its ``train``, ``evaluate`` and ``ensemble`` commands."""
 
 import os
 
@@ -21,7 +21,8 @@ def register_stages(registry):
 
 @hookimpl
 def register_commands(cli):
-    from .commands import evaluate, train
+    from .commands import ensemble, evaluate, train
 
     cli.add_command(train)
     cli.add_command(evaluate)
+    cli.add_command(ensemble)

@@ -1,4 +1,4 @@
-"""The classifier plugin's own commands: ``fervision train`` and ``fervision evaluate``."""
+"""The classifier plugin's own commands: ``fervision train``, ``evaluate`` and ``ensemble``."""
 
 from __future__ import annotations
 
@@ -54,7 +54,16 @@ def _classes(value: str | None) -> tuple[str, ...]:
 )
 @click.option("--class-weights/--no-class-weights", default=False, show_default=True)
 @click.option("--limit-per-class", type=int, help="Train on at most N images of each class.")
-@click.option("--seed", type=int, default=1234, show_default=True)
+@click.option(
+    "--seed", type=int, default=1234, show_default=True, help="Seeds weights, order, augmentation."
+)
+@click.option(
+    "--split-seed",
+    type=int,
+    default=1234,
+    show_default=True,
+    help="Seeds the validation split; keep it equal across models you will combine.",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
 @click.option("--quiet", is_flag=True, help="One line per epoch instead of a progress bar.")
 def train(
@@ -69,6 +78,7 @@ def train(
     class_weights,
     limit_per_class,
     seed,
+    split_seed,
     resume,
     quiet,
 ):
@@ -89,6 +99,7 @@ def train(
         class_weights=class_weights,
         limit_per_class=limit_per_class,
         seed=seed,
+        split_seed=split_seed,
     )
     run = run_training(
         root,
@@ -174,3 +185,20 @@ def evaluate(model_path, dataset, data_dir, split, json_path, out, limit, backen
     _evaluate(
         model_path or DEFAULT_MODEL, root, split, json_path, out, limit, backend, flip_average
     )
+
+
+@click.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path())
+@click.option("--out", required=True, type=click.Path(), help="Where to write the combined .keras.")
+def ensemble(models, out):
+    """Combine trained models into one that averages their predictions (and its LiteRT form)."""
+    from fervision.outputs import check_writable
+
+    from .ensemble import save_ensemble
+    from .inference import export_litert, litert_beside
+    from .model_io import load_model
+
+    check_writable(out)
+    path = save_ensemble(list(models), out)
+    click.echo(f"model: {path} (average of {len(models)})")
+    click.echo(f"LiteRT form: {export_litert(load_model(path)[0], litert_beside(path))}")
