@@ -1,4 +1,4 @@
-"""fervision's Keras emotion classifier, with its ``train``, ``evaluate`` and ``ensemble`` commands."""
+"""fervision's Keras emotion classifier and its train, evaluate and ensemble commands."""
 
 import os
 
