@@ -65,6 +65,12 @@ def register_stages(registry):
         help="OpenCV Haar cascade (haar, haar:CASCADE.xml); downscale= longest side",
     )
     add(
+        "detector",
+        "haar-fast",
+        _lazy("haar", "fast_haar"),
+        help="Haar scanning in full every 8th frame, between only large and recent faces",
+    )
+    add(
         "annotator",
         "overlay",
         _lazy("overlay", "OverlayAnnotator"),

@@ -60,9 +60,14 @@ class HaarDetector:
             Faces smaller than about ``24 * longer_side / downscale`` pixels are missed.
         equalize: equalize the gray image's histogram first (helps in poor light).
         full_every: scan the whole frame every Nth frame (and at scene cuts); in between
-            search only around faces seen in the last ``memory`` frames, which is several
-            times cheaper. 1 scans every frame in full.
+            search around faces seen in the last ``memory`` frames, and the whole frame for
+            large faces only, which is several times cheaper. 1 scans every frame in full.
         memory: how many frames a face is remembered for the searches between full scans.
+        large_faces: between full scans, faces at least this fraction of the frame's
+            shorter side are searched for everywhere (the cascade's cheap coarse scales);
+            0 searches only near recent faces.
+        near_min_neighbors: hits a face near a recently seen one needs (default
+            ``min_neighbors - 2``): a face seen a moment ago needs less evidence.
 
     Example:
         >>> detector = HaarDetector(downscale=480)
@@ -80,6 +85,8 @@ class HaarDetector:
         equalize: bool = False,
         full_every: int = 1,
         memory: int = 10,
+        large_faces: float = 1 / 6,
+        near_min_neighbors: int | None = None,
     ) -> None:
         path = Path(str(model)).expanduser() if model else default_cascade()
         if not path.is_file():
@@ -92,12 +99,20 @@ class HaarDetector:
             self.scale_factor = float(scale_factor)
             self.min_neighbors = int(min_neighbors)
             self.downscale = int(downscale) if downscale else None
+            self.large_faces = float(large_faces or 0)
+            self.near_min_neighbors = (
+                max(self.min_neighbors - 2, 1)
+                if near_min_neighbors is None
+                else int(near_min_neighbors)
+            )
         except (TypeError, ValueError) as exc:
             raise FervisionError(f"invalid Haar option: {exc}") from None
         if self.scale_factor <= 1.0:
             raise FervisionError(f"scale_factor must be above 1, not {scale_factor}")
-        if self.min_neighbors < 0:
-            raise FervisionError(f"min_neighbors must be 0 or more, not {min_neighbors}")
+        if self.min_neighbors < 0 or self.near_min_neighbors < 0:
+            raise FervisionError("min_neighbors and near_min_neighbors must be 0 or more")
+        if not 0 <= self.large_faces < 1:
+            raise FervisionError(f"large_faces must be a fraction from 0 to 1, not {large_faces}")
         if self.downscale is not None and self.downscale < 32:
             raise FervisionError(f"downscale must be at least 32 pixels, not {downscale}")
         self.min_size = _pair(min_size, "min_size") if min_size else (0, 0)
@@ -125,7 +140,7 @@ class HaarDetector:
             self._last_full = self._frames
             faces = self._full_scan(gray)
         else:
-            faces = self._near_recent_faces(gray)
+            faces = self._between_full_scans(gray)
         self._remember(faces)
         return faces
 
@@ -135,10 +150,13 @@ class HaarDetector:
         min_size = tuple(round(v * scale) for v in self.min_size)
         return self._scan(gray, scale, (0, 0), (full_w, full_h), min_size, (0, 0))
 
-    def _near_recent_faces(self, gray: np.ndarray) -> list[Face]:
-        """Search only around faces seen in the last few frames (between full scans)."""
+    def _between_full_scans(self, gray: np.ndarray) -> list[Face]:
+        """Large faces anywhere, then any face near one seen in the last few frames."""
         full_h, full_w = gray.shape[:2]
         faces: list[Face] = []
+        if self.large_faces > 0:
+            side = max(round(self.large_faces * min(full_h, full_w)), *self.min_size, 1)
+            faces = self._scan(gray, 1.0, (0, 0), (full_w, full_h), (side, side), (0, 0))
         for x, y, w, h in self._recent_boxes():
             pad = int(0.5 * max(w, h))
             x0, y0 = max(x - pad, 0), max(y - pad, 0)
@@ -152,18 +170,22 @@ class HaarDetector:
                 (full_w, full_h),
                 (min_side, min_side),
                 (int(side * 1.5), int(side * 1.5)),
+                self.near_min_neighbors,
             )
             faces += [f for f in found if all(_iou(f.box, g.box) < 0.3 for g in faces)]
         return faces
 
-    def _scan(self, gray, scale, offset, frame_size, min_size, max_size) -> list[Face]:
+    def _scan(
+        self, gray, scale, offset, frame_size, min_size, max_size, min_neighbors=None
+    ) -> list[Face]:
         """Run the cascade on ``gray`` and map boxes back to the full frame."""
+        min_neighbors = self.min_neighbors if min_neighbors is None else min_neighbors
         if min(gray.shape[:2]) < max(min_size[0], min_size[1], 24):
             return []
         boxes, neighbours = self.classifier.detectMultiScale2(
             gray,
             scaleFactor=self.scale_factor,
-            minNeighbors=self.min_neighbors,
+            minNeighbors=min_neighbors,
             minSize=min_size,
             maxSize=max_size,
         )
@@ -175,7 +197,7 @@ class HaarDetector:
             x1 = min(max(round((x + w) / scale) + offset[0], 0), full_w)
             y1 = min(max(round((y + h) / scale) + offset[1], 0), full_h)
             if x1 > x0 and y1 > y0:
-                score = float(hits) / (float(hits) + self.min_neighbors + 1)
+                score = float(hits) / (float(hits) + min_neighbors + 1)
                 faces.append(Face(box=(int(x0), int(y0), int(x1 - x0), int(y1 - y0)), score=score))
         return faces
 
@@ -197,3 +219,8 @@ def _iou(a, b) -> float:
     ih = max(0, min(ay + ah, by + bh) - max(ay, by))
     inter = iw * ih
     return inter / (aw * ah + bw * bh - inter) if inter else 0.0
+
+
+def fast_haar(model=None, **options) -> HaarDetector:
+    """``haar-fast``: a full scan every 8th frame; between, large faces and near recent ones."""
+    return HaarDetector(model, **{"full_every": 8, **options})
