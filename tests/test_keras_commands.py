@@ -40,6 +40,10 @@ def test_train_a_small_model_through_the_cli_then_evaluate_it(tmp_path, fer_env)
         "40",
         "--width",
         "8",
+        "--seed",
+        "5",
+        "--split-seed",
+        "7",
         "--quiet",
         env=fer_env,
     )
@@ -59,6 +63,7 @@ def test_train_a_small_model_through_the_cli_then_evaluate_it(tmp_path, fer_env)
     assert set(report["per_class"]) == {"angry", "fear", "happy", "neutral", "sad", "surprise"}
     state = json.loads((out / "state.json").read_text())
     assert state["epoch"] == 2 and len(state["history"]["val_accuracy"]) == 2
+    assert (state["config"]["seed"], state["config"]["split_seed"]) == (5, 7)
 
     again = fervision(
         "train", "--dataset", "msambare/fer2013/versions/1", "--out", str(out), env=fer_env
