@@ -319,7 +319,7 @@ def option_accuracy(clip_frames):
         detector_k = HaarDetector(full_every=k, large_faces=large)
         boxes, fps = boxes_per_frame(clip_frames, detector_k)
         between = "large + near-recent faces" if large else "near-recent faces only"
-        preset = " (haar-fast)" if (k, large) == (8, 1 / 6) else ""
+        preset = " (haar-fast)" if (k, large) == (3, 0.0) else ""
         rows.append(
             (
                 f"haar, full scan every {k}, {between} between{preset}",

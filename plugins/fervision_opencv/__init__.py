@@ -68,7 +68,7 @@ def register_stages(registry):
         "detector",
         "haar-fast",
         _lazy("haar", "fast_haar"),
-        help="Haar scanning in full every 8th frame, between only large and recent faces",
+        help="Haar scanning in full every 3rd frame, between only near recent faces",
     )
     add(
         "annotator",
