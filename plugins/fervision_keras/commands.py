@@ -84,8 +84,6 @@ def train(
 ):
     """Train an emotion CNN on 48x48 grayscale faces, then report on the test split."""
     from .dataset import resolve_dataset
-    from .inference import export_litert, litert_beside
-    from .model_io import load_model
     from .training import TrainConfig
     from .training import train as run_training
 
@@ -111,9 +109,17 @@ def train(
         epochs=epochs if resume else None,
     )
     click.echo(f"model: {run.model}")
-    lite = export_litert(load_model(run.model)[0], litert_beside(run.model))
-    click.echo(f"LiteRT form: {lite}")
+    _write_litert_beside(run.model)
     _evaluate(run.model, root, "test", run.path / "test_report.json", run.path)
+
+
+def _write_litert_beside(model_path: Path, model=None) -> None:
+    """Write the LiteRT form next to a saved model (loading it unless ``model`` is given)."""
+    from .inference import export_litert, litert_beside
+    from .model_io import load_model
+
+    model = model if model is not None else load_model(model_path)[0]
+    click.echo(f"LiteRT form: {export_litert(model, litert_beside(model_path))}")
 
 
 def _evaluate(
@@ -194,11 +200,11 @@ def ensemble(models, out):
     """Combine trained models into one that averages their predictions (and its LiteRT form)."""
     from fervision.outputs import check_writable
 
-    from .ensemble import save_ensemble
-    from .inference import export_litert, litert_beside
-    from .model_io import load_model
+    from .ensemble import combine
+    from .model_io import save_model
 
     check_writable(out)
-    path = save_ensemble(list(models), out)
+    model, metadata = combine(list(models))
+    path = save_model(model, out, metadata)
     click.echo(f"model: {path} (average of {len(models)})")
-    click.echo(f"LiteRT form: {export_litert(load_model(path)[0], litert_beside(path))}")
+    _write_litert_beside(path, model)

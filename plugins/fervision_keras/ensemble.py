@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fervision.errors import FervisionError
 
-from .model_io import ModelMetadata, load_model, read_metadata, save_model
+from .model_io import ModelMetadata, load_model, read_metadata
 
 _SHARED_FIELDS = ("labels", "input_size", "channels", "scale", "offset")
 
@@ -39,9 +39,3 @@ def combine(paths: list[str | Path]):
         outputs.append(renamed(face))  # nested models need distinct names
     average = keras.layers.Average(name="emotion")(outputs)
     return keras.Model(face, average, name="fervision_ensemble"), metadata
-
-
-def save_ensemble(paths: list[str | Path], out: str | Path) -> Path:
-    """Combine the models at ``paths`` and save the result (with metadata) at ``out``."""
-    model, metadata = combine(paths)
-    return save_model(model, out, metadata)

@@ -60,8 +60,9 @@ class HaarDetector:
             Faces smaller than about ``24 * longer_side / downscale`` pixels are missed.
         equalize: equalize the gray image's histogram first (helps in poor light).
         full_every: scan the whole frame every Nth frame (and at scene cuts); in between
-            search around faces seen in the last ``memory`` frames, and the whole frame for
-            large faces only, which is several times cheaper. 1 scans every frame in full.
+            search only around faces seen in the last ``memory`` frames (and, with
+            ``large_faces``, the whole frame for large faces), which is several times
+            cheaper. 1 scans every frame in full.
         memory: how many frames a face is remembered for the searches between full scans.
         large_faces: between full scans, faces at least this fraction of the frame's
             shorter side are also searched for everywhere (e.g. 1/6; measured 0.99 of
