@@ -129,8 +129,16 @@ class Pipeline:
             if s is not None
         ]
 
-    def detected(self, frames):
-        """Detect faces in each frame; between detections (``detect_every``) carry the boxes."""
+    def detected(self, frames, live: bool = False):
+        """Detect faces in each frame; between detections (``detect_every``) carry the boxes.
+
+        For recorded sources a detector's ``detect_stream(frames)``, when it has one,
+        detects instead: it may hold a few frames back to look at them again.
+        """
+        stream = getattr(self.detector, "detect_stream", None)
+        if stream is not None and not live and self.detect_every == 1:
+            yield from stream(frames)
+            return
         previous: list[Face] = []
         for i, frame in enumerate(frames):
             if self.detector is not None:
@@ -184,7 +192,7 @@ class Pipeline:
                 writer = WriteBehind(lambda f: [s.write(f) for s in background])
             if info.live:  # drop stale frames first, then detect only the newest
                 reader = ReadAhead(self.source.frames, newest_only=True)
-                frames = self.detected(reader)
+                frames = self.detected(reader, live=True)
             else:  # decode and detect on the reader thread, ahead of the rest
                 reader = frames = ReadAhead(lambda: self.detected(self.source.frames()))
             pm.hook.pipeline_started(pipeline=self, info=info)

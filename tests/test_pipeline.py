@@ -91,6 +91,23 @@ def test_detect_every_n_carries_boxes_between_detections():
     assert frames[1].faces[0].box == frames[0].faces[0].box
 
 
+def test_recorded_sources_detect_through_detect_stream_and_live_ones_frame_by_frame():
+    class Streaming(BoxDetector):
+        streamed = 0
+
+        def detect_stream(self, frames):
+            for frame in frames:
+                Streaming.streamed += 1
+                frame.faces = self.detect(frame)
+                yield frame
+
+    frames = list(make(ListSource(count=6), detector=Streaming()))
+    assert Streaming.streamed == 6 and all(len(f.faces) == 1 for f in frames)
+    list(make(ListSource(count=6, live=True), detector=Streaming()))
+    list(make(ListSource(count=6), detector=Streaming(), detect_every=2))
+    assert Streaming.streamed == 6  # live sources and detect_every use detect()
+
+
 def test_keyboard_interrupt_marks_summary_and_closes_sinks():
     sink = RecordingSink()
     pipeline = make(ListSource(count=100), sinks=[sink])

@@ -128,9 +128,34 @@ class HaarDetector:
     def detect(self, frame: Frame | np.ndarray) -> list[Face]:
         """Faces in ``frame`` (a Frame or a BGR/gray image), boxes clipped to it."""
         image = frame.image if isinstance(frame, Frame) else frame
+        return self._detect(image, self._gray(image))
+
+    def detect_stream(self, frames):
+        """Yield recorded ``frames`` with faces set, each up to ``full_every`` frames late.
+
+        A face that a full scan finds first is also searched for backwards, near where
+        it is, in the frames held since the previous full scan: a face that appeared
+        between full scans is found from its first frame.
+        """
+        held: list[tuple[Frame, np.ndarray]] = []
+        for frame in frames:
+            gray = self._gray(frame.image)
+            frame.faces = self._detect(frame.image, gray)
+            if self._last_full != self._frames:
+                held.append((frame, gray))
+                continue
+            if held:
+                self._look_back(held, frame.faces)
+                yield from (f for f, _ in held)
+                held = []
+            yield frame
+        yield from (f for f, _ in held)
+
+    def _gray(self, image: np.ndarray) -> np.ndarray:
         gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-        if self.equalize:
-            gray = cv2.equalizeHist(gray)
+        return cv2.equalizeHist(gray) if self.equalize else gray
+
+    def _detect(self, image: np.ndarray, gray: np.ndarray) -> list[Face]:
         self._frames += 1
         full = (
             self.full_every <= 1
@@ -145,6 +170,25 @@ class HaarDetector:
         self._remember(faces)
         return faces
 
+    def _look_back(self, held: list[tuple[Frame, np.ndarray]], faces: list[Face]) -> None:
+        """Follow each face new in this full scan back through the held frames."""
+        last = held[-1][0].faces
+        for face in faces:
+            if any(_iou(face.box, f.box) >= 0.3 for f in last):
+                continue
+            box = face.box
+            for frame, gray in reversed(held):
+                found = [
+                    f
+                    for f in self._near(gray, box)
+                    if all(_iou(f.box, g.box) < 0.3 for g in frame.faces)
+                ]
+                if not found:
+                    break
+                best = max(found, key=lambda f: _iou(f.box, box))
+                frame.faces.append(best)
+                box = best.box
+
     def _full_scan(self, gray: np.ndarray) -> list[Face]:
         full_h, full_w = gray.shape[:2]
         gray, scale = downscaled(gray, self.downscale)
@@ -158,23 +202,29 @@ class HaarDetector:
         if self.large_faces > 0:
             side = max(round(self.large_faces * min(full_h, full_w)), *self.min_size, 1)
             faces = self._scan(gray, 1.0, (0, 0), (full_w, full_h), (side, side), (0, 0))
-        for x, y, w, h in self._recent_boxes():
-            pad = int(0.5 * max(w, h))
-            x0, y0 = max(x - pad, 0), max(y - pad, 0)
-            x1, y1 = min(x + w + pad, full_w), min(y + h + pad, full_h)
-            side = max(w, h)
-            min_side = max(self.min_size[0], int(side / 1.5))
-            found = self._scan(
-                gray[y0:y1, x0:x1],
-                1.0,
-                (x0, y0),
-                (full_w, full_h),
-                (min_side, min_side),
-                (int(side * 1.5), int(side * 1.5)),
-                self.near_min_neighbors,
-            )
+        for box in self._recent_boxes():
+            found = self._near(gray, box)
             faces += [f for f in found if all(_iou(f.box, g.box) < 0.3 for g in faces)]
         return faces
+
+    def _near(self, gray: np.ndarray, box) -> list[Face]:
+        """Faces of about the size of ``box`` around it, with ``near_min_neighbors`` hits."""
+        x, y, w, h = box
+        full_h, full_w = gray.shape[:2]
+        pad = int(0.5 * max(w, h))
+        x0, y0 = max(x - pad, 0), max(y - pad, 0)
+        x1, y1 = min(x + w + pad, full_w), min(y + h + pad, full_h)
+        side = max(w, h)
+        min_side = max(self.min_size[0], int(side / 1.5))
+        return self._scan(
+            gray[y0:y1, x0:x1],
+            1.0,
+            (x0, y0),
+            (full_w, full_h),
+            (min_side, min_side),
+            (int(side * 1.5), int(side * 1.5)),
+            self.near_min_neighbors,
+        )
 
     def _scan(
         self, gray, scale, offset, frame_size, min_size, max_size, min_neighbors=None
@@ -223,5 +273,9 @@ def _iou(a, b) -> float:
 
 
 def fast_haar(model=None, **options) -> HaarDetector:
-    """``haar-fast``: a full scan every 3rd frame; between, only near recent faces."""
-    return HaarDetector(model, **{"full_every": 3, **options})
+    """``haar-fast``: a full scan every 5th frame; between, a lenient search near recent faces.
+
+    In recorded video, faces a full scan finds first are also followed back through the
+    frames since the previous full scan (see :meth:`HaarDetector.detect_stream`).
+    """
+    return HaarDetector(model, **{"full_every": 5, "near_min_neighbors": 2, **options})
