@@ -123,6 +123,7 @@ class HaarDetector:
         self.is_scene_cut = SceneCutDetector()
         self._frames = 0
         self._last_full = -(10**9)
+        self._scene_cut = False
         self._memory: list[tuple[tuple[int, int, int, int], int]] = []
 
     def detect(self, frame: Frame | np.ndarray) -> list[Face]:
@@ -145,7 +146,8 @@ class HaarDetector:
                 held.append((frame, gray))
                 continue
             if held:
-                self._look_back(held, frame.faces)
+                if not self._scene_cut:  # the held frames show another scene
+                    self._look_back(held, frame.faces)
                 yield from (f for f, _ in held)
                 held = []
             yield frame
@@ -157,10 +159,11 @@ class HaarDetector:
 
     def _detect(self, image: np.ndarray, gray: np.ndarray) -> list[Face]:
         self._frames += 1
+        self._scene_cut = self.full_every > 1 and self.is_scene_cut(image)
         full = (
             self.full_every <= 1
             or self._frames - self._last_full >= self.full_every
-            or self.is_scene_cut(image)
+            or self._scene_cut
         )
         if full:
             self._last_full = self._frames
