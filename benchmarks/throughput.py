@@ -332,7 +332,7 @@ def option_accuracy(clip_frames):
             "full scan every 3, large + near-recent, live",
             FrameByFrame(HaarDetector(full_every=3, large_faces=1 / 6)),
         ),
-        ("haar-fast (full scan every 5, lenient near-recent), live", FrameByFrame(fast())),
+        ("haar-fast (full scan every 6, lenient near-recent), live", FrameByFrame(fast())),
         ("haar-fast in recorded video (+ look-back)", fast()),
     )
     for name, stage in variants:

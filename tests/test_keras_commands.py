@@ -102,8 +102,9 @@ def test_ctrl_c_keeps_a_checkpoint_that_resume_continues(tmp_path, fer_env):
     state = json.loads((out / "state.json").read_text())
     if state["epoch"] == 3:
         pytest.skip("training finished before the interrupt arrived")
-    assert proc.returncode == 130, stderr[-2000:]
-    assert "continue with --resume" in stdout
+    output = f"stdout: {stdout[-1500:]}\nstderr: {stderr[-1500:]}"
+    assert proc.returncode == 130, output
+    assert "continue with --resume" in stdout, output
     resumed = fervision(*args, "--resume", env=fer_env)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
     assert f"resuming after epoch {state['epoch']} of 3" in resumed.stdout

@@ -129,9 +129,9 @@ def test_haar_fast_finds_the_faces_full_scans_find(clip):
     full, fast = HaarDetector(), get_registry().build("detector", "haar-fast")
     reference = [[f.box for f in full.detect(fr)] for fr in frames]
     streamed = list(fast.detect_stream(iter(frames)))
-    assert [f.index for f in streamed] == list(range(275)) and fast.full_every == 5
+    assert [f.index for f in streamed] == list(range(275)) and fast.full_every == 6
     matched = [_matches(r, fr.faces) for r, fr in zip(reference, streamed)]
-    assert np.mean(matched) >= 0.95  # measured 0.971 (0.942 frame by frame, no look-back)
+    assert np.mean(matched) >= 0.95  # measured 0.967 (0.916 frame by frame, no look-back)
 
 
 def test_haar_stream_follows_a_new_face_back_to_frames_before_the_full_scan(photo):

@@ -276,9 +276,9 @@ def _iou(a, b) -> float:
 
 
 def fast_haar(model=None, **options) -> HaarDetector:
-    """``haar-fast``: a full scan every 5th frame; between, a lenient search near recent faces.
+    """``haar-fast``: a full scan every 6th frame; between, a lenient search near recent faces.
 
     In recorded video, faces a full scan finds first are also followed back through the
     frames since the previous full scan (see :meth:`HaarDetector.detect_stream`).
     """
-    return HaarDetector(model, **{"full_every": 5, "near_min_neighbors": 2, **options})
+    return HaarDetector(model, **{"full_every": 6, "near_min_neighbors": 2, **options})
