@@ -1,4 +1,4 @@
-"""fervision's Keras emotion classifier and its train, evaluate and ensemble commands."""
+"""fervision's Keras emotion classifier and its train, evaluate, ensemble and average commands."""
 
 import os
 
@@ -21,8 +21,9 @@ def register_stages(registry):
 
 @hookimpl
 def register_commands(cli):
-    from .commands import ensemble, evaluate, train
+    from .commands import average, ensemble, evaluate, train
 
     cli.add_command(train)
     cli.add_command(evaluate)
     cli.add_command(ensemble)
+    cli.add_command(average)

@@ -1,4 +1,4 @@
-"""The classifier plugin's own commands: ``fervision train``, ``evaluate`` and ``ensemble``."""
+"""The classifier plugin's own commands: ``fervision train``, ``evaluate``, ``ensemble``, ``average``."""
 
 from __future__ import annotations
 
@@ -207,4 +207,48 @@ def ensemble(models, out):
     model, metadata = combine(list(models))
     path = save_model(model, out, metadata)
     click.echo(f"model: {path} (average of {len(models)})")
+    _write_litert_beside(path, model)
+
+
+@click.command()
+@click.argument("models", nargs=-1, required=True, type=click.Path())
+@with_options(dataset_options)
+@click.option("--out", required=True, type=click.Path(), help="Where to write the averaged .keras.")
+@click.option(
+    "--split-seed",
+    type=int,
+    default=1234,
+    show_default=True,
+    help="The runs' --split-seed: its validation images are left out and scored.",
+)
+@click.option("--batches", type=int, default=100, show_default=True, help="Batches of 256.")
+def average(models, dataset, data_dir, out, split_seed, batches):
+    """Average the weights of snapshots of one run (or take one model), re-estimate its
+    batch-norm statistics on the plain training images, and score it on validation."""
+    from fervision.outputs import check_writable
+
+    from .averaging import average_weights, recalibrate_batch_norm
+    from .dataset import load_split, resolve_dataset, stratified_split
+    from .evaluation import classification_metrics
+    from .inference import KerasPredictor
+    from .model_io import save_model
+
+    check_writable(out)
+    root = resolve_dataset(dataset, data_dir)
+    model, metadata = average_weights(list(models))
+    data = load_split(root, "train", metadata.labels, require_all=False, notify=click.echo)
+    train_set, val_set = stratified_split(data, 0.1, split_seed)
+    layers = recalibrate_batch_norm(model, train_set.images, metadata, batches=batches)
+    click.echo(
+        f"averaged {len(models)} model(s); batch-norm statistics of {layers} layers from "
+        f"{batches} batches of {len(train_set)} training images"
+    )
+    probs = KerasPredictor(model, metadata).predict_all(val_set.images)
+    metrics = classification_metrics(val_set.labels, probs, metadata.labels)
+    click.echo(
+        f"validation ({len(val_set)} images): accuracy {metrics['accuracy']:.4f}, "
+        f"weighted F1 {metrics['weighted_f1']:.4f}"
+    )
+    path = save_model(model, out, metadata)
+    click.echo(f"model: {path}")
     _write_litert_beside(path, model)

@@ -11,7 +11,8 @@ from .model_io import ModelMetadata, load_model, read_metadata
 _SHARED_FIELDS = ("labels", "input_size", "channels", "scale", "offset")
 
 
-def _check_compatible(paths: list[Path], metadata: list[ModelMetadata]) -> None:
+def check_compatible(paths: list[Path], metadata: list[ModelMetadata]) -> None:
+    """A clear error unless the models share labels and input conventions."""
     first = metadata[0]
     for path, other in zip(paths[1:], metadata[1:]):
         for field in _SHARED_FIELDS:
@@ -27,7 +28,7 @@ def combine(paths: list[str | Path]):
     paths = [Path(p) for p in paths]
     if len(paths) < 2:
         raise FervisionError("an ensemble needs at least two models")
-    _check_compatible(paths, [read_metadata(p) for p in paths])
+    check_compatible(paths, [read_metadata(p) for p in paths])
     loaded = [load_model(p) for p in paths]  # imports keras quietly
     import keras
 
