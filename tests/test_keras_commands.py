@@ -185,3 +185,72 @@ def test_ensemble_of_models_with_different_labels_is_one_line(tmp_path):
         f"error: cannot combine {a} and {b}: their labels differ "
         "(('angry', 'fear', 'happy', 'neutral', 'sad', 'surprise') vs ('angry', 'happy', 'sad'))"
     ]
+
+
+def test_batch_norm_recalibration_takes_the_mean_over_batches_not_a_decayed_one():
+    import keras
+    import numpy as np
+
+    from fervision_keras.averaging import recalibrate_batch_norm
+    from fervision_keras.model_io import ModelMetadata
+
+    face = keras.Input((48, 48, 1))
+    model = keras.Model(face, keras.layers.BatchNormalization()(face))
+    images = np.random.default_rng(0).integers(0, 255, (50, 48, 48), dtype=np.uint8)
+    metadata = ModelMetadata(labels=("a", "b"))
+    assert recalibrate_batch_norm(model, images, metadata, batches=5) == 1
+    bn = model.layers[-1]
+    x = images.astype(np.float32) / 255.0  # every batch holds all 50 (mirrored or not)
+    assert float(np.ravel(bn.moving_mean)[0]) == pytest.approx(x.mean(), rel=1e-4)
+    assert float(np.ravel(bn.moving_variance)[0]) == pytest.approx(x.var(), rel=1e-3)
+    assert bn.momentum == 0.99  # restored
+
+
+def test_average_means_the_weights_and_scores_validation(tmp_path):
+    import numpy as np
+
+    from fervision_keras.inference import litert_beside
+    from fervision_keras.model_io import load_model
+    from test_keras_data import make_tree
+
+    a, b = _tiny_models(tmp_path)
+    tree = make_tree(tmp_path / "data", "split", per_class=10)
+    out = tmp_path / "avg.keras"
+    args = ("average", str(a), str(b), "--data-dir", str(tree), "--out", str(out))
+    result = fervision(*args, "--batches", "3")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "averaged 2 model(s)" in result.stdout and "validation (" in result.stdout
+    assert litert_beside(out).is_file()
+    (ma, meta), (mb, _), (avg, avg_meta) = load_model(a), load_model(b), load_model(out)
+    assert avg_meta == meta
+    for layer, la, lb in zip(avg.layers, ma.layers, mb.layers):
+        if "batch_normalization" in layer.name:  # re-estimated; every other weight: the mean
+            continue
+        for w, wa, wb in zip(layer.get_weights(), la.get_weights(), lb.get_weights()):
+            np.testing.assert_allclose(w, (wa + wb) / 2, atol=1e-6)
+
+
+def test_average_of_different_architectures_is_one_line(tmp_path):
+    import keras
+
+    from fervision_keras.architecture import build_cnn
+    from fervision_keras.dataset import SIX_CLASSES
+    from fervision_keras.model_io import ModelMetadata, save_model
+    from test_keras_data import make_tree
+
+    a, _ = _tiny_models(tmp_path)
+    keras.utils.set_random_seed(3)
+    wide = save_model(
+        build_cnn(6, width=8, augment=False),
+        tmp_path / "wide.keras",
+        ModelMetadata(labels=SIX_CLASSES),
+    )
+    tree = make_tree(tmp_path / "data", "split", per_class=10)
+    result = fervision(
+        "average", str(a), str(wide), "--data-dir", str(tree), "--out", str(tmp_path / "x.keras")
+    )
+    assert result.returncode == 1 and not (tmp_path / "x.keras").exists()
+    assert result.stderr.strip().splitlines() == [
+        f"error: cannot average {a} and {wide}: different architectures "
+        "(average snapshots of one run, or use `fervision ensemble`)"
+    ]

@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.native import quiet_native_output
 
 from .ensemble import check_compatible
 from .model_io import ModelMetadata, load_model, read_metadata
@@ -20,7 +21,8 @@ def average_weights(paths: list[str | Path]):
     """One model whose weights are the mean of the models' at ``paths`` (one architecture)."""
     paths = [Path(p) for p in paths]
     check_compatible(paths, [read_metadata(p) for p in paths])
-    loaded = [load_model(p) for p in paths]
+    with quiet_native_output():  # TensorFlow logs its device search on first use
+        loaded = [load_model(p) for p in paths]
     model, metadata = loaded[0]
     weights = [m.get_weights() for m, _ in loaded]
     for path, other in zip(paths[1:], weights[1:]):

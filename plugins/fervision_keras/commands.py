@@ -1,4 +1,4 @@
-"""The classifier plugin's own commands: ``fervision train``, ``evaluate``, ``ensemble``, ``average``."""
+"""The classifier plugin's own commands: ``train``, ``evaluate``, ``ensemble`` and ``average``."""
 
 from __future__ import annotations
 
