@@ -6,6 +6,8 @@ import json
 import math
 import os
 import shutil
+import signal
+import threading
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -92,6 +94,31 @@ def _class_weights(data: ImageSet) -> dict[int, float]:
     counts = np.bincount(data.labels, minlength=len(data.classes)).astype(float)
     weights = counts.sum() / (len(counts) * np.maximum(counts, 1))
     return {i: float(w) for i, w in enumerate(weights)}
+
+
+class GracefulStop:
+    """While active, Ctrl-C ends training after the current batch (a second one at once)."""
+
+    def __init__(self, model):
+        self.model = model
+        self.requested = False
+        self._previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+        self.model.stop_training = True
+
+    def __enter__(self):
+        if threading.current_thread() is threading.main_thread():
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+        return False
 
 
 class RunDirectory:
@@ -184,6 +211,8 @@ def train(
 
     class Checkpoint(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
+            if stop.requested:  # a partial epoch: keep the last whole one
+                return
             for key, value in (logs or {}).items():
                 state["history"].setdefault(key, []).append(float(value))
             state["epoch"] = epoch + 1
@@ -207,21 +236,24 @@ def train(
                 learning_rate_at(self.epoch + batch / steps, config)
             )
 
-    interrupted = False
+    stop = GracefulStop(model)
     try:
-        if state["epoch"] < config.epochs:
-            model.fit(
-                _dataset(train_set, config, shuffle=True),
-                validation_data=_dataset(val_set, config, shuffle=False),
-                epochs=config.epochs,
-                initial_epoch=state["epoch"],
-                class_weight=_class_weights(train_set) if config.class_weights else None,
-                callbacks=[Checkpoint()],
-                shuffle=False,  # the dataset shuffles itself, seeded
-                verbose=verbose,
-            )
+        with stop:
+            if state["epoch"] < config.epochs:
+                model.fit(
+                    _dataset(train_set, config, shuffle=True),
+                    validation_data=_dataset(val_set, config, shuffle=False),
+                    epochs=config.epochs,
+                    initial_epoch=state["epoch"],
+                    class_weight=_class_weights(train_set) if config.class_weights else None,
+                    callbacks=[Checkpoint()],
+                    shuffle=False,  # the dataset shuffles itself, seeded
+                    verbose=verbose,
+                )
     except KeyboardInterrupt:
-        interrupted = True
+        stop.requested = True
+    interrupted = stop.requested
+    if interrupted:
         notify(
             f"interrupted: checkpoint after epoch {state['epoch']} kept in {run.checkpoint}; "
             "continue with --resume"
