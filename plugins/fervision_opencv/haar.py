@@ -62,7 +62,9 @@ class HaarDetector:
         full_every: scan the whole frame every Nth frame (and at scene cuts); in between
             search only around faces seen in the last ``memory`` frames (and, with
             ``large_faces``, the whole frame for large faces), which is several times
-            cheaper. 1 scans every frame in full.
+            cheaper. 1 scans every frame in full. In recorded video (``detect_stream``)
+            a face first found by a full scan is also followed back through the frames
+            since the previous one.
         memory: how many frames a face is remembered for the searches between full scans.
         large_faces: between full scans, faces at least this fraction of the frame's
             shorter side are also searched for everywhere (e.g. 1/6; measured 0.99 of
