@@ -252,8 +252,7 @@ def train(
                 )
     except KeyboardInterrupt:
         stop.requested = True
-    interrupted = stop.requested
-    if interrupted:
+    if stop.requested:
         notify(
             f"interrupted: checkpoint after epoch {state['epoch']} kept in {run.checkpoint}; "
             "continue with --resume"
@@ -262,7 +261,7 @@ def train(
         from .evaluation import plot_history
 
         plot_history(state["history"], run.curves)
-    if interrupted:
+    if stop.requested:
         raise KeyboardInterrupt
     notify(
         f"trained {state['epoch']} epochs in {state['seconds'] / 60:.1f} min "

@@ -68,7 +68,7 @@ def register_stages(registry):
         "detector",
         "haar-fast",
         _lazy("haar", "fast_haar"),
-        help="Haar scanning in full every 3rd frame, between only near recent faces",
+        help="Haar in full every 6th frame, between near recent faces (and back, in video)",
     )
     add(
         "annotator",

@@ -179,15 +179,11 @@ class HaarDetector:
         """Follow each face new in this full scan back through the held frames."""
         last = held[-1][0].faces
         for face in faces:
-            if any(_iou(face.box, f.box) >= 0.3 for f in last):
+            if _overlaps(face.box, last):
                 continue
             box = face.box
             for frame, gray in reversed(held):
-                found = [
-                    f
-                    for f in self._near(gray, box)
-                    if all(_iou(f.box, g.box) < 0.3 for g in frame.faces)
-                ]
+                found = [f for f in self._near(gray, box) if not _overlaps(f.box, frame.faces)]
                 if not found:
                     break
                 best = max(found, key=lambda f: _iou(f.box, box))
@@ -208,8 +204,7 @@ class HaarDetector:
             side = max(round(self.large_faces * min(full_h, full_w)), *self.min_size, 1)
             faces = self._scan(gray, 1.0, (0, 0), (full_w, full_h), (side, side), (0, 0))
         for box in self._recent_boxes():
-            found = self._near(gray, box)
-            faces += [f for f in found if all(_iou(f.box, g.box) < 0.3 for g in faces)]
+            faces += [f for f in self._near(gray, box) if not _overlaps(f.box, faces)]
         return faces
 
     def _near(self, gray: np.ndarray, box) -> list[Face]:
@@ -261,7 +256,7 @@ class HaarDetector:
         self._memory = [(f.box, self._frames) for f in faces] + [
             (box, seen)
             for box, seen in self._memory
-            if self._frames - seen < self.memory and all(_iou(box, f.box) < 0.3 for f in faces)
+            if self._frames - seen < self.memory and not _overlaps(box, faces)
         ]
 
     def _recent_boxes(self):
@@ -275,6 +270,11 @@ def _iou(a, b) -> float:
     ih = max(0, min(ay + ah, by + bh) - max(ay, by))
     inter = iw * ih
     return inter / (aw * ah + bw * bh - inter) if inter else 0.0
+
+
+def _overlaps(box, faces: list[Face]) -> bool:
+    """Whether ``box`` is one of ``faces`` (IoU of 0.3 or more with any)."""
+    return any(_iou(box, f.box) >= 0.3 for f in faces)
 
 
 def fast_haar(model=None, **options) -> HaarDetector:
