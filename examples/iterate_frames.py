@@ -8,8 +8,10 @@ import sys
 from fervision import Pipeline
 
 source = sys.argv[1] if len(sys.argv) > 1 else "sample"
-for frame in Pipeline(source, detector="haar").frames(max_frames=60):
+for frame in Pipeline(source).frames(max_frames=60):
     for face in frame.faces:
+        if face.label is None:  # a new face: its label comes after 0.3 s of evidence
+            continue
         print(
             f"frame {frame.index:4d} t={frame.timestamp:6.2f}s face #{face.track_id}: "
             f"{face.label} {face.confidence:.0%}"

@@ -10,5 +10,5 @@ import sys
 from fervision import Pipeline
 
 camera = sys.argv[1] if len(sys.argv) > 1 else "0"
-pipeline = Pipeline(f"webcam:{camera}", detector="haar", annotator="overlay", sinks=["display"])
+pipeline = Pipeline(f"webcam:{camera}", annotator="overlay", sinks=["display"])
 print(pipeline.run().describe())

@@ -10,6 +10,6 @@ from fervision import Pipeline
 source = sys.argv[1] if len(sys.argv) > 1 else "sample"
 csv_path = sys.argv[2] if len(sys.argv) > 2 else "emotions.csv"
 
-pipeline = Pipeline(source, detector="haar", sinks=[f"csv:{csv_path}"])
+pipeline = Pipeline(source, sinks=[f"csv:{csv_path}"])
 summary = pipeline.run()
 print(summary.describe())

@@ -4,18 +4,32 @@ from __future__ import annotations
 
 import click
 
+from .registry import DEFAULT_STAGES
+
 STAGE_OPTIONS = [
     click.option(
-        "--detector", default="haar", show_default=True, help="haar, mediapipe, or a plugin's."
+        "--detector",
+        default=DEFAULT_STAGES["detector"],
+        show_default=True,
+        help="mediapipe (range chosen per video), mediapipe:short|full, haar, haar-fast, "
+        "or a plugin's.",
     ),
     click.option("--detector-model", type=click.Path(), help="Model file for the detector."),
-    click.option("--classifier", default="keras", show_default=True),
+    click.option("--classifier", default=DEFAULT_STAGES["classifier"], show_default=True),
     click.option(
         "--model", type=click.Path(), help="Emotion model file (default: the shipped one)."
     ),
-    click.option("--tracker", default="iou", show_default=True),
     click.option(
-        "--smoother", default="ema", show_default=True, help="ema, vote, none, or a plugin's."
+        "--tracker",
+        default=DEFAULT_STAGES["tracker"],
+        show_default=True,
+        help="bytetrack, iou, none, or a plugin's.",
+    ),
+    click.option(
+        "--smoother",
+        default=DEFAULT_STAGES["smoother"],
+        show_default=True,
+        help="ema, vote, none, or a plugin's.",
     ),
     click.option(
         "--detect-every",

@@ -11,6 +11,7 @@ import numpy as np
 
 from .errors import StopPipeline
 from .plugins import get_plugin_manager, get_registry
+from .registry import DEFAULT_STAGES
 from .threads import ReadAhead, WriteBehind
 from .types import Face, Frame, SourceInfo
 
@@ -88,20 +89,20 @@ def _call(stage, method: str, *args):
 class Pipeline:
     """A streaming pipeline of stages; iterate it frame by frame or :meth:`run` it.
 
-    Every stage may be an object or a registered name (``"haar"``, ``"csv:out.csv"``).
+    Every stage may be an object or a registered name (``"mediapipe"``, ``"csv:out.csv"``).
 
     Example:
-        >>> pipeline = Pipeline("sample", detector="haar", sinks=["csv:emotions.csv"])
+        >>> pipeline = Pipeline("sample", sinks=["csv:emotions.csv"])
         >>> summary = pipeline.run(max_frames=50)
     """
 
     def __init__(
         self,
         source,
-        detector="haar",
-        tracker="iou",
-        classifier="keras",
-        smoother="ema",
+        detector=DEFAULT_STAGES["detector"],
+        tracker=DEFAULT_STAGES["tracker"],
+        classifier=DEFAULT_STAGES["classifier"],
+        smoother=DEFAULT_STAGES["smoother"],
         annotator=None,
         sinks=(),
         detect_every: int = 1,
@@ -176,7 +177,12 @@ class Pipeline:
     def _frames(self, max_frames):
         pm = get_plugin_manager()
         summary = self.summary = Summary()
-        info = self.info = self.source.open()
+        try:
+            info = self.info = self.source.open()
+        except BaseException:  # stages may hold models already: release them
+            for stage in self.stages():
+                _call(stage, "close")
+            raise
         reader = writer = None
         opened = []
         start = time.perf_counter()  # reset once every stage is open

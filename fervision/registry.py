@@ -9,6 +9,13 @@ from typing import Any
 from .errors import PluginError, StageNotFound
 
 KINDS = ("source", "detector", "tracker", "classifier", "smoother", "annotator", "sink")
+#: The stages a pipeline uses when none is named (the built-in plugins register them).
+DEFAULT_STAGES = {
+    "detector": "mediapipe",
+    "tracker": "bytetrack",
+    "classifier": "keras",
+    "smoother": "ema",
+}
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ class Face:
     smoothed: np.ndarray | None = None  # probabilities after temporal smoothing
     label: str | None = None
     confidence: float | None = None
+    eyes: tuple | None = None  # ((x, y), (x, y)) eye centres, left-most first, when known
 
     @property
     def xyxy(self) -> tuple[int, int, int, int]:

@@ -82,38 +82,65 @@ def faces_over_time(smoother, seq, dt=1 / 30):
     return labels, frame.faces[0]
 
 
-def test_ema_holds_its_label_through_a_one_frame_blip():
-    happy, sad = [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]
-    labels, _ = faces_over_time(EmaSmoother(), [happy] * 10 + [sad] + [happy] * 10)
-    assert set(labels) == {"happy"}
+HAPPY, SAD, ANGRY = [0.1, 0.8, 0.1], [0.1, 0.1, 0.8], [0.8, 0.1, 0.1]
 
 
-def test_ema_switches_after_a_sustained_change():
-    happy, sad = [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]
-    labels, face = faces_over_time(EmaSmoother(), [happy] * 10 + [sad] * 30)
-    assert labels[-1] == "sad" and "sad" not in labels[:12]
+def test_ema_holds_its_label_through_short_blips():
+    seq = [HAPPY] * 20 + [SAD] + [HAPPY] * 10 + [SAD] * 2 + [HAPPY] * 10
+    labels, _ = faces_over_time(EmaSmoother(), seq)
+    assert set(labels[9:]) == {"happy"}
+
+
+def test_ema_shows_no_label_while_a_new_track_settles():
+    labels, _ = faces_over_time(EmaSmoother(settle=0.3), [SAD] + [HAPPY] * 30)
+    assert labels[:9] == [None] * 9  # the first 0.3 s at 30 frames/s
+    assert labels[9:] == ["happy"] * 22  # a noisy first frame shows no label, and no switch
+
+
+def test_ema_follows_a_held_change_within_half_a_second():
+    labels, face = faces_over_time(EmaSmoother(), [HAPPY] * 40 + [SAD] * 30)
+    switch = labels.index("sad")
+    assert 40 < switch <= 40 + 15, switch  # 15 frames = 0.5 s
+    assert set(labels[switch:]) == {"sad"}
     assert face.confidence == pytest.approx(face.smoothed[2])
     assert face.smoothed.sum() == pytest.approx(1.0, abs=1e-5)
 
 
+def test_ema_needs_a_margin_to_enter_a_label_and_none_to_stay():
+    near = [0.1, 0.47, 0.43]  # happy leads sad by 0.04 < margin 0.1
+    labels, _ = faces_over_time(EmaSmoother(margin=0.1), [SAD] * 30 + [near] * 60)
+    assert labels[-1] == "sad"  # stays: happy's small lead is not enough to enter it
+    labels, _ = faces_over_time(EmaSmoother(margin=0.1), [SAD] * 30 + [HAPPY] * 60)
+    assert labels[-1] == "happy"
+
+
+def test_ema_keeps_a_new_label_for_the_dwell_time():
+    seq = [HAPPY] * 30 + [SAD] * 12 + [ANGRY] * 40
+    labels, _ = faces_over_time(EmaSmoother(dwell=1.0), seq)
+    entered = labels.index("sad")
+    assert labels[entered : entered + 30] == ["sad"] * 30  # 1 s, though angry leads
+    assert labels[-1] == "angry"
+    labels, _ = faces_over_time(EmaSmoother(dwell=0.0), seq)
+    assert labels.index("angry") < entered + 30
+
+
 def test_raw_labels_flicker_where_smoothed_ones_do_not():
     rng = np.random.default_rng(0)
-    seq = [[0.1, 0.5, 0.4] if rng.random() < 0.6 else [0.1, 0.4, 0.5] for _ in range(60)]
+    seq = [[0.1, 0.5, 0.4] if rng.random() < 0.6 else [0.1, 0.4, 0.5] for _ in range(90)]
     raw, _ = faces_over_time(PassThroughSmoother(), seq)
     smooth, _ = faces_over_time(EmaSmoother(), seq)
-    changes = lambda xs: sum(a != b for a, b in zip(xs, xs[1:]))  # noqa: E731
-    assert changes(smooth) < changes(raw) / 4
+    changes = lambda xs: sum(a != b for a, b in zip(xs[10:], xs[11:]))  # noqa: E731
+    assert changes(raw) > 20 and changes(smooth) <= 1
 
 
 def test_vote_smoother_takes_the_window_majority():
-    happy, sad = [0.1, 0.8, 0.1], [0.1, 0.1, 0.8]
-    labels, _ = faces_over_time(VoteSmoother(window=5), [happy] * 5 + [sad] * 2 + [happy])
+    labels, _ = faces_over_time(VoteSmoother(window=5), [HAPPY] * 5 + [SAD] * 2 + [HAPPY])
     assert labels[5:] == ["happy"] * 3
 
 
 def test_smoother_forgets_ended_tracks():
     smoother = EmaSmoother()
-    faces_over_time(smoother, [[0.1, 0.8, 0.1]])
+    faces_over_time(smoother, [HAPPY])
     smoother.forget([1])
     assert smoother.states == {}
 
@@ -136,6 +163,7 @@ def test_csv_has_the_documented_columns_and_a_row_for_faceless_frames(tmp_path):
         ListSource(count=6),
         detector=BoxDetector(empty={2, 3}),
         classifier=FixedClassifier(),
+        smoother=EmaSmoother(settle=0),
         sinks=[CsvSink(path)],
     ).run()
     rows = read_csv(path)

@@ -1,20 +1,19 @@
-"""The MediaPipe detector plugin: real models, real media, a real local HTTP server."""
+"""The MediaPipe detector plugin: the shipped models on real media, the range chosen per video."""
 
 from __future__ import annotations
 
 import hashlib
-import http.server
 import importlib.util
-import socket
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from fervision import FervisionError, Frame, get_registry
 from fervision_mediapipe import models
+from fervision_mediapipe.blazeface import merge_faces, tile_grid
 from fervision_mediapipe.detector import MediaPipeDetector
 
 cv2 = pytest.importorskip("cv2")
@@ -24,34 +23,8 @@ pytestmark = pytest.mark.skipif(
 
 
 @pytest.fixture(autouse=True)
-def _isolated(tmp_path, monkeypatch):
-    """A cache of this test's own, no model from the environment, no internet."""
-    monkeypatch.setenv("FERVISION_CACHE", str(tmp_path / "cache"))
+def _no_model_from_environment(monkeypatch):
     monkeypatch.delenv(models.MODEL_ENV, raising=False)
-    monkeypatch.setenv(models.URL_ENV, f"http://127.0.0.1:{_closed_port()}/none.tflite")
-
-
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _cached(variant: str = "short") -> Path:
-    return models.cache_dir() / models.MODELS[variant].filename
-
-
-def _leftovers() -> list[str]:
-    folder = models.cache_dir()
-    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-
-
-@pytest.fixture
-def full_model(mediapipe_model) -> Path:
-    path = mediapipe_model.parent / "face_detection_full_range_sparse.tflite"
-    if not path.exists():
-        pytest.skip(f"{path} is absent")
-    return path
 
 
 @pytest.fixture
@@ -59,48 +32,12 @@ def photo_frame(photo) -> Frame:
     return Frame(cv2.imread(str(photo)), 0, 0.0)
 
 
-class _Server:
-    """A local HTTP server answering every GET with ``body``, claiming ``length`` bytes."""
-
-    def __init__(self):
-        self.body = b""
-        self.length: int | None = None
-        self.status = 200
-        self.hits = 0
-        server = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                server.hits += 1
-                self.send_response(server.status)
-                self.send_header("Content-Type", "application/octet-stream")
-                length = len(server.body) if server.length is None else server.length
-                self.send_header("Content-Length", str(length))
-                self.end_headers()
-                self.wfile.write(server.body)  # fewer bytes than claimed: a cut transfer
-                self.close_connection = True
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/model.tflite"
-        self.thread = threading.Thread(
-            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self.thread.start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
 @pytest.fixture
-def server(monkeypatch):
-    srv = _Server()
-    monkeypatch.setenv(models.URL_ENV, srv.url)
-    yield srv
-    srv.close()
+def crowd_frame(photo) -> Frame:
+    """The crowd photo upscaled to an HD frame: about 25 small faces facing the camera."""
+    image = cv2.imread(str(photo.parent / "team_crowd.jpg"))
+    big = cv2.resize(image, None, fx=2.2, fy=2.2, interpolation=cv2.INTER_CUBIC)
+    return Frame(np.ascontiguousarray(big[200:1280, 100:2020]), 0, 0.0)
 
 
 def _check_two_faces(faces, frame):
@@ -111,22 +48,148 @@ def _check_two_faces(faces, frame):
         assert 0 <= x and 0 <= y and x + w <= frame.width and y + h <= frame.height
         assert 60 <= w <= 400 and 60 <= h <= 400 and 0.6 < w / h < 1.6
         assert 0.5 <= face.score <= 1.0
+        (lx, ly), (rx, ry) = face.eyes  # both eyes inside the upper half of the box
+        assert x < lx < rx < x + w and y < ly < y + h / 2 and y < ry < y + h / 2
     (a, b) = sorted(faces, key=lambda f: f.box[0])
     assert a.xyxy[2] <= b.xyxy[0]  # side by side, not overlapping
     assert faces[0].score >= faces[1].score
 
 
-# --- detection on real media ---------------------------------------------------------
+# --- the shipped models ----------------------------------------------------------------
 
 
-def test_finds_both_faces_in_photo(mediapipe_model, photo_frame):
-    with MediaPipeDetector(model=mediapipe_model) as detector:
-        faces = detector.detect(photo_frame)
-    _check_two_faces(faces, photo_frame)
+def test_both_models_ship_with_their_licence():
+    for spec in models.MODELS.values():
+        assert hashlib.sha256(spec.path.read_bytes()).hexdigest() == spec.sha256
+    licence = (models.PACKAGED / "LICENSE").read_text()
+    assert "Apache License" in licence and "Version 2.0" in licence
 
 
-def test_finds_faces_in_most_clip_frames(mediapipe_model, clip):
-    detector = MediaPipeDetector(model=mediapipe_model)
+def test_default_detector_uses_the_shipped_models_offline(photo_frame):
+    detector = get_registry().build("detector", "mediapipe")
+    assert detector.variant == "auto"
+    assert set(detector.model_paths) == {"short", "full"}
+    assert all(p.parent == models.PACKAGED for p in detector.model_paths.values())
+    try:
+        _check_two_faces(detector.detect(photo_frame), photo_frame)
+    finally:
+        detector.close()
+
+
+def test_fixed_ranges_and_an_explicit_file(photo_frame, tmp_path):
+    registry = get_registry()
+    for variant in ("short", "full"):
+        detector = registry.build("detector", f"mediapipe:{variant}")
+        assert detector.variant == variant and len(detector.plans) == 1
+        _check_two_faces(detector.detect(photo_frame), photo_frame)
+        detector.close()
+    copy = tmp_path / "mine.tflite"
+    copy.write_bytes(models.MODELS["full"].path.read_bytes())
+    detector = MediaPipeDetector(model=copy)
+    assert detector.model_path == copy and len(detector.plans) == 1
+    _check_two_faces(detector.detect(photo_frame), photo_frame)
+    detector.close()
+
+
+def test_environment_variable_names_the_model(monkeypatch, tmp_path):
+    monkeypatch.setenv(models.MODEL_ENV, str(models.MODELS["short"].path))
+    assert MediaPipeDetector("short").model_path == models.MODELS["short"].path
+    monkeypatch.setenv(models.MODEL_ENV, str(tmp_path / "gone.tflite"))
+    with pytest.raises(FervisionError, match=f"{models.MODEL_ENV} not found: .*gone.tflite"):
+        MediaPipeDetector()
+
+
+def test_missing_or_corrupt_model_files_are_one_line_errors_naming_them(tmp_path, photo):
+    with pytest.raises(FervisionError, match="not found: .*nope.tflite"):
+        MediaPipeDetector(model=tmp_path / "nope.tflite")
+    with pytest.raises(FervisionError, match="not a TFLite model"):
+        MediaPipeDetector(model=photo)
+    fake = tmp_path / "fake.tflite"
+    fake.write_bytes(b"\x00\x00\x00\x00TFL3" + bytes(2000))  # the header and nothing else
+    with pytest.raises(FervisionError, match="MediaPipe could not load .*fake.tflite") as info:
+        MediaPipeDetector(model=fake)
+    assert "\n" not in str(info.value)
+    with pytest.raises(FervisionError, match="is not a file"):
+        MediaPipeDetector(model=tmp_path)
+
+
+def test_a_broken_install_names_the_missing_shipped_file(monkeypatch, tmp_path):
+    monkeypatch.setattr(models, "PACKAGED", tmp_path)
+    with pytest.raises(FervisionError, match="shipped model file not found: .*short_range"):
+        MediaPipeDetector("short")
+
+
+def test_options_are_checked():
+    with pytest.raises(FervisionError, match="unknown MediaPipe face model variant 'medium'"):
+        get_registry().build("detector", "mediapipe:medium")
+    with pytest.raises(FervisionError, match="min_confidence"):
+        MediaPipeDetector(min_confidence=2)
+    with pytest.raises(FervisionError, match="downscale"):
+        MediaPipeDetector(downscale=10)
+    assert MediaPipeDetector("short", downscale="none").downscale is None
+
+
+# --- choosing the range per video --------------------------------------------------------
+
+
+def test_tiles_overlap_and_cover_the_frame():
+    assert tile_grid(640, 360, 720) == [(0, 0, 640, 360)]
+    tiles = tile_grid(1920, 1080, 720)
+    assert len(tiles) == 6
+    assert min(t[0] for t in tiles) == 0 and max(t[2] for t in tiles) == 1920
+    assert min(t[1] for t in tiles) == 0 and max(t[3] for t in tiles) == 1080
+    a, b = tiles[0], tiles[1]
+    assert b[0] < a[2]  # neighbours overlap
+
+
+def test_merge_keeps_the_best_of_overlapping_faces():
+    from fervision.types import Face
+
+    faces = [Face((0, 0, 50, 50), 0.7), Face((4, 2, 50, 50), 0.9), Face((200, 0, 40, 40), 0.6)]
+    assert [f.score for f in merge_faces(faces)] == [0.9, 0.6]
+
+
+def test_auto_finds_small_faces_in_hd_with_tiles(crowd_frame):
+    auto = MediaPipeDetector()
+    full = MediaPipeDetector("full")
+    try:
+        found = auto.detect(crowd_frame)
+        assert auto.plan.name == "tiles" and auto.probes == 1
+        assert len(full.detect(crowd_frame)) < 8  # one full-range pass misses most
+        assert len(found) >= 20
+        assert auto.detect(Frame(crowd_frame.image, 1, 1 / 30)) and auto.plan_counts["tiles"] == 1
+    finally:
+        auto.close()
+        full.close()
+
+
+def test_auto_runs_short_range_on_close_faces_and_probes_again(photo_frame):
+    detector = MediaPipeDetector(reprobe=2.0)
+    try:
+        for i in range(70):
+            frame = Frame(photo_frame.image, i, i / 30)
+            assert len(detector.detect(frame)) == 2
+        assert detector.plan.name == "short"
+        assert detector.probes == 2  # at 0 s and at 2 s
+        assert detector.plan_counts["short"] == 68
+    finally:
+        detector.close()
+
+
+def test_scene_cut_triggers_a_probe(photo, crowd_frame):
+    couple = Frame(cv2.imread(str(photo.parent / "couple_large.jpg")), 0, 0.0)
+    detector = MediaPipeDetector()
+    try:
+        assert len(detector.detect(couple)) == 2
+        assert detector.plan.name == "short"
+        detector.detect(Frame(crowd_frame.image, 1, 1 / 30))
+        assert detector.plan.name == "tiles" and detector.probes == 2
+    finally:
+        detector.close()
+
+
+def test_finds_faces_in_most_clip_frames(clip):
+    detector = MediaPipeDetector()
     capture = cv2.VideoCapture(str(clip))
     fps = capture.get(cv2.CAP_PROP_FPS)
     counts = []
@@ -135,7 +198,7 @@ def test_finds_faces_in_most_clip_frames(mediapipe_model, clip):
         if not ok:
             break
         frame = Frame(image, len(counts), len(counts) / fps)
-        faces = detector.detect(frame)  # opens lazily
+        faces = detector.detect(frame)
         for face in faces:
             x, y, w, h = face.box
             assert 0 <= x < x + w <= frame.width and 0 <= y < y + h <= frame.height
@@ -144,158 +207,36 @@ def test_finds_faces_in_most_clip_frames(mediapipe_model, clip):
     detector.close()
     detector.close()  # idempotent
     assert len(counts) == 275
-    assert sum(c > 0 for c in counts) / len(counts) > 0.7
+    assert sum(c > 0 for c in counts) / len(counts) > 0.95
 
 
-def test_full_range_variant_works(full_model, photo_frame):
-    detector = get_registry().build("detector", "mediapipe:full", model=str(full_model))
-    assert detector.variant == "full"
-    try:
-        _check_two_faces(detector.detect(photo_frame), photo_frame)
-    finally:
-        detector.close()
-
-
-def test_downscale_maps_boxes_back(mediapipe_model, photo_frame):
-    with MediaPipeDetector(model=mediapipe_model) as full_size:
+def test_downscale_maps_boxes_back(photo_frame):
+    with MediaPipeDetector("short") as full_size:
         reference = sorted(f.box for f in full_size.detect(photo_frame))
-    with MediaPipeDetector(model=mediapipe_model, downscale=480) as small:
+    with MediaPipeDetector("short", downscale=480) as small:
         boxes = sorted(f.box for f in small.detect(photo_frame))
     assert len(boxes) == 2
     for (x, y, w, _), (rx, ry, rw, rh) in zip(boxes, reference, strict=True):
         assert abs(x - rx) < 0.15 * rw and abs(y - ry) < 0.15 * rh and abs(w - rw) < 0.15 * rw
 
 
-def test_repeated_timestamps_and_reopen(mediapipe_model, photo_frame):
-    detector = MediaPipeDetector(model=mediapipe_model, min_confidence="0.5")
-    for _ in range(3):  # the same timestamp three times (VIDEO mode needs increasing ones)
-        assert len(detector.detect(photo_frame)) == 2
+def test_reopen_after_close_and_gray_frames(photo_frame):
+    detector = MediaPipeDetector()
     detector.close()
     assert len(detector.detect(photo_frame)) == 2  # lazily reopened
-    detector.open(None)  # already open: kept
     gray = Frame(cv2.cvtColor(photo_frame.image, cv2.COLOR_BGR2GRAY), 1, 0.0)
     assert len(detector.detect(gray)) == 2
     detector.close()
 
 
-def test_in_a_pipeline(mediapipe_model, clip):
+def test_in_a_pipeline(clip):
     from fervision import Pipeline
 
-    detector = MediaPipeDetector(model=mediapipe_model)
+    detector = MediaPipeDetector()
     pipeline = Pipeline(str(clip), detector=detector, tracker=None, classifier=None, smoother=None)
     summary = pipeline.run(max_frames=40)
-    assert summary.frames == 40 and summary.frames_with_faces >= 20
-    assert detector._detector is None  # closed by the pipeline
-
-
-# --- options -------------------------------------------------------------------------
-
-
-def test_registry_spec_and_options(mediapipe_model):
-    registry = get_registry()
-    detector = registry.build("detector", "mediapipe", model=str(mediapipe_model))
-    assert detector.variant == "short" and detector.model_path == mediapipe_model
-    assert registry.build("detector", "mediapipe:short", model=str(mediapipe_model))
-    with pytest.raises(FervisionError, match="unknown MediaPipe face model variant 'medium'"):
-        registry.build("detector", "mediapipe:medium", model=str(mediapipe_model))
-    with pytest.raises(FervisionError, match="min_confidence"):
-        MediaPipeDetector(model=mediapipe_model, min_confidence=2)
-    with pytest.raises(FervisionError, match="downscale"):
-        MediaPipeDetector(model=mediapipe_model, downscale=10)
-    assert MediaPipeDetector(model=mediapipe_model, downscale="none").downscale is None
-
-
-# --- finding the model ---------------------------------------------------------------
-
-
-def test_explicit_path(mediapipe_model, tmp_path):
-    assert MediaPipeDetector(model=mediapipe_model).model_path == mediapipe_model
-    missing = tmp_path / "nope.tflite"
-    with pytest.raises(FervisionError, match="not found: .*nope.tflite"):
-        MediaPipeDetector(model=missing)
-
-
-def test_environment_variable(mediapipe_model, monkeypatch, tmp_path):
-    monkeypatch.setenv(models.MODEL_ENV, str(mediapipe_model))
-    assert MediaPipeDetector().model_path == mediapipe_model
-    monkeypatch.setenv(models.MODEL_ENV, str(tmp_path / "gone.tflite"))
-    with pytest.raises(FervisionError, match=models.MODEL_ENV):
-        MediaPipeDetector()
-
-
-def test_cache_is_used_without_network(mediapipe_model, photo_frame):
-    target = _cached()
-    target.parent.mkdir(parents=True)
-    target.write_bytes(mediapipe_model.read_bytes())
-    detector = MediaPipeDetector()  # the URL points at a closed port: no download tried
-    assert detector.model_path == target
-    assert len(detector.detect(photo_frame)) == 2
-    detector.close()
-
-
-def test_download_into_cache(mediapipe_model, server, photo_frame):
-    server.body = mediapipe_model.read_bytes()
-    detector = MediaPipeDetector()
-    target = _cached()
-    assert detector.model_path == target and server.hits == 1
-    assert hashlib.sha256(target.read_bytes()).hexdigest() == models.MODELS["short"].sha256[1]
-    assert _leftovers() == [target.name]
-    _check_two_faces(detector.detect(photo_frame), photo_frame)
-    detector.close()
-    MediaPipeDetector()  # now from the cache
-    assert server.hits == 1
-
-
-def test_truncated_download_leaves_nothing(mediapipe_model, server):
-    data = mediapipe_model.read_bytes()
-    server.body, server.length = data[: len(data) // 2], len(data)  # connection cut early
-    with pytest.raises(FervisionError, match="cut short"):
-        MediaPipeDetector()
-    assert _leftovers() == []
-
-
-def test_cut_file_leaves_nothing(mediapipe_model, server):
-    server.body = mediapipe_model.read_bytes()[:150_000]  # complete transfer of a cut file
-    with pytest.raises(FervisionError, match="too small"):
-        MediaPipeDetector()
-    assert _leftovers() == []
-
-
-def test_corrupt_download_leaves_nothing(mediapipe_model, server):
-    data = bytearray(mediapipe_model.read_bytes())
-    data[100_000:100_016] = bytes(16)  # right size, TFL3 header intact, wrong bytes
-    server.body = bytes(data)
-    with pytest.raises(FervisionError, match="unknown sha256"):
-        MediaPipeDetector()
-    assert _leftovers() == []
-
-
-def test_http_error_is_reported(server):
-    server.status, server.body = 404, b"not found"
-    with pytest.raises(FervisionError, match="HTTP 404 from http://127.0.0.1"):
-        MediaPipeDetector()
-    assert _leftovers() == []
-
-
-def test_offline_error_names_the_fix():
-    with pytest.raises(FervisionError) as info:
-        MediaPipeDetector()
-    message = str(info.value)
-    assert "\n" not in message
-    assert "--detector-model PATH" in message and models.MODEL_ENV in message
-    assert str(_cached()) in message and "download" in message
-    assert _leftovers() == []
-
-
-def test_non_model_file_is_a_clear_error(tmp_path, photo):
-    with pytest.raises(FervisionError, match="not a TFLite model"):
-        MediaPipeDetector(model=photo)
-    fake = tmp_path / "fake.tflite"
-    fake.write_bytes(b"\x00\x00\x00\x00TFL3" + bytes(2000))  # the header and nothing else
-    with pytest.raises(FervisionError, match="MediaPipe could not load .*fake.tflite"):
-        MediaPipeDetector(model=fake)
-    with pytest.raises(FervisionError, match="is not a file"):
-        MediaPipeDetector(model=tmp_path)
+    assert summary.frames == 40 and summary.frames_with_faces >= 38
+    assert detector._engines == {}  # closed by the pipeline
 
 
 def test_import_does_not_load_mediapipe():
@@ -306,3 +247,22 @@ def test_import_does_not_load_mediapipe():
         "assert 'mediapipe' not in heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_shipped_models_are_in_the_built_wheel(tmp_path):
+    """Package data: a non-editable install carries both models and their licence."""
+    import zipfile
+
+    repo = Path(__file__).resolve().parents[1]
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q"]
+        + ["-w", str(tmp_path), str(repo)],
+        check=True,
+        timeout=300,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("fervision-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for spec in models.MODELS.values():
+        assert f"fervision_mediapipe/models/{spec.filename}" in names
+    assert "fervision_mediapipe/models/LICENSE" in names

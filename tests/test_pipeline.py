@@ -10,11 +10,13 @@ import pytest
 from fakes import BoxDetector, FixedClassifier, ListSource, RecordingSink
 from fervision import FervisionError, Pipeline, StopPipeline
 from fervision.threads import ReadAhead
+from fervision_basic.smoothers import EmaSmoother
 
 
 def make(source=None, **kw):
     kw.setdefault("detector", BoxDetector())
     kw.setdefault("classifier", FixedClassifier())
+    kw.setdefault("smoother", EmaSmoother(settle=0))  # a label on every frame
     return Pipeline(source or ListSource(), **kw)
 
 

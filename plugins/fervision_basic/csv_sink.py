@@ -56,12 +56,12 @@ class CsvSink:
         if not frame.faces:
             return [head + [""] * (len(FACE_COLUMNS) - 2 + 2 * n)]
         rows = []
-        for i, face in enumerate(frame.faces):
+        for face in frame.faces:
             x, y, w, h = face.box
             rows.append(
                 head
                 + [
-                    face.track_id if face.track_id is not None else i,
+                    "" if face.track_id is None else face.track_id,
                     x,
                     y,
                     w,

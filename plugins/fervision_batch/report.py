@@ -3,7 +3,8 @@
 Used by ``fervision report`` on any CSV that ``run`` wrote, and by ``batch`` for every
 video. Labels are the CSV's ``p_<label>`` columns, in order.
 
-Definitions (each track is one ``face_id``; without a tracker ids are per-frame indexes):
+Definitions (each track is one ``face_id``; faces with an empty ``face_id``, not yet
+confirmed by the tracker or from a run without one, count only for the whole video):
 
 - ``frame_interval_s``: the mean time between frames, from the first and last frame's
   ``timestamp_s`` and frame numbers (1/30 s when the CSV has a single frame).
@@ -32,7 +33,8 @@ import numpy as np
 
 from fervision.errors import FervisionError
 
-REQUIRED_COLUMNS = ("frame", "timestamp_s", "face_id", "label")
+REQUIRED_COLUMNS = ("frame", "timestamp_s", "face_id", "x", "label")
+UNTRACKED = -1  # face_id of a face the tracker gave no id
 DEFAULT_FRAME_INTERVAL = 1 / 30
 MAX_PANELS = 4
 #: Fixed colours for the usual FER labels, so plots of different videos read alike.
@@ -112,10 +114,10 @@ def _parse(reader, path: Path) -> EmotionTable:
             raise FervisionError(f"{path} line {line}: no frame number and timestamp") from None
         frame_times.setdefault(frame, time)
         fid = row[col["face_id"]] if len(row) > col["face_id"] else ""
-        if fid == "":
-            continue
+        if fid == "" and (len(row) <= col["x"] or row[col["x"]] == ""):
+            continue  # a frame without faces
         try:
-            face_id.append(int(fid))
+            face_id.append(int(fid) if fid != "" else UNTRACKED)
             face_p.append([float(row[i]) if row[i] != "" else math.nan for i in p_cols])
         except (ValueError, IndexError):
             raise FervisionError(f"{path} line {line}: unreadable face_id or p_ value") from None
@@ -161,7 +163,7 @@ def summarize(table: EmotionTable) -> dict:
     labels = table.labels
     tracks = []
     changes_total = 0
-    for fid in sorted(set(table.face_id.tolist())):
+    for fid in sorted(set(table.face_id.tolist()) - {UNTRACKED}):
         rows = np.flatnonzero(table.face_id == fid)
         rows = rows[np.argsort(table.face_frame[rows], kind="stable")]
         row_labels = [table.face_label[i] for i in rows]

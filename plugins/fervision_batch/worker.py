@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.registry import DEFAULT_STAGES
 
 SCRATCH_PREFIX = "fervision-batch-"
 #: Result statuses a worker sends back.
@@ -31,12 +32,12 @@ DONE, FAILED, CANCELLED, NEEDS_DATA, BROKEN = "done", "failed", "cancelled", "ne
 class StageConfig:
     """The stages of every video's pipeline, as names and options (picklable)."""
 
-    detector: str = "haar"
+    detector: str = DEFAULT_STAGES["detector"]
     detector_model: str | None = None
-    classifier: str = "keras"
+    classifier: str = DEFAULT_STAGES["classifier"]
     model: str | None = None
-    tracker: str = "iou"
-    smoother: str = "ema"
+    tracker: str = DEFAULT_STAGES["tracker"]
+    smoother: str = DEFAULT_STAGES["smoother"]
     detect_every: int = 1
 
     def check(self) -> None:

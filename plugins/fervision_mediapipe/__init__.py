@@ -1,9 +1,8 @@
 """fervision mediapipe stages: the BlazeFace face detector (``--detector mediapipe``).
 
-``mediapipe`` (short range, the default), ``mediapipe:short`` and ``mediapipe:full``;
-options ``model=PATH``, ``min_confidence=0.5``, ``downscale=None``. The model file is
-found or downloaded as :mod:`fervision_mediapipe.models` describes. Nothing here
-imports mediapipe or OpenCV until a detector opens.
+``mediapipe`` (``auto``: picks short range, full range or tiled full range per video),
+``mediapipe:short`` and ``mediapipe:full``. Both models ship in the package, so it
+works offline. Nothing here imports mediapipe until a detector is built.
 """
 
 from fervision import hookimpl
@@ -17,6 +16,6 @@ def register_stages(registry):
         "detector",
         "mediapipe",
         MediaPipeDetector,
-        help="MediaPipe BlazeFace (mediapipe, mediapipe:short, mediapipe:full); "
-        "model=PATH, min_confidence=0.5, downscale=PIXELS",
+        help="MediaPipe BlazeFace, range chosen per video (mediapipe, mediapipe:short, "
+        "mediapipe:full); model=PATH, min_confidence=0.4, downscale=PIXELS, tile=720",
     )

@@ -1,53 +1,68 @@
-"""The MediaPipe BlazeFace face detector as a fervision detector stage.
+"""The MediaPipe BlazeFace face detector stage, choosing the model range for each video.
 
 mediapipe (which drags in TensorFlow, several seconds) loads when a detector is
-built, not when this module is imported, so ``fervision plugins`` stays instant and a
-pipeline's timing starts after the import.
+built, not when this module is imported, so ``fervision plugins`` stays instant.
 """
 
 from __future__ import annotations
 
 import os
-from types import SimpleNamespace
+from dataclasses import dataclass
 
 import numpy as np
 
 from fervision.errors import FervisionError
 from fervision.imaging import downscaled
 from fervision.native import quiet_native_output
+from fervision.scene import SceneCutDetector
 from fervision.types import Face, Frame, SourceInfo, to_bgr
 
+from .blazeface import BlazeFace, import_mediapipe, merge_faces, tile_grid
 from .models import get_spec, resolve_model
 
+VARIANTS = ("auto", "short", "full")
+#: BlazeFace boxes run from the brows to the mouth; grown by this factor about their centre
+#: they span forehead to chin like Haar's, so every detector gives the classifier the same
+#: face box (on the labelled clips of benchmarks/real_videos.py this crop scored best).
+FACE_BOX_SCALE = 1.17
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else type(exc).__name__
+
+@dataclass(frozen=True)
+class Plan:
+    """One way to look for faces: a model range on the whole frame, plus tiles or not."""
+
+    name: str  # short, full or tiles
+    variant: str
+    tiled: bool = False
+
+
+PLANS = (Plan("short", "short"), Plan("full", "full"), Plan("tiles", "full", tiled=True))
 
 
 class MediaPipeDetector:
-    """Faces from MediaPipe's BlazeFace through the Tasks API ``FaceDetector``.
+    """Faces from MediaPipe's BlazeFace models through the Tasks API ``FaceDetector``.
 
     Args:
-        variant: ``"short"`` (default; faces within about 2 m) or ``"full"`` (full
-            range, sparse; finds small and distant faces too, about 2x slower).
-        model: an explicit ``.tflite`` path; otherwise the model is found as
-            :mod:`fervision_mediapipe.models` describes (environment, cache, download).
-        min_confidence: drop detections scoring below this (0..1).
+        variant: ``"auto"`` (default), ``"short"`` (faces within about 2 m) or
+            ``"full"`` (full range: small and distant faces too, about 2x slower).
+            ``auto`` probes a frame with every plan (short range, full range, and full
+            range on overlapping tiles of about ``tile`` pixels for large frames) at
+            the start, at scene cuts, every ``reprobe`` seconds and when faces go
+            missing, and runs the cheapest plan that found as many faces as any.
+        model: an explicit ``.tflite`` path (one model, whole frames); otherwise the
+            shipped model(s), or ``$FERVISION_MEDIAPIPE_MODEL``.
+        min_confidence: drop detections scoring below this (0..1). The default keeps
+            weak faces for a tracker's second association stage.
         downscale: shrink frames so their longer side is at most this many pixels
-            before detection (``None``: full size). BlazeFace sees 128 or 192 pixels
-            anyway, so this mostly saves colour conversion on large frames.
+            before detection (``None``: full size).
+        tile: tile size in pixels for the tiled plan of ``auto``.
+        reprobe: seconds between probes of ``auto``.
 
-    Runs in MediaPipe's VIDEO mode, fed millisecond timestamps from
-    ``frame.timestamp`` made strictly increasing (repeated or restarting timestamps,
-    as image folders may give, move forward by 1 ms). On the 640x360 test clip VIDEO
-    and IMAGE mode measured within noise of each other (VIDEO 1-4% ahead on median).
-
-    Building one loads the model, so a missing or unusable file fails at once with one
-    line; :meth:`close` releases it and :meth:`detect` after that reopens it.
+    Each face carries its two eye centres (``face.eyes``). Building one loads the
+    models, so a missing or unusable file fails at once with one line naming it.
 
     Example:
-        >>> with MediaPipeDetector("full", min_confidence=0.6) as detector:
+        >>> with MediaPipeDetector() as detector:
         ...     faces = detector.detect(frame)
     """
 
@@ -56,11 +71,14 @@ class MediaPipeDetector:
         variant: str | None = None,
         *,
         model: str | os.PathLike | None = None,
-        min_confidence: float = 0.5,
+        min_confidence: float = 0.4,
         downscale: int | str | None = None,
+        tile: int = 720,
+        reprobe: float = 2.0,
     ):
-        self.spec = get_spec(variant)
-        self.variant = self.spec.variant
+        self.variant = (variant or "auto").strip().lower()
+        if self.variant not in VARIANTS:
+            get_spec(self.variant)  # raises the one-line error listing the variants
         try:
             self.min_confidence = float(min_confidence)
         except (TypeError, ValueError):
@@ -70,13 +88,24 @@ class MediaPipeDetector:
                 f"mediapipe min_confidence must be in 0..1, got {min_confidence!r}"
             )
         self.downscale = _parse_downscale(downscale)
-        self.model_path = resolve_model(self.variant, model)
+        self.tile = int(tile)
+        self.reprobe = float(reprobe)
+        if self.variant == "auto" and not model:
+            self.plans = PLANS
+        else:  # one model on whole frames (an explicit file's range is unknown: "short")
+            only = "short" if self.variant == "auto" else self.variant
+            self.plans = (Plan(only, only),)
+        self.model_paths = {
+            v: resolve_model(v, model) for v in dict.fromkeys(p.variant for p in self.plans)
+        }
+        self.model_path = next(iter(self.model_paths.values()))
         with quiet_native_output():
-            self._mp = _import_mediapipe()
-        self._detector = None
-        self._detect = None
-        self._last_ms = -1
-        self.open()  # fail now, with one line, if MediaPipe cannot use the model
+            self._mp = import_mediapipe()
+        self._engines: dict[str, BlazeFace] = {}
+        self.plan_counts = {p.name: 0 for p in self.plans}  # frames each plan ran on
+        self.probes = 0
+        self._reset_choice()
+        self.open()  # fail now, with one line, if MediaPipe cannot use a model
 
     def __repr__(self) -> str:
         return (
@@ -84,69 +113,72 @@ class MediaPipeDetector:
             f"min_confidence={self.min_confidence}, downscale={self.downscale})"
         )
 
+    def _reset_choice(self) -> None:
+        self.plan = self.plans[0]
+        self._probed_at: float | None = None
+        self._probe_count = 0
+        self._missing = False
+        self._is_cut = SceneCutDetector()
+
     def open(self, info: SourceInfo | None = None) -> None:
-        """Create the MediaPipe detector unless it is open already."""
-        if self._detector is not None:
-            return
-        mp = self._mp
-        options = mp.FaceDetectorOptions(
-            base_options=mp.BaseOptions(model_asset_path=str(self.model_path)),
-            running_mode=mp.RunningMode.VIDEO,
-            min_detection_confidence=self.min_confidence,
-        )
-        try:
-            with quiet_native_output():
-                self._detector = mp.FaceDetector.create_from_options(options)
-        except Exception as exc:  # mediapipe raises RuntimeError/ValueError with C++ text
-            raise FervisionError(
-                f"MediaPipe could not load {self.model_path} as a face detector "
-                f"(the Tasks FaceDetector needs a BlazeFace .tflite): {_first_line(exc)}"
-            ) from None
-        self._detect = self._detector.detect_for_video
-        with quiet_native_output():  # the first call logs native warnings; take it here
-            blank = mp.Image(image_format=mp.SRGB, data=np.zeros((64, 64, 3), np.uint8))
-            self._detect(blank, 0)
-        self._last_ms = 0
+        """Load the models unless they are loaded already."""
+        for variant, path in self.model_paths.items():
+            if variant not in self._engines:
+                self._engines[variant] = BlazeFace(self._mp, path, self.min_confidence)
 
     def detect(self, frame: Frame) -> list[Face]:
         """The faces in ``frame``: integer boxes clipped to the frame, best score first."""
-        if self._detect is None:
+        if not self._engines:
             self.open()
-        mp = self._mp
-        cv2 = mp.cv2
         image = frame.image
         if image.ndim != 3 or image.shape[2] != 3:
             image = to_bgr(image)
         height, width = image.shape[:2]
-        image, scale = downscaled(image, self.downscale)
-        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        ms = int(frame.timestamp * 1000)
-        if ms <= self._last_ms:
-            ms = self._last_ms + 1
-        self._last_ms = ms
-        result = self._detect(mp.Image(image_format=mp.SRGB, data=rgb), ms)
-        faces = []
-        for detection in result.detections:
-            box = detection.bounding_box
-            x, y, w, h = box.origin_x, box.origin_y, box.width, box.height
-            if scale != 1.0:
-                x, y, w, h = x / scale, y / scale, w / scale, h / scale
-            x0, y0 = max(0, round(x)), max(0, round(y))
-            x1, y1 = min(width, round(x + w)), min(height, round(y + h))
-            if x1 <= x0 or y1 <= y0:
-                continue
-            categories = detection.categories
-            score = categories[0].score if categories else None
-            faces.append(Face((x0, y0, x1 - x0, y1 - y0), 1.0 if score is None else float(score)))
-        faces.sort(key=lambda face: face.score, reverse=True)
+        small, scale = downscaled(image, self.downscale)
+        rgb = np.ascontiguousarray(small[:, :, ::-1])
+        if len(self.plans) > 1 and self._due_for_probe(frame.timestamp, small):
+            faces = self._probe(rgb, frame.timestamp)
+        else:
+            faces = self._run(self.plan, rgb)
+            self.plan_counts[self.plan.name] += 1
+            self._missing = len(faces) < self._probe_count
+        faces = [f for f in (_to_frame(f, scale, width, height) for f in faces) if f is not None]
+        return sorted(faces, key=lambda face: face.score, reverse=True)
+
+    def _due_for_probe(self, now: float, image: np.ndarray) -> bool:
+        """At the start, a scene cut, every ``reprobe`` s, or 0.5 s after a face went missing."""
+        cut = self._is_cut(image)  # called on every frame: it compares with the previous one
+        if cut or self._probed_at is None or now < self._probed_at:
+            return True
+        elapsed = now - self._probed_at
+        return elapsed >= self.reprobe or (self._missing and elapsed >= 0.5)
+
+    def _probe(self, rgb: np.ndarray, now: float) -> list[Face]:
+        """Run every plan; keep the cheapest that found as many faces as any; return all."""
+        found = [self._run(plan, rgb) for plan in self.plans]
+        counts = [len(faces) for faces in found]
+        self.plan = self.plans[counts.index(max(counts))]
+        self._probed_at, self._probe_count = now, max(counts)
+        self.probes += 1
+        return merge_faces([f for faces in found for f in faces])
+
+    def _run(self, plan: Plan, rgb: np.ndarray) -> list[Face]:
+        engine = self._engines[plan.variant]
+        faces = engine.detect(rgb)
+        height, width = rgb.shape[:2]
+        tiles = tile_grid(width, height, self.tile) if plan.tiled else []
+        if len(tiles) > 1:
+            for x0, y0, x1, y1 in tiles:
+                faces += engine.detect(rgb[y0:y1, x0:x1], origin=(x0, y0), drop_cut=True)
+            faces = merge_faces(faces)
         return faces
 
     def close(self) -> None:
-        """Release the MediaPipe detector; safe to call more than once."""
-        detector, self._detector, self._detect = self._detector, None, None
-        if detector is not None:
-            with quiet_native_output():
-                detector.close()
+        """Release the models; safe to call more than once (``detect`` reopens)."""
+        engines, self._engines = self._engines, {}
+        for engine in engines.values():
+            engine.close()
+        self._reset_choice()
 
     def __enter__(self) -> MediaPipeDetector:
         self.open()
@@ -156,27 +188,17 @@ class MediaPipeDetector:
         self.close()
 
 
-def _import_mediapipe() -> SimpleNamespace:
-    """OpenCV and the MediaPipe Tasks names the detector uses (imports TensorFlow too)."""
-    try:
-        import cv2
-        import mediapipe
-        from mediapipe.tasks.python import BaseOptions
-        from mediapipe.tasks.python.vision import FaceDetector, FaceDetectorOptions, RunningMode
-    except ImportError as exc:
-        raise FervisionError(
-            f"the mediapipe detector needs mediapipe>=0.10.14 with the Tasks API "
-            f"(pip install mediapipe): {_first_line(exc)}"
-        ) from None
-    return SimpleNamespace(
-        cv2=cv2,
-        Image=mediapipe.Image,
-        SRGB=mediapipe.ImageFormat.SRGB,
-        BaseOptions=BaseOptions,
-        FaceDetector=FaceDetector,
-        FaceDetectorOptions=FaceDetectorOptions,
-        RunningMode=RunningMode,
-    )
+def _to_frame(face: Face, scale: float, width: int, height: int) -> Face | None:
+    """``face`` with its box (grown to the whole face) and eyes in frame pixels; None if empty."""
+    x, y, w, h = (v / scale for v in face.box)
+    grow = (FACE_BOX_SCALE - 1) / 2
+    x, y, w, h = x - grow * w, y - grow * h, w * FACE_BOX_SCALE, h * FACE_BOX_SCALE
+    x0, y0 = max(0, round(x)), max(0, round(y))
+    x1, y1 = min(width, round(x + w)), min(height, round(y + h))
+    if x1 <= x0 or y1 <= y0:
+        return None
+    eyes = tuple((ex / scale, ey / scale) for ex, ey in face.eyes) if face.eyes else None
+    return Face((x0, y0, x1 - x0, y1 - y0), face.score, eyes=eyes)
 
 
 def _parse_downscale(value) -> int | None:
