@@ -16,9 +16,13 @@ def frame_signature(image: np.ndarray) -> np.ndarray:
 
 
 class SceneCutDetector:
-    """True when a frame's histogram differs from the previous frame's by over ``threshold``."""
+    """True when a frame's histogram differs from the previous frame's by over ``threshold``.
 
-    def __init__(self, threshold: float = 0.5):
+    On the clips in shared/media, frames within a shot differ by at most 0.11 and the
+    stage clip's three cuts by 0.39 to 0.73: the default 0.3 lies in between.
+    """
+
+    def __init__(self, threshold: float = 0.3):
         self.threshold = threshold
         self._previous: np.ndarray | None = None
 

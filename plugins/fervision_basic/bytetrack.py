@@ -48,7 +48,7 @@ class ByteTracker:
         low_iou: float = 0.5,
         min_hits: int = 3,
         buffer: float = 1.0,
-        cut_threshold: float = 0.5,
+        cut_threshold: float = 0.3,
     ):
         self.high_score = float(high_score)
         self.min_iou = float(min_iou)

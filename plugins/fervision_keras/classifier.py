@@ -17,14 +17,13 @@ def crop_faces(
     import cv2
 
     h, w = image.shape[:2]
-    source = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if channels == 1 else image
     crops = np.empty((len(boxes), size, size, channels), np.uint8)
     for i, (x, y, bw, bh) in enumerate(boxes):
         side = max(bw, bh) * (1 + 2 * margin)
         cx, cy = x + bw / 2, y + bh / 2 - lift * bh
         x0, y0 = int(round(cx - side / 2)), int(round(cy - side / 2))
         x1, y1 = int(round(cx + side / 2)), int(round(cy + side / 2))
-        crop = source[max(y0, 0) : min(y1, h), max(x0, 0) : min(x1, w)]
+        crop = image[max(y0, 0) : min(y1, h), max(x0, 0) : min(x1, w)]
         pads = (max(-y0, 0), max(y1 - h, 0)), (max(-x0, 0), max(x1 - w, 0))
         if crop.size == 0:
             crops[i] = 0
@@ -32,7 +31,9 @@ def crop_faces(
         if any(p for pair in pads for p in pair):
             crop = cv2.copyMakeBorder(crop, *pads[0], *pads[1], cv2.BORDER_REPLICATE)
         crop = cv2.resize(crop, (size, size), interpolation=cv2.INTER_AREA)
-        if channels == 3:
+        if channels == 1 and crop.ndim == 3:  # grey after resizing: equal up to rounding, cheaper
+            crop = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+        elif channels == 3:
             crop = cv2.cvtColor(crop, cv2.COLOR_BGR2RGB)
         crops[i] = crop.reshape(size, size, channels)
     return crops

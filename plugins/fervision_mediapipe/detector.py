@@ -37,6 +37,8 @@ class Plan:
 
 
 PLANS = (Plan("short", "short"), Plan("full", "full"), Plan("tiles", "full", tiled=True))
+#: A probe counts the faces scoring at least this (enough for a tracker to start a track).
+PROBE_SCORE = 0.6
 
 
 class MediaPipeDetector:
@@ -99,6 +101,9 @@ class MediaPipeDetector:
             v: resolve_model(v, model) for v in dict.fromkeys(p.variant for p in self.plans)
         }
         self.model_path = next(iter(self.model_paths.values()))
+        import cv2
+
+        self._cv2 = cv2
         with quiet_native_output():
             self._mp = import_mediapipe()
         self._engines: dict[str, BlazeFace] = {}
@@ -135,13 +140,13 @@ class MediaPipeDetector:
             image = to_bgr(image)
         height, width = image.shape[:2]
         small, scale = downscaled(image, self.downscale)
-        rgb = np.ascontiguousarray(small[:, :, ::-1])
+        rgb = self._cv2.cvtColor(small, self._cv2.COLOR_BGR2RGB)
         if len(self.plans) > 1 and self._due_for_probe(frame.timestamp, small):
             faces = self._probe(rgb, frame.timestamp)
         else:
             faces = self._run(self.plan, rgb)
             self.plan_counts[self.plan.name] += 1
-            self._missing = len(faces) < self._probe_count
+            self._missing = sum(f.score >= PROBE_SCORE for f in faces) < self._probe_count
         faces = [f for f in (_to_frame(f, scale, width, height) for f in faces) if f is not None]
         return sorted(faces, key=lambda face: face.score, reverse=True)
 
@@ -156,7 +161,7 @@ class MediaPipeDetector:
     def _probe(self, rgb: np.ndarray, now: float) -> list[Face]:
         """Run every plan; keep the cheapest that found as many faces as any; return all."""
         found = [self._run(plan, rgb) for plan in self.plans]
-        counts = [len(faces) for faces in found]
+        counts = [sum(f.score >= PROBE_SCORE for f in faces) for faces in found]
         self.plan = self.plans[counts.index(max(counts))]
         self._probed_at, self._probe_count = now, max(counts)
         self.probes += 1
