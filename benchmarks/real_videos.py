@@ -18,7 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import tempfile
 import time
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from machine import processor
 
 from fervision import Pipeline
 
@@ -174,7 +174,7 @@ def main() -> None:
     names = [n for n in LABELS if not n.startswith("_")]
     if args.clips:
         names = [n for n in names if n in args.clips.split(",")]
-    print(f"processor: {platform.processor() or platform.machine()}, {os.cpu_count()} cores")
+    print(f"processor: {processor()}")
     print(
         f"{'video':26} {'detector':16} {'frames':>6} {'found':>6} {'faces':>6} {'ids':>4}"
         f"{'/ppl':>5} {'sw raw':>7} {'sw':>6} {'seg ok':>7} {'fps':>6} {'whole s':>7}  missed"
@@ -187,9 +187,12 @@ def main() -> None:
                 frames, timing = run_clip(path, detector, args.smoother)
                 r = score(name, frames, timing)
                 missed = targets(name, r)
-                ok = totals.setdefault(detector, [0, 0])
+                ok = totals.setdefault(detector, [0, 0, 0.0, 0])
                 ok[0] += not missed
                 ok[1] += 1
+                if r["labelled"]:
+                    ok[2] += r["accuracy"] * r["labelled"]
+                    ok[3] += r["labelled"]
                 seg = f"{r['accuracy']:.2f}" if r["labelled"] else "-"
                 print(
                     f"{name:26} {detector:16} {r['frames']:6d} {r['found']:6.2f} "
@@ -198,8 +201,9 @@ def main() -> None:
                     f"{r['fps']:6.1f} {r['whole_s']:7.1f}  {' '.join(missed) or 'ok'}",
                     flush=True,
                 )
-    for detector, (ok, n) in totals.items():
-        print(f"{detector}: targets met on {ok} of {n} videos")
+    for detector, (ok, n, right, labelled) in totals.items():
+        pooled = f"{right / labelled:.2f} of {labelled} frames" if labelled else "-"
+        print(f"{detector}: targets met on {ok} of {n} videos; labelled segments right: {pooled}")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import resource
 import statistics
 import subprocess
@@ -28,6 +27,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from machine import processor
 
 from fervision import Frame, Pipeline, SourceInfo, get_registry
 from fervision.pipeline import open_source
@@ -90,18 +90,6 @@ class MemorySource:
 
 def detector(name: str):
     return get_registry().build("detector", name)
-
-
-def processor() -> str:
-    """The CPU's model name (speed figures depend on it)."""
-    try:
-        with open("/proc/cpuinfo") as info:
-            for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def decode_only(video: Path) -> tuple[int, float]:
@@ -459,7 +447,7 @@ def main() -> int:
     print(
         f"fervision throughput on {args.clip.name}: {len(clip_frames)} frames "
         f"{clip_frames[0].shape[1]}x{clip_frames[0].shape[0]}, {processor()}, "
-        f"{os.cpu_count()} CPUs, OpenCV {cv2.__version__}"
+        f"OpenCV {cv2.__version__}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
