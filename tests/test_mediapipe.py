@@ -127,6 +127,10 @@ def test_options_are_checked():
     with pytest.raises(FervisionError, match="downscale"):
         MediaPipeDetector(downscale=10)
     assert MediaPipeDetector("short", downscale="none").downscale is None
+    with pytest.raises(FervisionError, match="mediapipe tile must be a number of at least 128"):
+        MediaPipeDetector(tile=10)
+    with pytest.raises(FervisionError, match="reprobe"):
+        MediaPipeDetector(reprobe="soon")
 
 
 # --- choosing the range per video --------------------------------------------------------
@@ -172,6 +176,7 @@ def test_auto_runs_short_range_on_close_faces_and_probes_again(photo_frame):
         assert detector.plan.name == "short"
         assert detector.probes == 2  # at 0 s and at 2 s
         assert detector.plan_counts["short"] == 68
+        assert detector.plan_counts["tiles"] == 0
     finally:
         detector.close()
 

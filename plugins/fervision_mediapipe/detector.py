@@ -90,8 +90,7 @@ class MediaPipeDetector:
                 f"mediapipe min_confidence must be in 0..1, got {min_confidence!r}"
             )
         self.downscale = _parse_downscale(downscale)
-        self.tile = int(tile)
-        self.reprobe = float(reprobe)
+        self.tile, self.reprobe = _positive("tile", tile, 128), _positive("reprobe", reprobe, 0.1)
         if self.variant == "auto" and not model:
             self.plans = PLANS
         else:  # one model on whole frames (an explicit file's range is unknown: "short")
@@ -160,9 +159,12 @@ class MediaPipeDetector:
 
     def _probe(self, rgb: np.ndarray, now: float) -> list[Face]:
         """Run every plan; keep the cheapest that found as many faces as any; return all."""
-        found = [self._run(plan, rgb) for plan in self.plans]
+        height, width = rgb.shape[:2]
+        tiled = len(tile_grid(width, height, self.tile)) > 1
+        plans = [p for p in self.plans if tiled or not p.tiled]  # small frames: no tiles
+        found = [self._run(plan, rgb) for plan in plans]
         counts = [sum(f.score >= PROBE_SCORE for f in faces) for faces in found]
-        self.plan = self.plans[counts.index(max(counts))]
+        self.plan = plans[counts.index(max(counts))]
         self._probed_at, self._probe_count = now, max(counts)
         self.probes += 1
         return merge_faces([f for faces in found for f in faces])
@@ -204,6 +206,19 @@ def _to_frame(face: Face, scale: float, width: int, height: int) -> Face | None:
         return None
     eyes = tuple((ex / scale, ey / scale) for ex, ey in face.eyes) if face.eyes else None
     return Face((x0, y0, x1 - x0, y1 - y0), face.score, eyes=eyes)
+
+
+def _positive(name: str, value, least: float) -> float:
+    """``value`` as a number of at least ``least``; a one-line error naming the option."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = -1.0
+    if number < least:
+        raise FervisionError(
+            f"mediapipe {name} must be a number of at least {least}, got {value!r}"
+        )
+    return number
 
 
 def _parse_downscale(value) -> int | None:
