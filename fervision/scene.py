@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
+
+_RECENT: list[tuple[weakref.ref, np.ndarray]] = []  # (image, signature), newest last
+_REMEMBERED = 16  # more than a reader thread runs ahead
 
 
 def frame_signature(image: np.ndarray) -> np.ndarray:
-    """A normalised 16-bin-per-channel histogram of a subsampled frame."""
+    """A normalised 16-bin-per-channel histogram of a subsampled frame.
+
+    The last few are remembered (weakly) by image, so the stages that look for cuts in
+    the same frame (a detector on the reader thread, then a tracker) compute it once.
+    """
+    for seen, signature in reversed(_RECENT[-_REMEMBERED:]):
+        if seen() is image:
+            return signature
+    signature = _histogram(image)
+    _RECENT.append((weakref.ref(image), signature))
+    del _RECENT[:-_REMEMBERED]
+    return signature
+
+
+def _histogram(image: np.ndarray) -> np.ndarray:
     step = max(1, min(image.shape[:2]) // 48)
     small = image[::step, ::step].reshape(-1, image.shape[2] if image.ndim == 3 else 1)
     hist = np.concatenate(
