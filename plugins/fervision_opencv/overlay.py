@@ -115,8 +115,12 @@ class OverlayAnnotator:
         if face.confidence is not None:
             parts.append(f"{face.confidence:.0%}")
         if parts:
-            x0, y0 = face.box[:2]
-            self._caption(out, " ".join(parts), (x0, y0), label_color(face.label), unit, False)
+            text = " ".join(parts)
+            x0, y0, width = face.box[0], face.box[1], face.box[2]
+            # In a crowd of small faces, shrink the caption to about 1.5 face widths.
+            text_w = cv2.getTextSize(text, FONT, 0.55 * unit, max(1, round(1.5 * unit)))[0][0]
+            unit = min(unit, max(0.6, unit * 1.5 * width / max(text_w, 1)))
+            self._caption(out, text, (x0, y0), label_color(face.label), unit, False)
 
     def _caption(self, out, text, corner, color, unit, below: bool) -> None:
         """Text on a filled box whose bottom-left (or top-left if ``below``) is ``corner``."""
