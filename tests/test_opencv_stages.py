@@ -417,3 +417,21 @@ def test_display_shows_frames_under_xvfb(tmp_path):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_captions_of_small_faces_stay_near_their_width():
+    """In an HD crowd a caption shrinks to about 1.5 face widths; large faces keep full size."""
+
+    def caption_width(box) -> int:
+        frame = Frame(np.zeros((1080, 1920, 3), np.uint8), 0, 0.0, labels=("happy",))
+        frame.faces = [Face(box, 0.9, track_id=23, label="happy", confidence=0.96)]
+        drawn = OverlayAnnotator(show_fps=False).annotate(frame)
+        x, y = box[:2]
+        band = drawn[max(0, y - 12) : y - 2].any(axis=(0, 2))  # the rows just above the box
+        columns = np.flatnonzero(band)
+        return int(columns[-1] - columns[0] + 1)
+
+    small = caption_width((900, 500, 50, 50))
+    large = caption_width((700, 400, 400, 400))
+    assert small <= 1.6 * 50 + 10
+    assert large > 2 * small
