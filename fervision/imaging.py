@@ -1,8 +1,19 @@
-"""Small image helpers shared by stages (OpenCV is imported when one is called)."""
+"""Small image and box helpers shared by stages (OpenCV is imported when one is called)."""
 
 from __future__ import annotations
 
 import numpy as np
+
+
+def box_iou(a, b) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes."""
+    ax, ay, aw, ah = a
+    bx, by, bw, bh = b
+    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
+    inter = iw * ih
+    union = aw * ah + bw * bh - inter
+    return inter / union if inter > 0 and union > 0 else 0.0
 
 
 def downscaled(image: np.ndarray, longest: int | None) -> tuple[np.ndarray, float]:

@@ -79,9 +79,8 @@ class ByteTracker:
                 track.kalman.predict()
             track.at = frame.index
         faces = frame.faces
-        scores = np.array([f.score for f in faces], dtype=np.float64)
-        strong = [i for i in range(len(faces)) if scores[i] >= self.high_score]
-        weak = [i for i in range(len(faces)) if scores[i] < self.high_score]
+        strong = [i for i, face in enumerate(faces) if face.score >= self.high_score]
+        weak = [i for i, face in enumerate(faces) if face.score < self.high_score]
         confirmed = [t for t in self.tracks if t.track_id is not None]
         tentative = [t for t in self.tracks if t.track_id is None]
 

@@ -11,6 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.imaging import box_iou
 from fervision.native import quiet_native_output
 from fervision.types import Face
 
@@ -131,16 +132,6 @@ def merge_faces(faces: list[Face], max_iou: float = 0.3) -> list[Face]:
     """Non-maximum suppression: of faces overlapping by more than ``max_iou``, the best stays."""
     kept: list[Face] = []
     for face in sorted(faces, key=lambda f: f.score, reverse=True):
-        if all(_iou(face.box, other.box) <= max_iou for other in kept):
+        if all(box_iou(face.box, other.box) <= max_iou for other in kept):
             kept.append(face)
     return kept
-
-
-def _iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
-    return inter / union if union > 0 else 0.0

@@ -25,8 +25,7 @@ class ModelSpec:
     """One BlazeFace range and the file that ships for it."""
 
     variant: str
-    description: str
-    filename: str
+    filename: str  # BlazeFace short range has a 128x128 input, full range 192x192
     sha256: str  # of the shipped file
 
     @property
@@ -37,13 +36,11 @@ class ModelSpec:
 MODELS: dict[str, ModelSpec] = {
     "short": ModelSpec(
         "short",
-        "BlazeFace short range, 128x128 input: faces within about 2 m",
         "face_detection_short_range.tflite",
         "bbff11cebd1eb27a1e004cae0b0e63ec8c551cbf34a4451148b4908b8db3eca8",
     ),
     "full": ModelSpec(
         "full",
-        "BlazeFace full range (sparse), 192x192 input: faces within about 5 m",
         "face_detection_full_range_sparse.tflite",
         "2c3728e6da56f21e21a320433396fb06d40d9088f2247c05e5635a688d45dfe1",
     ),

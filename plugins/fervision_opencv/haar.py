@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 
 from fervision.errors import FervisionError
-from fervision.imaging import downscaled
+from fervision.imaging import box_iou, downscaled
 from fervision.scene import SceneCutDetector
 from fervision.types import Face, Frame
 
@@ -186,7 +186,7 @@ class HaarDetector:
                 found = [f for f in self._near(gray, box) if not _overlaps(f.box, frame.faces)]
                 if not found:
                     break
-                best = max(found, key=lambda f: _iou(f.box, box))
+                best = max(found, key=lambda f: box_iou(f.box, box))
                 frame.faces.append(best)
                 box = best.box
 
@@ -263,18 +263,9 @@ class HaarDetector:
         return [box for box, _ in self._memory]
 
 
-def _iou(a, b) -> float:
-    ax, ay, aw, ah = a
-    bx, by, bw, bh = b
-    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    return inter / (aw * ah + bw * bh - inter) if inter else 0.0
-
-
 def _overlaps(box, faces: list[Face]) -> bool:
     """Whether ``box`` is one of ``faces`` (IoU of 0.3 or more with any)."""
-    return any(_iou(box, f.box) >= 0.3 for f in faces)
+    return any(box_iou(box, f.box) >= 0.3 for f in faces)
 
 
 def fast_haar(model=None, **options) -> HaarDetector:
