@@ -56,7 +56,7 @@ def model(tmp_path_factory) -> Path:
 
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
     labels = ("angry", "fear", "happy", "neutral", "sad", "surprise")
-    save_model(build_cnn(6, width=4, augment=False), path, ModelMetadata(labels=labels))
+    save_model(build_cnn(6, width=4), path, ModelMetadata(labels=labels))
     return path
 
 

@@ -51,7 +51,7 @@ def test_train_a_small_model_through_the_cli_then_evaluate_it(tmp_path, fer_env)
     assert "skipping class folders not in the label set: disgust" in result.stdout
     for name in (
         "model.keras",
-        "checkpoint.keras",
+        "checkpoint.weights.h5",
         "training_curves.png",
         "test_report.txt",
         "test_report.json",
@@ -153,7 +153,7 @@ def _tiny_models(tmp_path, labels_b=None):
     paths = []
     for seed, names in ((1, labels), (2, labels_b or labels)):
         keras.utils.set_random_seed(seed)
-        model = build_cnn(len(names), width=4, augment=False)
+        model = build_cnn(len(names), width=4)
         paths.append(save_model(model, tmp_path / f"m{seed}.keras", ModelMetadata(labels=names)))
     return paths
 
@@ -241,7 +241,7 @@ def test_average_of_different_architectures_is_one_line(tmp_path):
     a, _ = _tiny_models(tmp_path)
     keras.utils.set_random_seed(3)
     wide = save_model(
-        build_cnn(6, width=8, augment=False),
+        build_cnn(6, width=8),
         tmp_path / "wide.keras",
         ModelMetadata(labels=SIX_CLASSES),
     )

@@ -17,7 +17,7 @@ LABELS = ("angry", "fear", "happy", "neutral", "sad", "surprise")
 @pytest.fixture(scope="module")
 def tiny_model_path(tmp_path_factory):
     path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    save_model(build_cnn(6, width=4, augment=False), path, ModelMetadata(labels=LABELS))
+    save_model(build_cnn(6, width=4), path, ModelMetadata(labels=LABELS))
     return path
 
 
@@ -30,9 +30,7 @@ def test_metadata_travels_inside_the_model_file(tiny_model_path):
 
 def test_seven_label_model_keeps_seven_labels(tmp_path):
     seven = (*LABELS, "disgust")
-    path = save_model(
-        build_cnn(7, width=4, augment=False), tmp_path / "m.keras", ModelMetadata(labels=seven)
-    )
+    path = save_model(build_cnn(7, width=4), tmp_path / "m.keras", ModelMetadata(labels=seven))
     assert Predictor.from_path(path).labels == seven
 
 
@@ -45,15 +43,13 @@ def test_random_bytes_model_is_a_clear_error(tmp_path):
 
 def test_model_without_metadata_is_a_clear_error(tmp_path):
     path = tmp_path / "plain.keras"
-    build_cnn(6, width=4, augment=False).save(path)
+    build_cnn(6, width=4).save(path)
     with pytest.raises(FervisionError, match="fervision.json"):
         read_metadata(path)
 
 
 def test_wrong_shaped_model_is_a_clear_error(tmp_path):
-    path = save_model(
-        build_cnn(5, width=4, augment=False), tmp_path / "m.keras", ModelMetadata(labels=LABELS)
-    )
+    path = save_model(build_cnn(5, width=4), tmp_path / "m.keras", ModelMetadata(labels=LABELS))
     with pytest.raises(FervisionError, match="5 outputs, but its metadata says .* 6 labels"):
         load_model(path)
 

@@ -52,6 +52,64 @@ def _classes(value: str | None) -> tuple[str, ...]:
     show_default=True,
     help="Filters in the first block (doubling each block).",
 )
+@click.option(
+    "--depth",
+    type=click.IntRange(1, 4),
+    default=2,
+    show_default=True,
+    help="Convolutions per block.",
+)
+@click.option(
+    "--optimizer",
+    type=click.Choice(["adamw", "sgd"]),
+    default="adamw",
+    show_default=True,
+    help="AdamW, or SGD with Nesterov momentum 0.9.",
+)
+@click.option("--weight-decay", type=float, default=1e-4, show_default=True)
+@click.option(
+    "--mixup",
+    type=float,
+    default=0.0,
+    show_default=True,
+    help="Mix pairs of faces and labels, Beta(a, a) weights; 0 = off.",
+)
+@click.option(
+    "--erasing",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of faces given a randomly erased patch.",
+)
+@click.option(
+    "--swa-from",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Average the weights of each epoch after this share of the run "
+    "(batch norm then re-estimated); 0 = off.",
+)
+@click.option(
+    "--teacher",
+    "teachers",
+    multiple=True,
+    type=click.Path(exists=True),
+    help="Distil this model's predictions (repeatable: their average).",
+)
+@click.option(
+    "--distill",
+    type=click.FloatRange(0, 1),
+    default=0.5,
+    show_default=True,
+    help="Weight of the teachers' predictions in the targets.",
+)
+@click.option(
+    "--precision",
+    type=click.Choice(["float32", "mixed_bfloat16"]),
+    default="float32",
+    show_default=True,
+    help="mixed_bfloat16 is faster on GPUs and some CPUs (AMX), slower on others.",
+)
 @click.option("--class-weights/--no-class-weights", default=False, show_default=True)
 @click.option("--limit-per-class", type=int, help="Train on at most N images of each class.")
 @click.option(
@@ -75,6 +133,15 @@ def train(
     batch_size,
     learning_rate,
     width,
+    depth,
+    optimizer,
+    weight_decay,
+    mixup,
+    erasing,
+    swa_from,
+    teachers,
+    distill,
+    precision,
     class_weights,
     limit_per_class,
     seed,
@@ -94,6 +161,15 @@ def train(
         batch_size=batch_size,
         learning_rate=learning_rate,
         width=width,
+        depth=depth,
+        optimizer=optimizer,
+        weight_decay=weight_decay,
+        mixup=mixup,
+        erasing=erasing,
+        swa_from=swa_from,
+        teachers=tuple(teachers),
+        distill=distill,
+        precision=precision,
         class_weights=class_weights,
         limit_per_class=limit_per_class,
         seed=seed,

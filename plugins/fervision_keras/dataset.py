@@ -57,6 +57,9 @@ class ImageSet:
         step = len(self) // limit
         return ImageSet(self.images[::step], self.labels[::step], self.classes, self.unreadable)
 
+    def take(self, indices: np.ndarray) -> ImageSet:
+        return ImageSet(self.images[indices], self.labels[indices], self.classes)
+
     def counts(self) -> dict[str, int]:
         found = np.bincount(self.labels, minlength=len(self.classes))
         return {c: int(n) for c, n in zip(self.classes, found)}
@@ -198,16 +201,14 @@ def load_split(
     return ImageSet(images, labels, classes, unreadable)
 
 
-def stratified_split(data: ImageSet, fraction: float, seed: int) -> tuple[ImageSet, ImageSet]:
-    """Split off a seeded, stratified ``fraction`` of ``data`` (the validation set)."""
+def split_indices(labels: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, ...]:
+    """Indices of a seeded, stratified split: (kept, held out ``fraction``)."""
     from sklearn.model_selection import train_test_split
 
-    idx = np.arange(len(data))
-    train_idx, val_idx = train_test_split(
-        idx, test_size=fraction, random_state=seed, stratify=data.labels
-    )
+    idx = np.arange(len(labels))
+    return tuple(train_test_split(idx, test_size=fraction, random_state=seed, stratify=labels))
 
-    def take(i):
-        return ImageSet(data.images[i], data.labels[i], data.classes)
 
-    return take(train_idx), take(val_idx)
+def stratified_split(data: ImageSet, fraction: float, seed: int) -> tuple[ImageSet, ImageSet]:
+    """Split off a seeded, stratified ``fraction`` of ``data`` (the validation set)."""
+    return tuple(data.take(i) for i in split_indices(data.labels, fraction, seed))

@@ -79,12 +79,16 @@ class KerasPredictor(Predictor):
     """The Keras model called directly through a ``tf.function`` (not ``model.predict``)."""
 
     def __init__(self, model, metadata: ModelMetadata, flip_average: bool | None = None):
-        with quiet_native_output():
-            import tensorflow as tf
+        import keras
 
         super().__init__(metadata, flip_average)
         self.model = model
-        self._call = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
+        self._call = lambda x: model(x, training=False)
+        if keras.backend.backend() == "tensorflow":
+            with quiet_native_output():
+                import tensorflow as tf
+
+            self._call = tf.function(self._call, reduce_retracing=True)
 
     def _forward(self, x):
         return self._call(x)

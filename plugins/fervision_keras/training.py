@@ -9,14 +9,14 @@ import shutil
 import signal
 import threading
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
 from fervision.errors import FervisionError
 
-from .dataset import SIX_CLASSES, ImageSet, load_split, stratified_split
+from .dataset import SIX_CLASSES, ImageSet, load_split, split_indices
 from .model_io import ModelMetadata, save_model
 
 
@@ -33,11 +33,29 @@ class TrainConfig:
     warmup_epochs: int = 2
     val_fraction: float = 0.1
     width: int = 32
+    depth: int = 2  # convolutions per block
+    optimizer: str = "adamw"  # or "sgd": SGD with Nesterov momentum 0.9
+    mixup: float = 0.0  # mixup's Beta(a, a) parameter; 0 = off
+    erasing: float = 0.0  # share of faces given a random erased patch
+    swa_from: float = 0.0  # average the weights of every epoch after this share of the run
+    teachers: tuple[str, ...] = ()  # models (or their saved predictions) to distil
+    distill: float = 0.5  # weight of the teachers' predictions in the targets
+    precision: str = "float32"  # or "mixed_bfloat16": measure it on your processor first
+    init: str | None = None  # start from this model's weights (same width and depth)
     class_weights: bool = False
     limit_per_class: int | None = None  # a small subset, for quick runs and tests
     seed: int = 1234  # weights, shuffling and augmentation
     split_seed: int = 1234  # which images are held out for validation
-    jit_compile: bool = False  # XLA measured 3-5x slower for this CNN on CPU
+    jit_compile: bool = False  # XLA measured 3-5x slower for this CNN on CPU (always on with JAX)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        for key in ("classes", "teachers"):
+            if key in values:
+                values[key] = tuple(values[key])
+        return cls(**values)
 
 
 def _limit(data: ImageSet, per_class: int | None, seed: int) -> ImageSet:
@@ -54,20 +72,6 @@ def _limit(data: ImageSet, per_class: int | None, seed: int) -> ImageSet:
     return ImageSet(data.images[keep], data.labels[keep], data.classes, data.unreadable)
 
 
-def _dataset(data: ImageSet, config: TrainConfig, shuffle: bool):
-    import tensorflow as tf
-
-    n = len(config.classes)
-    ds = tf.data.Dataset.from_tensor_slices((data.images[..., None], data.labels))
-    if shuffle:
-        ds = ds.shuffle(len(data), seed=config.seed, reshuffle_each_iteration=True)
-
-    def prepare(x, y):
-        return tf.cast(x, tf.float32) / 255.0, tf.one_hot(y, n)
-
-    return ds.batch(config.batch_size).map(prepare).prefetch(2)
-
-
 def learning_rate_at(progress: float, config: TrainConfig) -> float:
     """Linear warm-up, then cosine decay to 1% of the peak, by epochs completed (fractional)."""
     peak = config.learning_rate
@@ -79,21 +83,75 @@ def learning_rate_at(progress: float, config: TrainConfig) -> float:
     return peak * (0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * done)))
 
 
-def _compile(model, config: TrainConfig) -> None:
+def _schedule(config: TrainConfig, steps_per_epoch: int):
+    """``learning_rate_at`` as a Keras schedule (it runs inside compiled training steps)."""
+    import keras
+    from keras import ops
+
+    class WarmupCosine(keras.optimizers.schedules.LearningRateSchedule):
+        def __call__(self, step):
+            peak = config.learning_rate
+            warmup = min(config.warmup_epochs, config.epochs / 2)
+            progress = ops.cast(step, "float32") / steps_per_epoch
+            rising = peak * (0.05 + 0.95 * progress / max(warmup, 1e-9))
+            done = ops.clip((progress - warmup) / max(config.epochs - warmup, 1e-9), 0.0, 1.0)
+            falling = peak * (0.01 + 0.99 * 0.5 * (1 + ops.cos(math.pi * done)))
+            return ops.where(progress < warmup, rising, falling)
+
+        def get_config(self):
+            return {}
+
+    return WarmupCosine()
+
+
+def _compile(model, config: TrainConfig, steps_per_epoch: int, done_steps: int = 0) -> None:
     import keras
 
+    rate = _schedule(config, steps_per_epoch)
+    if config.optimizer == "sgd":
+        optimizer = keras.optimizers.SGD(
+            rate, momentum=0.9, nesterov=True, weight_decay=config.weight_decay
+        )
+    elif config.optimizer == "adamw":
+        optimizer = keras.optimizers.AdamW(rate, weight_decay=config.weight_decay)
+    else:
+        raise FervisionError(f"unknown optimizer {config.optimizer!r} (adamw or sgd)")
     model.compile(
-        optimizer=keras.optimizers.AdamW(config.learning_rate, weight_decay=config.weight_decay),
+        optimizer=optimizer,
         loss=keras.losses.CategoricalCrossentropy(label_smoothing=config.label_smoothing),
         metrics=["accuracy"],
-        jit_compile=config.jit_compile,
+        jit_compile=config.jit_compile or keras.backend.backend() == "jax",
     )
+    optimizer.build(model.trainable_variables)
+    optimizer.iterations.assign(done_steps)
 
 
-def _class_weights(data: ImageSet) -> dict[int, float]:
-    counts = np.bincount(data.labels, minlength=len(data.classes)).astype(float)
-    weights = counts.sum() / (len(counts) * np.maximum(counts, 1))
-    return {i: float(w) for i, w in enumerate(weights)}
+def _class_weights(labels: np.ndarray, classes: int) -> np.ndarray:
+    counts = np.bincount(labels, minlength=classes).astype(float)
+    return (counts.sum() / (classes * np.maximum(counts, 1))).astype(np.float32)
+
+
+def teacher_predictions(paths, images: np.ndarray, notify=print) -> np.ndarray:
+    """The teachers' predictions on ``images`` (each averaged with its mirror), averaged.
+
+    A ``.npy`` path is predictions saved earlier for these images (``np.save``)."""
+    from .inference import KerasPredictor
+    from .model_io import load_model
+
+    total = 0.0
+    for path in paths:
+        if str(path).endswith(".npy"):
+            probs = np.load(path)
+            if probs.shape[0] != len(images):
+                raise FervisionError(
+                    f"{path} holds {probs.shape[0]} predictions, not {len(images)}"
+                )
+        else:
+            model, metadata = load_model(path)
+            probs = KerasPredictor(model, metadata, flip_average=True).predict_all(images)
+        notify(f"teacher {path}: predictions on {len(images)} training faces")
+        total = total + probs
+    return (total / len(paths)).astype(np.float32)
 
 
 class GracefulStop:
@@ -122,13 +180,15 @@ class GracefulStop:
 
 
 class RunDirectory:
-    """The files of one training run: checkpoint, state, model, curves and reports."""
+    """The files of one run: checkpoint (weights, no optimizer slots), state, models, curves."""
 
     def __init__(self, path: Path):
         self.path = path
-        self.checkpoint = path / "checkpoint.keras"
+        self.checkpoint = path / "checkpoint.weights.h5"
+        self.swa = path / "swa.npz"
         self.state = path / "state.json"
         self.best = path / "best.keras"
+        self.averaged = path / "swa.keras"
         self.model = path / "model.keras"
         self.curves = path / "training_curves.png"
 
@@ -136,18 +196,82 @@ class RunDirectory:
         return json.loads(self.state.read_text()) if self.state.exists() else None
 
     def save_state(self, state: dict) -> None:
-        tmp = self.state.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2))
-        os.replace(tmp, self.state)
+        _replace(self.state, lambda tmp: tmp.write_text(json.dumps(state, indent=2)))
 
 
-def _inference_copy(model, config: TrainConfig):
-    """The trained network without augmentation layers and optimizer, for shipping."""
+def _replace(path: Path, write) -> None:
+    """Write through a temporary file renamed over ``path``: a crash keeps the old file."""
+    tmp = path.with_name(f"partial.{path.name}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def _build(config: TrainConfig, precision: str = "float32"):
+    """The network of ``config`` in ``precision`` (float32 ships; training may mix)."""
+    import keras
+
     from .architecture import build_cnn
 
-    clean = build_cnn(len(config.classes), width=config.width, augment=False)
-    clean.set_weights(model.get_weights())
+    keras.config.set_dtype_policy(precision)
+    try:
+        return build_cnn(len(config.classes), width=config.width, depth=config.depth)
+    finally:
+        keras.config.set_dtype_policy("float32")
+
+
+def _start_from(model, path: str) -> None:
+    """Give ``model`` the weights of the model at ``path`` (fine-tuning)."""
+    from .model_io import load_model
+
+    weights = load_model(path)[0].get_weights()
+    if [w.shape for w in weights] != [tuple(v.shape) for v in model.weights]:
+        raise FervisionError(f"{path} has another architecture than --width/--depth describe")
+    model.set_weights(weights)
+
+
+def _inference_copy(weights, config: TrainConfig):
+    """The trained weights in a float32 network without an optimizer, for shipping."""
+    clean = _build(config)
+    clean.set_weights(weights)
     return clean
+
+
+class SnapshotAverage:
+    """A running mean of the weights at the end of epochs (stochastic weight averaging)."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.count = 0
+        self.mean = None
+        if path.exists():
+            with np.load(path) as data:
+                self.count = int(data["count"])
+                self.mean = [data[f"w{i}"] for i in range(len(data.files) - 1)]
+
+    def add(self, weights: list[np.ndarray]) -> None:
+        self.count += 1
+        if self.mean is None:
+            self.mean = [w.astype(np.float64) for w in weights]
+        else:
+            self.mean = [m + (w - m) / self.count for m, w in zip(self.mean, weights)]
+        arrays = {f"w{i}": m for i, m in enumerate(self.mean)}
+        _replace(self.path, lambda tmp: np.savez(tmp, count=self.count, **arrays))
+
+
+def _finish_average(run: RunDirectory, config, train_set, val_set, metadata, notify) -> float:
+    """Save the weight average with batch-norm statistics re-estimated; its val accuracy."""
+    from .averaging import recalibrate_batch_norm
+    from .evaluation import classification_metrics
+    from .inference import KerasPredictor
+
+    average = SnapshotAverage(run.swa)
+    model = _inference_copy([m.astype(np.float32) for m in average.mean], config)
+    recalibrate_batch_norm(model, train_set.images, metadata)
+    probs = KerasPredictor(model, metadata, flip_average=False).predict_all(val_set.images)
+    accuracy = classification_metrics(val_set.labels, probs, metadata.labels)["accuracy"]
+    save_model(model, run.averaged, metadata)
+    notify(f"weights of {average.count} epochs averaged: validation accuracy {accuracy:.4f}")
+    return accuracy
 
 
 def train(
@@ -162,9 +286,12 @@ def train(
     """Train (or resume) a run in ``out``; returns its files. Ctrl-C keeps a checkpoint.
 
     On resume, ``epochs`` may lengthen or shorten the run: the learning rate follows
-    the new length from where the run is.
+    the new length from where the run is. The checkpoint holds weights only, so a resumed
+    optimizer starts its momentum afresh.
     """
     import keras
+
+    from .batches import face_batches, one_hot
 
     run = RunDirectory(out)
     state = run.load_state()
@@ -173,9 +300,10 @@ def train(
     if resume and not state:
         raise FervisionError(f"nothing to resume in {out} (no state.json)")
     if state:
-        config = TrainConfig(**{**state["config"], "classes": tuple(state["config"]["classes"])})
+        config = TrainConfig.from_dict(state["config"])
         if epochs:
-            config.epochs = state["config"]["epochs"] = epochs
+            config.epochs = epochs
+        state["config"] = asdict(config)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
 
@@ -184,70 +312,91 @@ def train(
         config.limit_per_class,
         config.seed,
     )
-    train_set, val_set = stratified_split(data, config.val_fraction, config.split_seed)
+    train_idx, val_idx = split_indices(data.labels, config.val_fraction, config.split_seed)
+    train_set, val_set = data.take(train_idx), data.take(val_idx)
     notify(
         f"training on {len(train_set)} images, validating on {len(val_set)} "
-        f"({', '.join(f'{k} {v}' for k, v in data.counts().items())})"
+        f"({', '.join(f'{k} {v}' for k, v in data.counts().items())}); "
+        f"keras backend {keras.backend.backend()}, {config.precision}"
     )
+    classes = len(config.classes)
     steps = int(np.ceil(len(train_set) / config.batch_size))
+    targets = one_hot(train_set.labels, classes)
+    if config.teachers:
+        soft = teacher_predictions(config.teachers, data.images, notify)[train_idx]
+        targets = (1 - config.distill) * targets + config.distill * soft
 
-    if state:
-        model = keras.saving.load_model(run.checkpoint)
+    state = state or {
+        "config": asdict(config),
+        "epoch": 0,
+        "history": {},
+        "best_val_accuracy": -1.0,
+        "seconds": 0.0,
+    }
+    state["train_images"] = len(train_set)
+    model = _build(config, config.precision)
+    if state["epoch"]:
+        model.load_weights(run.checkpoint)
         notify(f"resuming after epoch {state['epoch']} of {config.epochs}")
-    else:
-        from .architecture import build_cnn
-
-        model = build_cnn(len(config.classes), width=config.width)
-        _compile(model, config)
-        state = {
-            "config": asdict(config),
-            "epoch": 0,
-            "history": {},
-            "best_val_accuracy": -1.0,
-            "seconds": 0.0,
-        }
+    elif config.init:
+        _start_from(model, config.init)
+    _compile(model, config, steps, done_steps=state["epoch"] * steps)
     metadata = ModelMetadata(labels=tuple(config.classes))
+    average = SnapshotAverage(run.swa)
     started = time.time()
 
     class Checkpoint(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch_started = time.time()
+
+        def on_test_begin(self, logs=None):
+            self.trained = time.time() - self.epoch_started
+
         def on_epoch_end(self, epoch, logs=None):
             if stop.requested:  # a partial epoch: keep the last whole one
                 return
-            for key, value in (logs or {}).items():
+            logs = dict(logs or {})
+            logs["images_per_second"] = len(train_set) / max(self.trained, 1e-9)
+            for key, value in logs.items():
                 state["history"].setdefault(key, []).append(float(value))
             state["epoch"] = epoch + 1
             state["seconds"] += time.time() - self.epoch_started
-            partial = run.checkpoint.with_name("checkpoint.partial.keras")
-            model.save(partial)  # then renamed: Ctrl-C mid-save keeps the last good one
-            os.replace(partial, run.checkpoint)
-            val = float((logs or {}).get("val_accuracy", 0))
+            if verbose == 2:
+                notify(f"epoch {epoch + 1}: {logs['images_per_second']:.0f} training images/s")
+            weights = model.get_weights()
+            _replace(run.checkpoint, _inference_copy(weights, config).save_weights)
+            if config.swa_from and epoch + 1 > config.swa_from * config.epochs:
+                average.add(weights)
+            val = float(logs.get("val_accuracy", 0))
             if val > state["best_val_accuracy"]:
                 state["best_val_accuracy"] = val
                 state["best_epoch"] = epoch + 1
-                save_model(_inference_copy(model, config), run.best, metadata)
+                save_model(_inference_copy(weights, config), run.best, metadata)
             run.save_state(state)
 
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch_started = time.time()
-            self.epoch = epoch
-
-        def on_train_batch_begin(self, batch, logs=None):
-            model.optimizer.learning_rate.assign(
-                learning_rate_at(self.epoch + batch / steps, config)
-            )
-
     stop = GracefulStop(model)
+    weights = _class_weights(train_set.labels, classes)[train_set.labels]
     try:
         with stop:
             if state["epoch"] < config.epochs:
                 model.fit(
-                    _dataset(train_set, config, shuffle=True),
-                    validation_data=_dataset(val_set, config, shuffle=False),
+                    face_batches(
+                        train_set.images,
+                        targets,
+                        config.batch_size,
+                        seed=config.seed,
+                        first_epoch=state["epoch"],
+                        sample_weights=weights if config.class_weights else None,
+                        augment=True,
+                        mixup=config.mixup,
+                        erasing=config.erasing,
+                    ),
+                    validation_data=face_batches(
+                        val_set.images, one_hot(val_set.labels, classes), 256
+                    ),
                     epochs=config.epochs,
                     initial_epoch=state["epoch"],
-                    class_weight=_class_weights(train_set) if config.class_weights else None,
                     callbacks=[Checkpoint()],
-                    shuffle=False,  # the dataset shuffles itself, seeded
                     verbose=verbose,
                 )
     except KeyboardInterrupt:
@@ -263,11 +412,20 @@ def train(
         plot_history(state["history"], run.curves)
     if stop.requested:
         raise KeyboardInterrupt
+    speed = state["history"].get("images_per_second", [0])
     notify(
         f"trained {state['epoch']} epochs in {state['seconds'] / 60:.1f} min "
-        f"(this session {(time.time() - started) / 60:.1f} min); best validation accuracy "
+        f"(this session {(time.time() - started) / 60:.1f} min, median "
+        f"{np.median(speed):.0f} training images/s); best validation accuracy "
         f"{state['best_val_accuracy']:.4f} at epoch {state.get('best_epoch')}"
     )
-    if run.best.exists():
-        shutil.copyfile(run.best, run.model)
+    chosen = run.best
+    if average.count and state["epoch"] >= config.epochs:
+        if (
+            _finish_average(run, config, train_set, val_set, metadata, notify)
+            > state["best_val_accuracy"]
+        ):
+            chosen = run.averaged
+    if chosen.exists():
+        shutil.copyfile(chosen, run.model)
     return run
