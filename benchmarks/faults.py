@@ -284,6 +284,24 @@ def disk_full_csv(work: Path) -> str:
     return got
 
 
+@case("disk full under a batch's output folder")
+def disk_full_batch(work: Path) -> str:
+    videos, full = work / "videos", work / "full"
+    videos.mkdir()
+    full.mkdir()
+    (work / "full.kept").mkdir()
+    write_video(videos / "a.mp4", clip_frames(150))
+    args = ("batch", videos, "--out", full, "--workers", "1", "--detector", "haar")
+    result = fervision(*args, prefix=_full_disk_prefix(full, 16), cwd=work)
+    check(result.returncode != 99, "could not mount the tmpfs")
+    got = error_line(result, f"cannot write {full}/a.", "No space left on device")
+    kept = work / "full.kept"
+    rows = list(csv.DictReader((kept / "index.csv").open(newline="")))
+    check([r["status"] for r in rows] == ["pending"], f"index: {rows}")
+    check(not list(kept.glob("a.*")) and not list(kept.glob(".*partial")), "partial outputs")
+    return got
+
+
 @case("file size limit under the CSV (EFBIG)")
 def file_too_large(work: Path) -> str:
     import resource
