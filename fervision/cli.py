@@ -10,7 +10,7 @@ from contextlib import closing
 import click
 
 from .cli_options import SIZE, stage_options
-from .errors import FervisionError, SinkFailed
+from .errors import FervisionError, SinkFailed, one_line
 from .plugins import get_plugin_manager, get_registry, plugin_hooks, plugin_infos
 
 EXIT_ERROR = 1
@@ -229,8 +229,5 @@ def main(argv=None) -> None:
     except Exception as exc:
         if debug:
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        click.echo(
-            f"error: {type(exc).__name__}: {first} (FERVISION_DEBUG=1 shows details)", err=True
-        )
+        click.echo(f"error: {one_line(exc)} (FERVISION_DEBUG=1 shows details)", err=True)
         sys.exit(EXIT_ERROR)
