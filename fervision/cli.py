@@ -9,8 +9,8 @@ from contextlib import closing
 
 import click
 
-from .cli_options import stage_options
-from .errors import FervisionError
+from .cli_options import SIZE, stage_options
+from .errors import FervisionError, SinkFailed, one_line
 from .plugins import get_plugin_manager, get_registry, plugin_hooks, plugin_infos
 
 EXIT_ERROR = 1
@@ -67,17 +67,35 @@ def _stage_options(kind: str, spec: str, **options):
     help="Show a window (default: on for webcams, off for files).",
 )
 @click.option("--bars/--no-bars", default=False, help="Per-class probability bars in the overlay.")
-@click.option("--max-frames", type=int, help="Stop after N frames.")
+@click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
 @click.option(
-    "--fps", type=float, help="Frame rate: of image folders (timestamps), asked of a webcam."
+    "--fps",
+    type=click.FloatRange(min=0, min_open=True, max=1000),
+    help="Frame rate: of image folders (timestamps), asked of a webcam.",
 )
-@click.option("--camera-size", metavar="WxH", help="Resolution to ask of a webcam, e.g. 1280x720.")
+@click.option(
+    "--camera-size", type=SIZE, metavar="WxH", help="Resolution to ask of a webcam, e.g. 1280x720."
+)
+@click.option(
+    "--reconnect",
+    type=click.IntRange(min=0),
+    default=0,
+    metavar="N",
+    help="A stream or camera that drops: try N times to reopen it (backoff 0.5 s doubling), "
+    "then go on; frames missed are counted. Default: end the run.",
+)
 @click.option(
     "--sink",
     "sinks",
     multiple=True,
     metavar="NAME[:ARG]",
     help="Extra sink, e.g. jsonl:out.jsonl (repeatable).",
+)
+@click.option(
+    "--keep-going",
+    is_flag=True,
+    help="When one output fails (a full disk, a plugin's error), let the others go on "
+    "(default: stop the run, every other output closed and valid).",
 )
 def run(
     source,
@@ -95,7 +113,9 @@ def run(
     detect_every,
     fps,
     camera_size,
+    reconnect,
     sinks,
+    keep_going,
 ):
     """Run the pipeline on a source; write CSV, video, or show a window."""
     from tqdm import tqdm
@@ -112,11 +132,12 @@ def run(
     if camera_size:
         if not source.startswith("webcam"):
             raise click.BadParameter("applies to webcam sources", param_hint="--camera-size")
-        width, _, height = camera_size.lower().partition("x")
-        if not (width.isdigit() and height.isdigit()):
-            raise click.BadParameter(f"{camera_size!r} is not WxH", param_hint="--camera-size")
-        source_options.update(width=int(width), height=int(height))
+        source_options.update(width=camera_size[0], height=camera_size[1])
     src = open_source(source, **source_options)
+    if reconnect:
+        if not (getattr(src, "live", False) and hasattr(src, "reconnect")):
+            raise click.BadParameter("applies to streams and cameras", param_hint="--reconnect")
+        src.reconnect = reconnect
     if display is None:
         display = bool(getattr(src, "live", False))
     if display:
@@ -131,6 +152,7 @@ def run(
         annotator=_stage_options("annotator", "overlay", bars=bars) if wants_overlay else None,
         sinks=built_sinks,
         detect_every=detect_every,
+        keep_going=keep_going,
     )
     bar = None
     try:
@@ -149,12 +171,22 @@ def run(
         pipeline.summary.interrupted = True
         click.echo(pipeline.summary.describe())
         sys.exit(EXIT_INTERRUPTED)
+    except FervisionError as exc:  # mid-run (a stream dropped, an output failed)
+        if bar is not None:
+            bar.close()
+        if pipeline.summary.frames:
+            click.echo(pipeline.summary.describe())
+        if isinstance(exc, SinkFailed):
+            raise SinkFailed(f"{exc} (--keep-going lets them go on)") from None
+        raise
     if bar is not None:
         bar.close()
     click.echo(pipeline.summary.describe())
     for label, path in (("CSV", csv_path), ("video", output)):
         if path:
             click.echo(f"{label}: {path}")
+    if pipeline.summary.failed_sinks:
+        sys.exit(EXIT_ERROR)
 
 
 def _add_plugin_commands() -> None:
@@ -181,6 +213,10 @@ def main(argv=None) -> None:
         cli.main(args=argv, prog_name="fervision", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
+    except click.UsageError as exc:  # one line that names the option
+        hint = f" (see {exc.ctx.command_path} -h)" if exc.ctx is not None else ""
+        click.echo(f"error: {exc.format_message().rstrip('.')}{hint}", err=True)
+        sys.exit(exc.exit_code)
     except click.ClickException as exc:
         exc.show()
         sys.exit(exc.exit_code)
@@ -193,8 +229,5 @@ def main(argv=None) -> None:
     except Exception as exc:
         if debug:
             raise
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        click.echo(
-            f"error: {type(exc).__name__}: {first} (FERVISION_DEBUG=1 shows details)", err=True
-        )
+        click.echo(f"error: {one_line(exc)} (FERVISION_DEBUG=1 shows details)", err=True)
         sys.exit(EXIT_ERROR)

@@ -6,6 +6,23 @@ import click
 
 from .registry import DEFAULT_STAGES
 
+
+class Size(click.ParamType):
+    """``WxH`` in pixels, both above zero, as ``(width, height)``."""
+
+    name = "WxH"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        width, _, height = str(value).lower().partition("x")
+        if width.isdigit() and height.isdigit() and int(width) > 0 and int(height) > 0:
+            return int(width), int(height)
+        self.fail(f"{value!r} is not WxH, e.g. 1280x720", param, ctx)
+
+
+SIZE = Size()
+
 STAGE_OPTIONS = [
     click.option(
         "--detector",
@@ -33,7 +50,7 @@ STAGE_OPTIONS = [
     ),
     click.option(
         "--detect-every",
-        type=int,
+        type=click.IntRange(min=1),
         default=1,
         show_default=True,
         help="Detect on every Nth frame; the tracker carries boxes in between.",

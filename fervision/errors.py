@@ -13,5 +13,18 @@ class PluginError(FervisionError):
     """A plugin misbehaved while registering (for example two plugins claiming one name)."""
 
 
+class SinkFailed(FervisionError):
+    """A sink raised while writing; the run stopped with every other output closed."""
+
+
 class StopPipeline(Exception):
     """Raised by a stage (a display window's exit key) to end the run cleanly."""
+
+
+def one_line(exc: BaseException) -> str:
+    """An exception as one line: a FervisionError's message, else ``Type: first line``."""
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    if isinstance(exc, FervisionError):
+        return first or type(exc).__name__
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

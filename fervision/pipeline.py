@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import sys
 import time
 from collections import Counter
 from contextlib import closing
@@ -9,7 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import StopPipeline
+from .errors import FervisionError, SinkFailed, StopPipeline, one_line
 from .plugins import get_plugin_manager, get_registry
 from .registry import DEFAULT_STAGES
 from .threads import ReadAhead, WriteBehind
@@ -26,6 +28,9 @@ class Summary:
     seconds: float = 0.0
     dropped: int = 0
     interrupted: bool = False
+    reconnects: int = 0  # times a live source was opened again after it dropped
+    missed: int = 0  # frames a live source is estimated to have sent while it was away
+    failed_sinks: list[str] = field(default_factory=list)  # outputs that stopped early
     label_counts: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list, repr=False)
 
@@ -54,10 +59,15 @@ class Summary:
             lines[0] += f", latency {self.latency_ms:.0f} ms"
         if self.dropped:
             lines[0] += f", {self.dropped} stale frames dropped"
+        if self.reconnects:
+            times = "time" if self.reconnects == 1 else "times"
+            lines[0] += f", reconnected {self.reconnects} {times} ({self.missed} frames missed)"
         if self.label_shares:
             lines.append(
                 "emotions: " + ", ".join(f"{k} {v:.0%}" for k, v in self.label_shares.items())
             )
+        for failure in self.failed_sinks:
+            lines.append(f"stopped early: {failure}")
         if self.interrupted:
             lines.append("interrupted: every processed frame was written")
         return "\n".join(lines)
@@ -86,10 +96,22 @@ def _call(stage, method: str, *args):
     return fn(*args) if fn is not None else None
 
 
+def sink_name(sink) -> str:
+    """How messages name a sink: ``csv sink out.csv``, ``display sink``."""
+    kind = type(sink).__name__.removesuffix("Sink").lower() or "sink"
+    path = getattr(sink, "path", None)
+    return f"{kind} sink {path}" if path else f"{kind} sink"
+
+
+log = logging.getLogger("fervision")
+
+
 class Pipeline:
     """A streaming pipeline of stages; iterate it frame by frame or :meth:`run` it.
 
     Every stage may be an object or a registered name (``"mediapipe"``, ``"csv:out.csv"``).
+    A sink that raises is reported once with its name; by default the run then stops
+    with every other output closed and valid; with ``keep_going`` the others go on.
 
     Example:
         >>> pipeline = Pipeline("sample", sinks=["csv:emotions.csv"])
@@ -106,6 +128,7 @@ class Pipeline:
         annotator=None,
         sinks=(),
         detect_every: int = 1,
+        keep_going: bool = False,
     ):
         # Sinks first: a bad output path fails before any model loads.
         self.sinks = [_build("sink", s) for s in sinks]
@@ -116,6 +139,7 @@ class Pipeline:
         self.smoother = _build("smoother", smoother)
         self.annotator = _build("annotator", annotator)
         self.detect_every = max(1, int(detect_every))
+        self.keep_going = keep_going
         self.info: SourceInfo | None = None
         self.summary = Summary()
 
@@ -195,7 +219,7 @@ class Pipeline:
             background = [s for s in self.sinks if not getattr(s, "main_thread", False)]
             foreground = [s for s in self.sinks if getattr(s, "main_thread", False)]
             if background:
-                writer = WriteBehind(lambda f: [s.write(f) for s in background])
+                writer = WriteBehind(lambda f: self._write(background, f))
             if info.live:  # drop stale frames first, then detect only the newest
                 reader = ReadAhead(self.source.frames, newest_only=True)
                 frames = self.detected(reader, live=True)
@@ -208,8 +232,8 @@ class Pipeline:
                 pm.hook.frame_processed(frame=frame)
                 if writer is not None:
                     writer.put(frame)
-                for sink in foreground:
-                    sink.write(frame)
+                if foreground:
+                    self._write(foreground, frame)
                 self._count(frame)
                 yield frame
                 if max_frames is not None and summary.frames >= max_frames:
@@ -224,16 +248,57 @@ class Pipeline:
             if reader is not None:
                 summary.dropped = reader.dropped
                 reader.close()
+            summary.reconnects = getattr(self.source, "reconnects", 0)
+            summary.missed = getattr(self.source, "frames_missed", 0)
             _call(self.source, "close")
             try:
                 if writer is not None:
                     writer.close()
             finally:
-                for sink in opened:
-                    sink.close()
+                self._close_sinks(opened)
                 for stage in self.stages():
                     _call(stage, "close")
                 pm.hook.pipeline_finished(summary=summary)
+
+    def _write(self, sinks: list, frame: Frame) -> None:
+        """Give ``frame`` to each sink; one that raises is dropped and reported once.
+
+        Every other sink still gets the frame; then, unless ``keep_going``, the run stops.
+        """
+        failed = None
+        for sink in list(sinks):
+            try:
+                sink.write(frame)
+            except StopPipeline:
+                raise
+            except Exception as exc:
+                sinks.remove(sink)
+                failed = self._sink_failed(sink, frame.index, exc)
+        if failed is not None and not self.keep_going:
+            raise SinkFailed(failed)
+
+    def _sink_failed(self, sink, index: int, exc: Exception) -> str:
+        """Record a sink that raised; the line says which sink, when and why."""
+        cause = one_line(exc)
+        if not isinstance(exc, FervisionError):  # its own message may not name the output
+            cause = f"{sink_name(sink)} failed at frame {index}: {cause}"
+        if self.keep_going:
+            self.summary.failed_sinks.append(cause)
+            log.warning("warning: %s; the other outputs go on", cause)
+        return f"{cause}; the other outputs stopped at frame {index}, closed and valid"
+
+    @staticmethod
+    def _close_sinks(sinks: list) -> None:
+        """Close every sink even if one raises; then raise the first error (if none is already
+        on its way: a sink that failed while writing is the one to report)."""
+        error = None
+        for sink in sinks:
+            try:
+                sink.close()
+            except Exception as exc:
+                error = error or FervisionError(f"cannot close {sink_name(sink)}: {one_line(exc)}")
+        if error is not None and sys.exc_info()[1] is None:
+            raise error
 
     def _count(self, frame: Frame) -> None:
         s = self.summary

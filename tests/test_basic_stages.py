@@ -206,6 +206,43 @@ def test_csv_rows_are_flushed_as_frames_arrive(tmp_path):
     sink.close()
 
 
+@pytest.fixture
+def file_size_limit():
+    """Lower this process's file size limit (RLIMIT_FSIZE): a write past it fails, EFBIG."""
+    resource = pytest.importorskip("resource")
+    before = resource.getrlimit(resource.RLIMIT_FSIZE)
+
+    def limit(size: int) -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (size, before[1]))
+
+    yield limit
+    resource.setrlimit(resource.RLIMIT_FSIZE, before)
+
+
+def test_csv_cut_back_to_whole_frames_when_a_write_fails(tmp_path, file_size_limit):
+    path = tmp_path / "full.csv"
+    sink = CsvSink(path)
+    sink.open(SourceInfo("x", 100, 100, 30), LABELS)
+    faces = [(1, 2, 30, 30), (50, 2, 30, 30)]
+    header = path.stat().st_size
+    sink.write(frame_with(0, faces))
+    frame_bytes = path.stat().st_size - header
+    file_size_limit(header + int(2.5 * frame_bytes))  # room for two frames and a half
+    sink.write(frame_with(1, faces))
+    with pytest.raises(FervisionError) as err:
+        for index in range(2, 10):
+            sink.write(frame_with(index, faces))
+    sink.close()
+    assert str(err.value) == (
+        f"cannot write CSV {path}: File too large (it holds frames up to 1, every row whole)"
+    )
+    assert path.stat().st_size == header + 2 * frame_bytes  # the half frame is gone
+    rows = read_csv(path)
+    assert [r[0] for r in rows[1:]] == ["0", "0", "1", "1"]
+    assert all(len(r) == len(rows[0]) for r in rows)
+    assert path.read_bytes().endswith(b"\r\n")
+
+
 def test_csv_path_in_a_missing_directory_fails_before_processing(tmp_path):
     with pytest.raises(FervisionError, match="does not exist"):
         CsvSink(tmp_path / "nope" / "out.csv")

@@ -21,6 +21,9 @@ from fervision_opencv.images import FolderSource, ImageSource
 from fervision_opencv.sample import SampleSource
 from fervision_opencv.sources import source_kind
 
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), os.pardir, "benchmarks"))
+from faults import MjpegServer  # noqa: E402
+
 
 def _free_port() -> int:
     """A localhost port nothing listens on."""
@@ -235,6 +238,52 @@ def test_live_stream_that_stops_raises_after_its_frames(clip):
             assert frame.timestamp >= 0
     source.close()
     assert count == 275
+
+
+def _clip_images(clip, count):
+    capture = cv2.VideoCapture(str(clip))
+    images = [capture.read()[1] for _ in range(count)]
+    capture.release()
+    return images
+
+
+def _read_until_error(source):
+    indexes, stamps = [], []
+    with pytest.raises(FervisionError) as err:
+        for frame in source.frames():
+            indexes.append(frame.index)
+            stamps.append(frame.timestamp)
+    source.close()
+    return indexes, stamps, str(err.value)
+
+
+def test_network_stream_that_drops_mid_run_ends_in_one_line(clip):
+    with MjpegServer(_clip_images(clip, 20), frames=20) as server:
+        source = StreamSource(server.url, read_timeout=1)
+        assert source.open().width == 640
+        indexes, _, message = _read_until_error(source)
+    assert indexes == list(range(20))
+    assert message.endswith(
+        "stopped delivering frames after 20 frames (--reconnect N tries to reopen it)"
+    )
+
+
+def test_network_stream_that_drops_is_reopened_with_reconnect(clip):
+    with MjpegServer(_clip_images(clip, 20), frames=20, connections=2) as server:
+        source = StreamSource(server.url, read_timeout=1, reconnect=2)
+        source.open()
+        start = time.perf_counter()
+        indexes, stamps, message = _read_until_error(source)
+    assert indexes == list(range(40))  # both connections' frames, numbered on
+    assert stamps == sorted(stamps) and stamps[20] - stamps[19] > 1  # the gap is in time
+    assert source.reconnects == 1 and source.frames_missed > 10
+    assert message.endswith("after 40 frames and could not be reopened (2 tries)")
+    assert time.perf_counter() - start < 15
+
+
+def test_reconnect_must_be_a_count():
+    with pytest.raises(FervisionError, match="invalid reconnect -1"):
+        StreamSource("rtsp://127.0.0.1/x", reconnect=-1)
 
 
 def test_sample_source_moves_a_face_haar_can_find():

@@ -9,6 +9,7 @@ import pytest
 
 from fakes import BoxDetector, FixedClassifier, ListSource, RecordingSink
 from fervision import FervisionError, Pipeline, StopPipeline
+from fervision.errors import SinkFailed
 from fervision.threads import ReadAhead
 from fervision_basic.smoothers import EmaSmoother
 
@@ -70,13 +71,53 @@ def test_stop_pipeline_from_a_sink_ends_cleanly():
     assert summary.frames == 3 and sink.closed
 
 
-def test_failing_background_sink_error_surfaces():
-    class Broken(RecordingSink):
-        def write(self, frame):
-            raise OSError("disk full")
+class Broken(RecordingSink):
+    """Raises like a full disk from frame ``at`` on."""
 
-    with pytest.raises(OSError, match="disk full"):
-        make(ListSource(count=30), sinks=[Broken()]).run()
+    def __init__(self, at=4, main_thread=False):
+        super().__init__()
+        self.at, self.main_thread = at, main_thread
+
+    def write(self, frame):
+        if frame.index >= self.at:
+            raise OSError(28, "No space left on device")
+        super().write(frame)
+
+
+@pytest.mark.parametrize("main_thread", [False, True])
+def test_a_failing_sink_stops_the_run_with_its_name_and_the_others_valid(main_thread):
+    broken, other, source = Broken(at=4, main_thread=main_thread), RecordingSink(), ListSource(30)
+    with pytest.raises(SinkFailed) as err:
+        make(source, sinks=[broken, other]).run()
+    message = str(err.value)
+    assert message.startswith("broken sink failed at frame 4: OSError: [Errno 28] No space left")
+    assert "\n" not in message
+    assert other.frames == [0, 1, 2, 3, 4]  # the frame the failure happened on, then stop
+    assert broken.frames == [0, 1, 2, 3]
+    assert broken.closed and other.closed and source.closed
+
+
+def test_keep_going_lets_the_other_sinks_finish_and_reports_once(caplog):
+    broken, other = Broken(at=4), RecordingSink()
+    summary = make(ListSource(30), sinks=[broken, other], keep_going=True).run()
+    assert other.frames == list(range(30)) and broken.frames == [0, 1, 2, 3]
+    assert summary.failed_sinks == [
+        "broken sink failed at frame 4: OSError: [Errno 28] No space left on device"
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warnings) == 1 and "broken sink failed at frame 4" in warnings[0]
+    assert "stopped early: broken sink" in summary.describe()
+
+
+def test_a_sink_that_fails_to_close_does_not_keep_the_others_open():
+    class BadClose(RecordingSink):
+        def close(self):
+            raise OSError("flush failed")
+
+    first, last = BadClose(), RecordingSink()
+    with pytest.raises(FervisionError, match="cannot close badclose sink: OSError: flush failed"):
+        make(ListSource(5), sinks=[first, last]).run()
+    assert last.closed and last.frames == list(range(5))
 
 
 def test_detect_every_n_carries_boxes_between_detections():

@@ -1,9 +1,16 @@
-"""The emotion CSV log: one row per face per frame, written and flushed as frames arrive."""
+"""The emotion CSV log: one row per face per frame, written as frames arrive.
+
+Each frame's rows go to the file in one write call, so a reader of the growing file sees
+whole rows; if a write fails (a full disk), the file is cut back to the last whole frame.
+"""
 
 from __future__ import annotations
 
 import csv
+import io
+import os
 
+from fervision.errors import FervisionError
 from fervision.outputs import check_writable
 from fervision.types import Frame, SourceInfo
 
@@ -33,21 +40,23 @@ def _probs(values, count: int) -> list[str]:
 class CsvSink:
     """Long-format CSV; a frame with no face gets one row with empty face fields.
 
-    Each frame's rows are flushed together, so a crash loses at most the frame in flight.
+    Each frame's rows are written together in one call, unbuffered: a crash loses at most
+    the frame in flight, and a failed write leaves the file ending with a whole row.
     """
 
     def __init__(self, path):
         self.path = check_writable(path, "CSV")
         self._file = None
-        self._writer = None
+        self._size = 0  # bytes of whole rows in the file
+        self.last_frame: int | None = None  # the last frame whose rows are in the file
         self.labels: tuple[str, ...] = ()
 
     def open(self, info: SourceInfo, labels) -> None:
         self.labels = tuple(labels)
-        self._file = open(self.path, "w", newline="", encoding="utf-8")
-        self._writer = csv.writer(self._file)
-        self._writer.writerow(csv_columns(self.labels))
-        self._file.flush()
+        self._file = open(self.path, "wb", buffering=0)
+        self._size = 0
+        self.last_frame = None
+        self._append([csv_columns(self.labels)])
 
     def rows(self, frame: Frame) -> list[list]:
         """The rows of one frame."""
@@ -76,8 +85,37 @@ class CsvSink:
         return rows
 
     def write(self, frame: Frame) -> None:
-        self._writer.writerows(self.rows(frame))
-        self._file.flush()
+        self._append(self.rows(frame))
+        self.last_frame = frame.index
+
+    def _append(self, rows: list[list]) -> None:
+        """Write ``rows`` whole, or cut the file back to where it was and raise one line."""
+        text = io.StringIO(newline="")
+        csv.writer(text).writerows(rows)
+        data = text.getvalue().encode("utf-8")
+        try:
+            done = 0
+            while done < len(data):  # one call, unless the system writes less than asked
+                done += self._file.write(memoryview(data)[done:])
+        except OSError as exc:
+            self._cut_back()
+            raise FervisionError(
+                f"cannot write CSV {self.path}: {exc.strerror or exc} ({self._kept()})"
+            ) from None
+        self._size += len(data)
+
+    def _cut_back(self) -> None:
+        try:
+            os.ftruncate(self._file.fileno(), self._size)
+        except OSError:
+            pass  # not a regular file (a pipe, /dev/full): nothing to cut
+
+    def _kept(self) -> str:
+        if self._size == 0:
+            return "nothing was written"
+        if self.last_frame is None:
+            return "it holds the header only"
+        return f"it holds frames up to {self.last_frame}, every row whole"
 
     def close(self) -> None:
         if self._file is not None:

@@ -30,7 +30,7 @@ from fervision.errors import FervisionError
 @click.option(
     "--workers",
     "-j",
-    type=int,
+    type=click.IntRange(min=1),
     help="Videos processed at once (default: the CPU count, or the Ray cluster's).",
 )
 @click.option(

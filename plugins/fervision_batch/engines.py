@@ -23,9 +23,9 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
-from fervision.errors import FervisionError
+from fervision.errors import FervisionError, one_line
 
-from .worker import CANCELLED, FAILED, Job, Result, StageConfig, VideoWorker, one_line
+from .worker import CANCELLED, FAILED, LOST, Job, Result, StageConfig, VideoWorker
 
 RAY_MISSING = 'the ray engine needs Ray: pip install "fervision[ray]"'
 #: A video whose worker process died is tried this many times in all.
@@ -35,14 +35,24 @@ STOP_GRACE_S = 3.0
 
 
 def _retry_or_give_up(engine, job: Job, cancelled: bool, worker: str, results: list) -> None:
-    """After a worker died on ``job``: submit it again, or report it cancelled or failed."""
+    """After a worker died on ``job``: submit it again, or report it cancelled or lost."""
+    deaths = engine.deaths[job.source] = engine.deaths.get(job.source, 0) + 1
     if cancelled:
-        results.append(Result(job, CANCELLED, reason="interrupted"))
+        results.append(Result(job, CANCELLED, reason="interrupted", worker_deaths=deaths))
     elif engine._attempts.get(job.source, 0) >= ATTEMPTS:
-        reason = f"the {worker} died (crashed or killed) while processing this video"
-        results.append(Result(job, FAILED, reason=reason))
+        reason = (
+            f"the {worker} died (crashed or killed) on each of {deaths} tries at this video; "
+            f"the next run tries it again"
+        )
+        results.append(Result(job, LOST, reason=reason, worker_deaths=deaths))
     else:
         engine.submit(job)
+
+
+def _counted(engine, result: Result) -> Result:
+    """``result`` with the times a worker died on its video before."""
+    result.worker_deaths = engine.deaths.get(result.job.source, 0)
+    return result
 
 
 def threads_per_worker(workers: int) -> int:
@@ -95,6 +105,7 @@ class LocalEngine:
         )
         self._futures: dict = {}
         self._attempts: dict[str, int] = {}
+        self.deaths: dict[str, int] = {}  # video -> times its worker died
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
@@ -114,7 +125,7 @@ class LocalEngine:
         for future in done:
             job = self._futures.pop(future)
             try:
-                results.append(future.result())
+                results.append(_counted(self, future.result()))
             except BrokenProcessPool:
                 retry.append(job)
             except Exception as exc:  # noqa: BLE001 - e.g. a result that would not pickle
@@ -203,6 +214,7 @@ class RayEngine:
         self._idle = [self._new_actor() for _ in range(self.workers)]
         self._inflight: dict = {}  # ObjectRef -> (actor, job)
         self._attempts: dict[str, int] = {}
+        self.deaths: dict[str, int] = {}  # video -> times its worker died
         self._frames: dict = {}  # actor -> frames it reported
         self._progress: dict = {}  # actor -> pending progress() ref
         self._frames_base = 0  # frames of actors that died
@@ -230,7 +242,7 @@ class RayEngine:
         for ref in ready:
             actor, job = self._inflight.pop(ref)
             try:
-                results.append(ray.get(ref))
+                results.append(_counted(self, ray.get(ref)))
                 self._idle.append(actor)
             except ray.exceptions.RayActorError:
                 self._replace(actor)

@@ -63,11 +63,16 @@ def partial_path(path: Path) -> Path:
 
 
 def _write_partial(path: Path, data: bytes) -> Path:
+    """Write ``data`` under ``path``'s temporary name; a failure (a full disk) is one line."""
     tmp = partial_path(path)
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise FervisionError(f"cannot write {path}: {exc.strerror or exc}") from None
     return tmp
 
 

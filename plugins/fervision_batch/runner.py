@@ -35,7 +35,7 @@ from .outputs import (
     write_index,
     write_video_outputs,
 )
-from .worker import BROKEN, CANCELLED, DONE, FAILED, NEEDS_DATA, Job, Result, StageConfig
+from .worker import BROKEN, CANCELLED, DONE, FAILED, LOST, NEEDS_DATA, Job, Result, StageConfig
 
 ENGINES = ("local", "ray")
 POLL_S = 0.2
@@ -218,13 +218,23 @@ def _process(report, jobs, positions, out, config, engine_name, workers, ray_add
             return
         if result.status == BROKEN:
             raise _StageLoadError(result.reason)
+        if result.worker_deaths and result.status != LOST:
+            echo(
+                f"note: a worker died (crashed or killed) while processing {job.source}; "
+                f"it was tried again",
+                file=sys.stderr,
+            )
         if result.status == DONE:
             write_video_outputs(paths, result.files)
             failure_path(out, job.name).unlink(missing_ok=True)
             rows[pos] = _done_row(job, paths, DONE, result.frames, result.faces, result.seconds)
+            if result.worker_deaths:
+                rows[pos]["reason"] = f"done on try {result.worker_deaths + 1}: a worker died"
             report.frames += result.frames
         elif result.status == CANCELLED:
             rows[pos] = _row(job, paths, "interrupted")
+        elif result.status == LOST:  # not remembered as failed: a rerun tries it again
+            rows[pos] = _row(job, paths, FAILED, reason=result.reason)
         else:
             rows[pos] = _row(job, paths, FAILED, reason=result.reason)
             record_failure(failure_path(out, job.name), job.size, job.mtime_ns, result.reason)

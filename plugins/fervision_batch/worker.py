@@ -20,12 +20,15 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fervision.errors import FervisionError
+from fervision.errors import FervisionError, one_line
 from fervision.registry import DEFAULT_STAGES
 
 SCRATCH_PREFIX = "fervision-batch-"
 #: Result statuses a worker sends back.
 DONE, FAILED, CANCELLED, NEEDS_DATA, BROKEN = "done", "failed", "cancelled", "needs-data", "broken"
+#: The status an engine gives a video whose worker died on every try (not the video's fault
+#: for sure, so not remembered as failed: the next run tries it again).
+LOST = "lost"
 
 
 @dataclass(frozen=True)
@@ -101,21 +104,13 @@ class Result:
     faces: int = 0
     seconds: float = 0.0
     reason: str = ""
+    worker_deaths: int = 0  # times a worker died on this video before this result
     files: dict[str, bytes] = field(default_factory=dict, repr=False)
     summary: dict | None = field(default=None, repr=False)
 
     @property
     def fps(self) -> float:
         return self.frames / self.seconds if self.seconds > 0 else 0.0
-
-
-def one_line(exc: BaseException) -> str:
-    """An exception as the one line the CLI would print for it."""
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
-    if isinstance(exc, FervisionError):
-        return first or type(exc).__name__
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def limit_threads(threads: int | None) -> None:

@@ -5,6 +5,11 @@ Each source checks its target cheaply when built, opens the capture in :meth:`op
 starts), yields :class:`~fervision.types.Frame` objects from :meth:`frames` on the
 pipeline's reader thread, and releases the capture in :meth:`close`.
 
+A camera or stream that drops mid-run ends the run with one line, or, with ``reconnect``
+set to N, is opened again (up to N tries per drop, waiting 0.5 s, 1 s, 2 s... between);
+``reconnects`` and ``frames_missed`` (estimated from the gap and the frame rate) say
+what it cost.
+
 Timestamps: files use the decoder's position (``CAP_PROP_POS_MSEC``) while it is sane
 and ``index / fps`` otherwise; cameras and live streams use seconds since :meth:`open`.
 """
@@ -18,17 +23,25 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
-import cv2
+if not os.environ.get("FERVISION_DEBUG"):  # FFmpeg's own lines (a stream ending...) stay off
+    os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
-from fervision.errors import FervisionError
-from fervision.native import quiet_native_output
-from fervision.types import Frame, SourceInfo, to_bgr
+import cv2  # noqa: E402 - after the log level, which FFmpeg reads when it first starts
 
-from .paths import input_file, redact_url
+from fervision.errors import FervisionError  # noqa: E402
+from fervision.native import quiet_native_output  # noqa: E402
+from fervision.types import Frame, SourceInfo, to_bgr  # noqa: E402
+
+from .paths import input_file, redact_url  # noqa: E402
 
 DEFAULT_FPS = 30.0
 #: URL suffixes taken as a finite remote file rather than a live stream.
 REMOTE_FILE_SUFFIXES = frozenset(".mp4 .m4v .mov .mkv .avi .webm .mpg .mpeg .wmv .flv".split())
+#: With ``reconnect``: seconds without a frame before a live source is opened again, and
+#: the first and longest waits between tries.
+RECONNECT_AFTER_S = 1.0
+RECONNECT_DELAY_S = 0.5
+RECONNECT_MAX_DELAY_S = 8.0
 
 
 def _sane_fps(value) -> float | None:
@@ -45,6 +58,8 @@ class _CaptureSource:
     live = False
     #: Seconds a live source may deliver nothing before it counts as stopped.
     stall_timeout = 2.0
+    #: Tries to open a live source again after it drops (0: the drop ends the run).
+    reconnect = 0
 
     def __init__(self, fps: float | None = None) -> None:
         self.fps_override = _sane_fps(fps) if fps is not None else None
@@ -59,6 +74,8 @@ class _CaptureSource:
         self._opened_at = 0.0
         self._use_msec = True  # timestamps from the decoder until it misbehaves
         self._last_ts = -1.0
+        self.reconnects = 0
+        self.frames_missed = 0
 
     # subclasses -------------------------------------------------------------------------
     def _open_capture(self):
@@ -122,9 +139,16 @@ class _CaptureSource:
                         return
                     if not self.live:
                         return  # the end of a file
-                    if time.perf_counter() - last_good > self.stall_timeout:
+                    quiet = time.perf_counter() - last_good
+                    if self.reconnect and quiet > min(self.stall_timeout, RECONNECT_AFTER_S):
+                        item = self._reopen(index, last_good)
+                        if item is None:
+                            return  # closed while reconnecting
+                        continue
+                    if quiet > self.stall_timeout:
+                        hint = "" if self.reconnect else " (--reconnect N tries to reopen it)"
                         raise FervisionError(
-                            f"{self._what()} stopped delivering frames after {index} frames"
+                            f"{self._what()} stopped delivering frames after {index} frames{hint}"
                         )
                     time.sleep(0.01)
                     continue
@@ -139,6 +163,51 @@ class _CaptureSource:
                 captured_at=captured_at,
             )
             index += 1
+
+    def _reopen(self, index: int, last_good: float):
+        """After a drop, open the capture again: its first frame, or None when closing.
+
+        Tries ``reconnect`` times, waiting longer before each; then raises one line.
+        """
+        self._release()
+        delay = RECONNECT_DELAY_S
+        for _ in range(self.reconnect):
+            if self._wait(delay):
+                return None
+            delay = min(2 * delay, RECONNECT_MAX_DELAY_S)
+            try:
+                cap = _quietly(self._open_capture)
+            except FervisionError:
+                continue
+            with self._lock:
+                if self._closing:
+                    cap.release()
+                    return None
+                self._cap = cap
+            item = self._read_first()
+            if item is not None:
+                self.reconnects += 1
+                gap = item[2] - last_good
+                self.frames_missed += max(0, round(gap * self.info.fps) - 1)
+                return item
+            self._release()
+        raise FervisionError(
+            f"{self._what()} stopped delivering frames after {index} frames and could not "
+            f"be reopened ({self.reconnect} tries)"
+        )
+
+    def _wait(self, seconds: float) -> bool:
+        """Sleep ``seconds``, or less if the source is closed meanwhile (then True)."""
+        deadline = time.perf_counter() + seconds
+        while not self._closing and time.perf_counter() < deadline:
+            time.sleep(0.02)
+        return self._closing
+
+    def _release(self) -> None:
+        with self._lock:
+            if self._cap is not None:
+                self._cap.release()
+                self._cap = None
 
     def close(self) -> None:
         """Release the capture (safe to call twice, and while the reader thread reads)."""
@@ -206,6 +275,30 @@ class _CaptureSource:
         return ts
 
 
+def _quietly(open_capture):
+    """Open a capture with OpenCV's warnings off (on the reader thread, where file
+    descriptors cannot be redirected): a refused reconnect is expected, not news."""
+    if os.environ.get("FERVISION_DEBUG"):
+        return open_capture()
+    logging = cv2.utils.logging
+    level = logging.getLogLevel()
+    logging.setLogLevel(logging.LOG_LEVEL_ERROR)
+    try:
+        return open_capture()
+    finally:
+        logging.setLogLevel(level)
+
+
+def _tries(value) -> int:
+    try:
+        tries = int(value)
+    except (TypeError, ValueError):
+        tries = -1
+    if tries < 0:
+        raise FervisionError(f"invalid reconnect {value!r}: give a count of 0 or more")
+    return tries
+
+
 class VideoSource(_CaptureSource):
     """A video file.
 
@@ -261,6 +354,7 @@ class WebcamSource(_CaptureSource):
     Args:
         device: camera index or device path (default 0).
         width, height, fps: asked of the camera; it may choose the nearest it supports.
+        reconnect: tries to open the camera again after it vanishes (0: end the run).
         backend: ``v4l2``, ``dshow``, ``msmf``, ``avfoundation``, ... (default: OpenCV's pick).
     """
 
@@ -274,8 +368,10 @@ class WebcamSource(_CaptureSource):
         height: int | None = None,
         fps: float | None = None,
         backend: str | None = None,
+        reconnect: int = 0,
     ) -> None:
         super().__init__(None)
+        self.reconnect = _tries(reconnect)
         text = str(device).strip()
         if text.lstrip("-").isdigit():
             self.device: int | str = int(text)
@@ -332,6 +428,7 @@ class StreamSource(_CaptureSource):
         open_timeout, read_timeout: seconds before connecting or reading gives up.
         fps: override the declared frame rate.
         live: force live (True) or file (False) handling.
+        reconnect: tries to open a live stream again after it drops (0: end the run).
     """
 
     def __init__(
@@ -342,8 +439,10 @@ class StreamSource(_CaptureSource):
         read_timeout: float = 10.0,
         fps: float | None = None,
         live: bool | None = None,
+        reconnect: int = 0,
     ) -> None:
         super().__init__(fps)
+        self.reconnect = _tries(reconnect)
         if not url or "://" not in str(url):
             raise FervisionError(f"not a stream URL: {url!r} (expected e.g. rtsp://host/path)")
         self.url = str(url)
