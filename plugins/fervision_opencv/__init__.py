@@ -80,7 +80,7 @@ def register_stages(registry):
         "sink",
         "video",
         _lazy("video_sink", "VideoSink"),
-        help="annotated video (video:OUT.mp4|.avi); mp4v for .mp4, MJPG for .avi",
+        help="annotated video (video:OUT.mp4|.avi): H.264 + the source's sound, MJPG for .avi",
     )
     add(
         "sink",

@@ -75,6 +75,10 @@ class _CaptureSource:
         """The frame rate when neither the option nor the capture gives a sane one."""
         return DEFAULT_FPS
 
+    def _media_path(self) -> str | None:
+        """The file behind this source, for sinks that copy from it (a video's sound)."""
+        return None
+
     # protocol ---------------------------------------------------------------------------
     def open(self) -> SourceInfo:
         """Open the capture, read the first frame, and describe the source."""
@@ -102,6 +106,7 @@ class _CaptureSource:
             fps=float(fps),
             frame_count=count,
             live=self.live,
+            media_path=self._media_path() if self.fps_override is None else None,
         )
         self._use_msec = self.fps_override is None
         self._last_ts = -1.0
@@ -223,6 +228,9 @@ class VideoSource(_CaptureSource):
 
     def _what(self) -> str:
         return f"video {self.path}"
+
+    def _media_path(self) -> str | None:
+        return str(self.path)
 
     def _open_capture(self):
         cap = cv2.VideoCapture(str(self.path))
