@@ -66,6 +66,12 @@ def _stage_options(kind: str, spec: str, **options):
     default=None,
     help="Show a window (default: on for webcams, off for files).",
 )
+@click.option(
+    "--pace/--no-pace",
+    default=True,
+    help="In the window, play a video file at its own frame rate (default) or as fast as "
+    "it is processed.",
+)
 @click.option("--bars/--no-bars", default=False, help="Per-class probability bars in the overlay.")
 @click.option("--max-frames", type=int, help="Stop after N frames.")
 @click.option(
@@ -90,6 +96,7 @@ def run(
     csv_path,
     output,
     display,
+    pace,
     bars,
     max_frames,
     detect_every,
@@ -120,7 +127,9 @@ def run(
     if display is None:
         display = bool(getattr(src, "live", False))
     if display:
-        built_sinks.append(_stage_options("sink", "display"))
+        outputs = [p for p in (output, csv_path) if p]
+        snapshots = os.path.dirname(os.path.abspath(outputs[0])) if outputs else None
+        built_sinks.append(_stage_options("sink", "display", pace=pace, snapshots=snapshots))
     wants_overlay = bool(output or display)
     pipeline = Pipeline(
         src,
@@ -128,7 +137,11 @@ def run(
         tracker=None if tracker == "none" else tracker,
         classifier=_stage_options("classifier", classifier, model=model),
         smoother=smoother,
-        annotator=_stage_options("annotator", "overlay", bars=bars) if wants_overlay else None,
+        annotator=_stage_options(
+            "annotator", "overlay", bars=bars, show_fps=False if display else None
+        )
+        if wants_overlay
+        else None,
         sinks=built_sinks,
         detect_every=detect_every,
     )

@@ -86,5 +86,5 @@ def register_stages(registry):
         "sink",
         "display",
         _lazy("display", "DisplaySink"),
-        help="an OpenCV window; space/p pause, q/Esc quit",
+        help="a window with Stop/Start (s), Pause (space), Snapshot (c), Exit (q) buttons",
     )

@@ -59,6 +59,9 @@ class _CaptureSource:
         self._opened_at = 0.0
         self._use_msec = True  # timestamps from the decoder until it misbehaves
         self._last_ts = -1.0
+        self._frames_read = 0  # where a suspended file resumes
+        self._running = threading.Event()  # cleared while suspended
+        self._running.set()
 
     # subclasses -------------------------------------------------------------------------
     def _open_capture(self):
@@ -84,6 +87,8 @@ class _CaptureSource:
         """Open the capture, read the first frame, and describe the source."""
         self.close()
         self._closing = False
+        self._frames_read = 0
+        self._running.set()
         with quiet_native_output():  # FFmpeg and OpenCV log straight to stderr
             cap = self._open_capture()
         self._cap = cap
@@ -123,6 +128,11 @@ class _CaptureSource:
             if item is None:
                 item = self._read()
                 if item is None:
+                    if not self._closing and not self._running.is_set():
+                        if not self._wait_resumed():
+                            return
+                        last_good = time.perf_counter()
+                        continue
                     if self._closing or self._cap is None:
                         return
                     if not self.live:
@@ -144,6 +154,35 @@ class _CaptureSource:
                 captured_at=captured_at,
             )
             index += 1
+
+    def suspend(self) -> None:
+        """Release the capture (a camera's light goes off) until :meth:`resume`.
+
+        :meth:`frames` waits meanwhile instead of ending.
+        """
+        self._running.clear()
+        with self._lock:  # waits for a read in progress
+            if self._cap is not None:
+                self._cap.release()
+                self._cap = None
+
+    def resume(self) -> None:
+        """Open the capture again; a file continues at the frame after the last one read."""
+        with self._lock:
+            if self._cap is None and not self._closing:
+                with quiet_native_output():
+                    cap = self._open_capture()
+                if not self.live and self._frames_read:
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, self._frames_read)
+                self._cap = cap
+        self._running.set()
+
+    def _wait_resumed(self) -> bool:
+        """Wait while suspended; False when the source closes meanwhile."""
+        while not self._running.wait(0.1):
+            if self._closing:
+                return False
+        return not self._closing
 
     def close(self) -> None:
         """Release the capture (safe to call twice, and while the reader thread reads)."""
@@ -181,6 +220,7 @@ class _CaptureSource:
                 return None
             if not ok or image is None or image.size == 0:
                 return None
+            self._frames_read += 1
             msec = cap.get(cv2.CAP_PROP_POS_MSEC) if not self.live else None
             return image, msec, captured_at
 

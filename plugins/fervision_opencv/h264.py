@@ -11,6 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 
 import av
+import cv2
 import numpy as np
 
 #: Audio codecs an MP4/MOV/MKV file can hold as they are.
@@ -109,7 +110,7 @@ class H264Writer:
         *,
         audio_from: str | None = None,
         crf: int = 23,
-        preset: str = "veryfast",
+        preset: str = "superfast",
     ) -> None:
         self.width, self.height = (max(2, size[0] - size[0] % 2), max(2, size[1] - size[1] % 2))
         self.rate = frame_rate(fps)
@@ -134,8 +135,10 @@ class H264Writer:
 
     def write(self, image: np.ndarray) -> None:
         """Encode one BGR image (already of ``size``)."""
-        image = image[: self.height, : self.width]
-        frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="bgr24")
+        image = np.ascontiguousarray(image[: self.height, : self.width])
+        # OpenCV's BT.601 conversion is ~10x faster than FFmpeg's swscale here
+        planes = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
+        frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
         frame.pts = self.frames
         frame.time_base = 1 / self.rate
         self.output.mux(self.stream.encode(frame))

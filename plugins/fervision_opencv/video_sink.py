@@ -40,6 +40,7 @@ class VideoSink:
         fps: override the source's frame rate (the sound is then left out).
         codec: an OpenCV FourCC to write with instead (``mp4v``, ``MJPG``...).
         audio: copy the source file's sound into H.264 outputs (default True).
+        preset: x264's speed preset for H.264 (``ultrafast`` ... ``veryslow``).
     """
 
     def __init__(
@@ -49,6 +50,7 @@ class VideoSink:
         fps: float | None = None,
         codec: str | None = None,
         audio: bool = True,
+        preset: str = "superfast",
     ) -> None:
         self.path = check_writable(path, "video")
         suffix = self.path.suffix.lower()
@@ -64,6 +66,7 @@ class VideoSink:
         except (TypeError, ValueError):
             raise FervisionError(f"invalid fps {fps!r} for video {self.path}") from None
         self.audio = bool(audio) and self.fps is None
+        self.preset = str(preset)
         self.size: tuple[int, int] | None = None
         self.frames_written = 0
         self.with_audio = False  # whether the file carries the source's sound
@@ -93,6 +96,7 @@ class VideoSink:
                 self.size,
                 fps,
                 audio_from=info.media_path if self.audio else None,
+                preset=self.preset,
             )
         except (av.FFmpegError, ValueError) as exc:
             raise FervisionError(f"cannot write video {self.path}: {exc}") from None
