@@ -62,6 +62,12 @@ def _stage_options(kind: str, spec: str, **options):
 @click.option("--csv", "csv_path", type=click.Path(), help="Write an emotion CSV log here.")
 @click.option("--output", "-o", type=click.Path(), help="Write the annotated video here.")
 @click.option(
+    "--report",
+    "report_path",
+    type=click.Path(),
+    help="Write an HTML report here: per face a timeline, emotion shares and thumbnails.",
+)
+@click.option(
     "--display/--no-display",
     default=None,
     help="Show a window (default: on for webcams, off for files).",
@@ -95,6 +101,7 @@ def run(
     smoother,
     csv_path,
     output,
+    report_path,
     display,
     pace,
     bars,
@@ -114,6 +121,17 @@ def run(
         built_sinks.append(_stage_options("sink", "csv", path=csv_path))
     if output:
         built_sinks.append(_stage_options("sink", "video", path=output))
+    if report_path:
+        settings = {
+            "source": source,
+            "detector": detector,
+            "classifier": classifier,
+            "model": model or "the shipped model",
+            "tracker": tracker,
+            "smoother": smoother,
+            "detect every": f"{detect_every} frame(s)",
+        }
+        built_sinks.append(_stage_options("sink", "report", path=report_path, settings=settings))
     built_sinks += [_stage_options("sink", spec) for spec in sinks]
     source_options = {"fps": fps} if fps else {}
     if camera_size:
@@ -127,10 +145,10 @@ def run(
     if display is None:
         display = bool(getattr(src, "live", False))
     if display:
-        outputs = [p for p in (output, csv_path) if p]
+        outputs = [p for p in (output, csv_path, report_path) if p]
         snapshots = os.path.dirname(os.path.abspath(outputs[0])) if outputs else None
         built_sinks.append(_stage_options("sink", "display", pace=pace, snapshots=snapshots))
-    wants_overlay = bool(output or display)
+    wants_overlay = bool(output or display or report_path)
     pipeline = Pipeline(
         src,
         detector=_stage_options("detector", detector, model=detector_model),
@@ -165,7 +183,7 @@ def run(
     if bar is not None:
         bar.close()
     click.echo(pipeline.summary.describe())
-    for label, path in (("CSV", csv_path), ("video", output)):
+    for label, path in (("CSV", csv_path), ("video", output), ("report", report_path)):
         if path:
             click.echo(f"{label}: {path}")
 
