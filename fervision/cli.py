@@ -78,6 +78,9 @@ def _stage_options(kind: str, spec: str, **options):
     help="In the window, play a video file at its own frame rate (default) or as fast as "
     "it is processed.",
 )
+@click.option(
+    "--timeline", is_flag=True, help="In the window, each face's emotion over the last 10 s."
+)
 @click.option("--bars/--no-bars", default=False, help="Per-class probability bars in the overlay.")
 @click.option("--max-frames", type=int, help="Stop after N frames.")
 @click.option(
@@ -104,6 +107,7 @@ def run(
     report_path,
     display,
     pace,
+    timeline,
     bars,
     max_frames,
     detect_every,
@@ -147,7 +151,11 @@ def run(
     if display:
         outputs = [p for p in (output, csv_path, report_path) if p]
         snapshots = os.path.dirname(os.path.abspath(outputs[0])) if outputs else None
-        built_sinks.append(_stage_options("sink", "display", pace=pace, snapshots=snapshots))
+        built_sinks.append(
+            _stage_options(
+                "sink", "display", pace=pace, snapshots=snapshots, timeline=timeline or None
+            )
+        )
     wants_overlay = bool(output or display or report_path)
     pipeline = Pipeline(
         src,

@@ -26,6 +26,7 @@ from fervision.errors import FervisionError, StopPipeline
 from fervision.types import Frame, SourceInfo, to_bgr
 
 from .controls import ControlBar, action_for_key
+from .timeline import EmotionStrip
 
 NOTE_SECONDS = 6.0
 
@@ -94,6 +95,7 @@ class DisplaySink:
         max_size: largest initial window side in pixels (the window can be resized).
         pace: show a video file at its own frame rate (outputs still get every frame).
         snapshots: the folder for Snapshot's PNGs (default: the current folder).
+        timeline: show each face's emotion over the last 10 s in strips below the picture.
     """
 
     main_thread = True
@@ -105,6 +107,7 @@ class DisplaySink:
         max_size: int = 1280,
         pace: bool = True,
         snapshots=None,
+        timeline: bool = False,
     ) -> None:
         problem = display_problem()
         if problem:
@@ -113,6 +116,8 @@ class DisplaySink:
         self.max_size = int(max_size)
         self.pace = bool(pace)
         self.snapshots = Path(snapshots) if snapshots else Path(".")
+        self.timeline = bool(timeline)
+        self.strip: EmotionStrip | None = None
         self.window: str | None = None
         self.state = "running"
         self.pipeline = None
@@ -140,7 +145,8 @@ class DisplaySink:
         name = self.title or f"fervision: {info.source_id}"
         self.info = info
         self.bar = ControlBar(int(info.width))
-        width, height = self.bar.width, int(info.height) + self.bar.height
+        self.strip = EmotionStrip() if self.timeline else None
+        width, height = self.bar.width, self._bar_top() + self.bar.height
         flags = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | getattr(cv2, "WINDOW_GUI_NORMAL", 0)
         try:
             cv2.namedWindow(name, flags)
@@ -162,6 +168,8 @@ class DisplaySink:
         if self.window is None:
             raise FervisionError("display is not open")
         self._frame = frame
+        if self.strip is not None:
+            self.strip.update(frame)
         self._image = to_bgr(frame.annotated if frame.annotated is not None else frame.image)
         now = time.perf_counter()
         if self._shown_at is not None and now > self._shown_at:
@@ -189,7 +197,14 @@ class DisplaySink:
             image = cv2.copyMakeBorder(
                 image, 0, 0, left, bar.shape[1] - image.shape[1] - left, cv2.BORDER_CONSTANT
             )
-        return np.vstack([image, bar])
+        if self.strip is None:
+            return np.vstack([image, bar])
+        return np.vstack([image, self.strip.draw(bar.shape[1], self.bar.unit), bar])
+
+    def _bar_top(self) -> int:
+        """Where the control bar starts: below the picture (and the timeline)."""
+        strip = self.strip.height(self.bar.unit) if self.strip is not None else 0
+        return int(self.info.height) + strip
 
     def _status(self) -> str:
         source = self.info.source_id
@@ -228,7 +243,7 @@ class DisplaySink:
     def _on_mouse(self, event, x, y, flags, param) -> None:
         if event != cv2.EVENT_LBUTTONUP or self.bar is None or self.info is None:
             return
-        action = self.bar.hit(x, y - int(self.info.height))
+        action = self.bar.hit(x, y - self._bar_top())
         if action:
             self._requests.append(action)
 
