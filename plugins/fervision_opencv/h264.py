@@ -110,7 +110,7 @@ class H264Writer:
         *,
         audio_from: str | None = None,
         crf: int = 23,
-        preset: str = "superfast",
+        preset: str = "ultrafast",
     ) -> None:
         self.width, self.height = (max(2, size[0] - size[0] % 2), max(2, size[1] - size[1] % 2))
         self.rate = frame_rate(fps)
