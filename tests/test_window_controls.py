@@ -171,5 +171,5 @@ def test_every_control_works_in_the_real_window(xvfb, long_clip, tmp_path, by):
     written = int(capture.get(cv2.CAP_PROP_FRAME_COUNT))
     assert capture.read()[0]
     capture.release()
-    assert 60 < processed < 3 * 275 and written == processed
+    assert 20 < processed < 3 * 275 and written == processed  # ended by Exit, all written
     assert f"{processed} frames" in stdout

@@ -181,7 +181,6 @@ class DisplaySink:
         while self.state != "running":  # paused or stopped: stay responsive, frames wait
             self._show()
             self._pump(50)
-        self._show()
 
     def _show(self) -> None:
         cv2.imshow(self.window, self.canvas())
@@ -189,9 +188,12 @@ class DisplaySink:
     def canvas(self) -> np.ndarray:
         """The picture with the control bar below it."""
         bar = self.bar.draw(self.state, self._status_line())
+        size = (int(self.info.width), int(self.info.height))
         image = self._image
         if image is None:
-            image = np.zeros((int(self.info.height), int(self.info.width), 3), np.uint8)
+            image = np.zeros((size[1], size[0], 3), np.uint8)
+        elif (image.shape[1], image.shape[0]) != size:  # e.g. a folder of mixed sizes
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
         if image.shape[1] != bar.shape[1]:  # a narrow picture: centre it over the bar
             left = (bar.shape[1] - image.shape[1]) // 2
             image = cv2.copyMakeBorder(
