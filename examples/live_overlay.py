@@ -1,6 +1,8 @@
 """A live webcam overlay: boxes, emotions with confidence, per-class bars and FPS.
 
-Space pauses and resumes, q or Esc quits (the window's close button too).
+The bar below the picture has Stop/Start (s: releases the camera and opens it again),
+Pause/Resume (space), Snapshot (c: a PNG in the current folder) and Exit (q or Esc, or the
+window's close button); click them or press their keys.
 
     python examples/live_overlay.py [CAMERA_INDEX]
 """

@@ -62,9 +62,24 @@ def _stage_options(kind: str, spec: str, **options):
 @click.option("--csv", "csv_path", type=click.Path(), help="Write an emotion CSV log here.")
 @click.option("--output", "-o", type=click.Path(), help="Write the annotated video here.")
 @click.option(
+    "--report",
+    "report_path",
+    type=click.Path(),
+    help="Write an HTML report here: per face a timeline, emotion shares and thumbnails.",
+)
+@click.option(
     "--display/--no-display",
     default=None,
     help="Show a window (default: on for webcams, off for files).",
+)
+@click.option(
+    "--pace/--no-pace",
+    default=True,
+    help="In the window, play a video file at its own frame rate (default) or as fast as "
+    "it is processed.",
+)
+@click.option(
+    "--timeline", is_flag=True, help="In the window, each face's emotion over the last 10 s."
 )
 @click.option("--bars/--no-bars", default=False, help="Per-class probability bars in the overlay.")
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
@@ -107,7 +122,10 @@ def run(
     smoother,
     csv_path,
     output,
+    report_path,
     display,
+    pace,
+    timeline,
     bars,
     max_frames,
     detect_every,
@@ -127,6 +145,17 @@ def run(
         built_sinks.append(_stage_options("sink", "csv", path=csv_path))
     if output:
         built_sinks.append(_stage_options("sink", "video", path=output))
+    if report_path:
+        settings = {
+            "source": source,
+            "detector": detector,
+            "classifier": classifier,
+            "model": model or "the shipped model",
+            "tracker": tracker,
+            "smoother": smoother,
+            "detect every": f"{detect_every} frame(s)",
+        }
+        built_sinks.append(_stage_options("sink", "report", path=report_path, settings=settings))
     built_sinks += [_stage_options("sink", spec) for spec in sinks]
     source_options = {"fps": fps} if fps else {}
     if camera_size:
@@ -141,15 +170,25 @@ def run(
     if display is None:
         display = bool(getattr(src, "live", False))
     if display:
-        built_sinks.append(_stage_options("sink", "display"))
-    wants_overlay = bool(output or display)
+        outputs = [p for p in (output, csv_path, report_path) if p]
+        snapshots = os.path.dirname(os.path.abspath(outputs[0])) if outputs else None
+        built_sinks.append(
+            _stage_options(
+                "sink", "display", pace=pace, snapshots=snapshots, timeline=timeline or None
+            )
+        )
+    wants_overlay = bool(output or display or report_path)
     pipeline = Pipeline(
         src,
         detector=_stage_options("detector", detector, model=detector_model),
         tracker=None if tracker == "none" else tracker,
         classifier=_stage_options("classifier", classifier, model=model),
         smoother=smoother,
-        annotator=_stage_options("annotator", "overlay", bars=bars) if wants_overlay else None,
+        annotator=_stage_options(
+            "annotator", "overlay", bars=bars, show_fps=False if display else None
+        )
+        if wants_overlay
+        else None,
         sinks=built_sinks,
         detect_every=detect_every,
         keep_going=keep_going,
@@ -182,7 +221,7 @@ def run(
     if bar is not None:
         bar.close()
     click.echo(pipeline.summary.describe())
-    for label, path in (("CSV", csv_path), ("video", output)):
+    for label, path in (("CSV", csv_path), ("video", output), ("report", report_path)):
         if path:
             click.echo(f"{label}: {path}")
     if pipeline.summary.failed_sinks:

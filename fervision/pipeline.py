@@ -216,6 +216,7 @@ class Pipeline:
             for sink in self.sinks:
                 sink.open(info, self.labels)
                 opened.append(sink)
+                _call(sink, "bind", self)  # a sink that steers the run (a window's Stop)
             background = [s for s in self.sinks if not getattr(s, "main_thread", False)]
             foreground = [s for s in self.sinks if getattr(s, "main_thread", False)]
             if background:
@@ -232,9 +233,9 @@ class Pipeline:
                 pm.hook.frame_processed(frame=frame)
                 if writer is not None:
                     writer.put(frame)
+                self._count(frame)  # before a window's Exit can end the run at this frame
                 if foreground:
                     self._write(foreground, frame)
-                self._count(frame)
                 yield frame
                 if max_frames is not None and summary.frames >= max_frames:
                     break
@@ -299,6 +300,21 @@ class Pipeline:
                 error = error or FervisionError(f"cannot close {sink_name(sink)}: {one_line(exc)}")
         if error is not None and sys.exc_info()[1] is None:
             raise error
+
+    def suspend_source(self) -> bool:
+        """Release the source's camera or file until :meth:`resume_source`; False if it can't.
+
+        Frames then wait: the source's reader blocks instead of ending the run.
+        """
+        suspend = getattr(self.source, "suspend", None)
+        if suspend is None:
+            return False
+        suspend()
+        return True
+
+    def resume_source(self) -> None:
+        """Open the suspended source again; frames continue where they stopped."""
+        _call(self.source, "resume")
 
     def _count(self, frame: Frame) -> None:
         s = self.summary

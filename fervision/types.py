@@ -58,6 +58,7 @@ class SourceInfo:
     fps: float
     frame_count: int | None = None  # None when unknown or endless
     live: bool = False  # a camera or stream: drop stale frames rather than wait
+    media_path: str | None = None  # the file whose timing the frames keep (its audio may follow)
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -64,3 +65,27 @@ def read_only_dir(tmp_path):
         locked.chmod(0o500)
         yield locked
         locked.chmod(0o700)
+
+
+@pytest.fixture
+def xvfb():
+    """A private X server (Xvfb, on a free display it picks itself): yields ``":N"``."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("Xvfb is not installed (Debian package xvfb)")
+    read, write = os.pipe()
+    server = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1280x900x24", "-nolisten", "tcp"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(write)
+    try:
+        with os.fdopen(read) as ready:  # Xvfb writes its display number once it accepts clients
+            number = ready.readline().strip()
+        if not number.isdigit():
+            pytest.fail(f"Xvfb did not start (exit code {server.poll()})")
+        yield f":{number}"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)

@@ -198,7 +198,12 @@ def test_interrupted_batch_keeps_finished_videos_and_resumes(frames, stages, tmp
     unfinished = [n for n, row in index.items() if row["status"] == "interrupted"]
     assert unfinished, index
     kept = {p.name: p.read_bytes() for p in out.glob("a_short.*")}
-    assert sorted(kept) == ["a_short.emotions.csv", "a_short.summary.json", "a_short.timeline.png"]
+    assert sorted(kept) == [
+        "a_short.emotions.csv",
+        "a_short.report.html",
+        "a_short.summary.json",
+        "a_short.timeline.png",
+    ]
     assert json.loads(kept["a_short.summary.json"])["frames"] == 30
     for name in unfinished:  # nothing half-written under a final name
         assert not list(out.glob(f"{Path(name).stem}.*")), name

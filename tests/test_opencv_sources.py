@@ -6,6 +6,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 import cv2
@@ -316,3 +317,48 @@ def test_sample_frame_count_option():
     assert len(list(source.frames())) == 12
     with pytest.raises(FervisionError):
         SampleSource(0)
+
+
+def test_a_suspended_video_releases_its_file_and_resumes_at_the_next_frame(clip):
+    """Stop in the window: the capture is released, frames wait, Start goes on exactly."""
+    from fervision import Pipeline
+
+    expected = []
+    capture = cv2.VideoCapture(str(clip))
+    while (image := capture.read()[1]) is not None:
+        expected.append(image)
+    capture.release()
+    pipeline = Pipeline(
+        VideoSource(clip), detector=None, tracker=None, classifier=None, smoother=None
+    )
+    seen = []
+    frames = pipeline.frames()
+    for frame in frames:
+        seen.append(frame)
+        if frame.index == 40:
+            assert pipeline.suspend_source()
+            assert pipeline.source._cap is None
+            time.sleep(0.3)
+            pipeline.resume_source()
+    frames.close()
+    assert [f.index for f in seen] == list(range(len(expected)))
+    assert all(np.array_equal(f.image, e) for f, e in zip(seen, expected))
+    times = [f.timestamp for f in seen]
+    assert all(b > a for a, b in zip(times, times[1:]))
+
+
+def test_a_suspended_video_waits_instead_of_ending(clip):
+    source = VideoSource(clip)
+    source.open()
+    frames = source.frames()
+    next(frames)
+    source.suspend()
+    got = []
+    reader = threading.Thread(target=lambda: got.append(next(frames)))
+    reader.start()
+    reader.join(0.5)
+    assert reader.is_alive() and not got  # waiting, not ended
+    source.resume()
+    reader.join(5)
+    assert got and got[0].index == 1
+    source.close()

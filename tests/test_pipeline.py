@@ -66,9 +66,11 @@ def test_stop_pipeline_from_a_sink_ends_cleanly():
             if frame.index == 3:
                 raise StopPipeline
 
-    sink = StopAt3()
-    summary = make(sinks=[sink]).run()
-    assert summary.frames == 3 and sink.closed
+    sink, behind = StopAt3(), RecordingSink()
+    summary = make(sinks=[sink, behind]).run()
+    # the frame a window's Exit ends at was shown and written: it counts
+    assert summary.frames == 4 and sink.closed
+    assert sink.frames == behind.frames == [0, 1, 2, 3]
 
 
 class Broken(RecordingSink):

@@ -1,4 +1,5 @@
-"""fervision's batch commands: ``batch`` (many videos, local pool or Ray) and ``report``.
+"""fervision's batch commands: ``batch`` (many videos, local pool or Ray) and ``report``,
+and the ``report`` sink (an HTML report of a run: ``fervision run --report out.html``).
 
 ``batch`` runs the usual pipeline on every video it finds and writes, per video, the
 emotion CSV, a summary JSON and a timeline PNG, plus an index CSV of every input.
@@ -7,6 +8,22 @@ Nothing heavy (OpenCV, TensorFlow, Ray, matplotlib) is imported until a command 
 """
 
 from fervision import hookimpl
+
+
+def _report_sink(*args, **options):
+    from .report_sink import ReportSink
+
+    return ReportSink(*args, **options)
+
+
+@hookimpl
+def register_stages(registry):
+    registry.add(
+        "sink",
+        "report",
+        _report_sink,
+        help="an HTML report (report:OUT.html): timelines, shares, thumbnails per face",
+    )
 
 
 @hookimpl

@@ -128,7 +128,12 @@ def batch(
     type=click.Path(file_okay=False),
     help="Folder for the summary JSON and timeline PNG (default: the CSV's).",
 )
-def report(csv_path, out_dir):
+@click.option(
+    "--html",
+    is_flag=True,
+    help="Also an HTML report (CLIP.report.html): every track's timeline and emotion shares.",
+)
+def report(csv_path, out_dir, html):
     """Summary JSON and emotion timeline PNG from an emotion CSV written by ``run``.
 
     For CLIP.csv (or CLIP.emotions.csv) it writes CLIP.summary.json and
@@ -148,6 +153,14 @@ def report(csv_path, out_dir):
     json_path, png_path = out / f"{stem}{SUMMARY}", out / f"{stem}{TIMELINE}"
     write_atomic(png_path, png)
     write_atomic(json_path, summary_json(summary))
+    if html:
+        from .html_report import render_html
+        from .outputs import REPORT
+        from .report import read_emotion_csv
+
+        html_path = out / f"{stem}{REPORT}"
+        page = render_html(read_emotion_csv(source), title=stem, settings={"csv": str(source)})
+        write_atomic(html_path, page.encode("utf-8"))
     video = summary["video"]
     click.echo(
         f"{summary['frames']} frames, {video['tracks']} face tracks, "
@@ -156,3 +169,5 @@ def report(csv_path, out_dir):
     )
     click.echo(f"summary: {json_path}")
     click.echo(f"timeline: {png_path}")
+    if html:
+        click.echo(f"report: {html_path}")

@@ -17,8 +17,9 @@ from pathlib import Path
 from fervision.errors import FervisionError
 
 CSV, TIMELINE, SUMMARY = ".emotions.csv", ".timeline.png", ".summary.json"
+REPORT = ".report.html"
 #: Rename order: the summary last, it marks the video complete.
-KINDS = (CSV, TIMELINE, SUMMARY)
+KINDS = (CSV, TIMELINE, REPORT, SUMMARY)
 PARTIAL = ".partial"
 INDEX_NAME = "index.csv"
 INDEX_COLUMNS = [

@@ -314,3 +314,27 @@ def build_report(csv_path, title: str = "") -> tuple[dict, bytes]:
     table = read_emotion_csv(csv_path)
     summary = summarize(table)
     return summary, plot_timeline(table, summary, title=title)
+
+
+def plot_track(table: EmotionTable, track: dict, end: float) -> bytes:
+    """A small PNG: one track's smoothed probability of each emotion over the whole video."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    colours = label_colours(table.labels)
+    fig = Figure(figsize=(8, 1.9), dpi=90, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    times, p = _track_series(table, track["face_id"])
+    for j, label in enumerate(table.labels):
+        ax.plot(times, p[:, j], color=colours[label], linewidth=1.4, label=label)
+    ax.axvspan(track["first_s"], track["last_s"], color="#000000", alpha=0.04, linewidth=0)
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlim(0, end if end > 0 else 1)
+    ax.set_ylabel("probability", fontsize=8)
+    ax.set_xlabel("time (s)", fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.grid(True, alpha=0.3)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()

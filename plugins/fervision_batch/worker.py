@@ -200,13 +200,28 @@ class VideoWorker:
         from fervision.pipeline import Pipeline, open_source
         from fervision.plugins import get_registry
 
-        from .outputs import CSV, SUMMARY, TIMELINE
+        from .outputs import CSV, REPORT, SUMMARY, TIMELINE
         from .report import build_report, summary_json
+        from .report_sink import ReportSink
 
         detector, classifier = self._stages
         config = self.config
         csv_path = scratch / "emotions.csv"
         started_at = time.time()
+        stages = {
+            "detector": config.detector,
+            "detector_model": config.detector_model,
+            "classifier": config.classifier,
+            "model": config.model,
+            "tracker": config.tracker,
+            "smoother": config.smoother,
+            "detect_every": config.detect_every,
+        }
+        html = ReportSink(
+            scratch / "report.html",
+            title=Path(job.source).name,
+            settings={"source": job.source, **{k: v for k, v in stages.items() if v}},
+        )
 
         pipeline = Pipeline(
             open_source("video:" + source),
@@ -214,7 +229,7 @@ class VideoWorker:
             tracker=None if config.tracker == "none" else config.tracker,
             classifier=classifier,
             smoother=config.smoother,
-            sinks=[get_registry().build("sink", "csv", path=str(csv_path))],
+            sinks=[get_registry().build("sink", "csv", path=str(csv_path)), html],
             detect_every=config.detect_every,
         )
         with closing(pipeline.frames()) as frames:
@@ -228,7 +243,11 @@ class VideoWorker:
         summary, png = build_report(csv_path, title=Path(job.source).name)
         summary = {
             "source": {"path": job.source, "size": job.size, "mtime_ns": job.mtime_ns},
-            "outputs": {"csv": f"{job.name}{CSV}", "timeline": f"{job.name}{TIMELINE}"},
+            "outputs": {
+                "csv": f"{job.name}{CSV}",
+                "timeline": f"{job.name}{TIMELINE}",
+                "report": f"{job.name}{REPORT}",
+            },
             "processing": {
                 "frames": run.frames,
                 "faces": run.faces,
@@ -236,19 +255,16 @@ class VideoWorker:
                 "fps": round(run.fps, 2),
                 "started_at": round(started_at, 3),  # Unix time, in the worker
                 "finished_at": round(time.time(), 3),
-                "stages": {
-                    "detector": config.detector,
-                    "detector_model": config.detector_model,
-                    "classifier": config.classifier,
-                    "model": config.model,
-                    "tracker": config.tracker,
-                    "smoother": config.smoother,
-                    "detect_every": config.detect_every,
-                },
+                "stages": stages,
             },
             **summary,
         }
-        files = {CSV: csv_path.read_bytes(), TIMELINE: png, SUMMARY: summary_json(summary)}
+        files = {
+            CSV: csv_path.read_bytes(),
+            TIMELINE: png,
+            REPORT: (scratch / "report.html").read_bytes(),
+            SUMMARY: summary_json(summary),
+        }
         return Result(job, DONE, run.frames, run.faces, run.seconds, files=files, summary=summary)
 
 

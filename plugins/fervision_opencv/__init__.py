@@ -80,11 +80,11 @@ def register_stages(registry):
         "sink",
         "video",
         _lazy("video_sink", "VideoSink"),
-        help="annotated video (video:OUT.mp4|.avi); mp4v for .mp4, MJPG for .avi",
+        help="annotated video (video:OUT.mp4|.avi): H.264 + the source's sound, MJPG for .avi",
     )
     add(
         "sink",
         "display",
         _lazy("display", "DisplaySink"),
-        help="an OpenCV window; space/p pause, q/Esc quit",
+        help="a window with Stop/Start (s), Pause (space), Snapshot (c), Exit (q) buttons",
     )

@@ -76,6 +76,9 @@ class _CaptureSource:
         self._last_ts = -1.0
         self.reconnects = 0
         self.frames_missed = 0
+        self._frames_read = 0  # where a suspended file resumes
+        self._running = threading.Event()  # cleared while suspended
+        self._running.set()
 
     # subclasses -------------------------------------------------------------------------
     def _open_capture(self):
@@ -88,6 +91,10 @@ class _CaptureSource:
     def _no_first_frame(self) -> FervisionError:
         return FervisionError(f"{self._what()} delivered no frames")
 
+    def _media_path(self) -> str | None:
+        """The file behind this source, for sinks that copy from it (a video's sound)."""
+        return None
+
     def _fallback_fps(self) -> float:
         """The frame rate when neither the option nor the capture gives a sane one."""
         return DEFAULT_FPS
@@ -97,6 +104,8 @@ class _CaptureSource:
         """Open the capture, read the first frame, and describe the source."""
         self.close()
         self._closing = False
+        self._frames_read = 0
+        self._running.set()
         with quiet_native_output():  # FFmpeg and OpenCV log straight to stderr
             cap = self._open_capture()
         self._cap = cap
@@ -119,6 +128,7 @@ class _CaptureSource:
             fps=float(fps),
             frame_count=count,
             live=self.live,
+            media_path=self._media_path() if self.fps_override is None else None,
         )
         self._use_msec = self.fps_override is None
         self._last_ts = -1.0
@@ -135,6 +145,11 @@ class _CaptureSource:
             if item is None:
                 item = self._read()
                 if item is None:
+                    if not self._closing and not self._running.is_set():
+                        if not self._wait_resumed():
+                            return
+                        last_good = time.perf_counter()
+                        continue
                     if self._closing or self._cap is None:
                         return
                     if not self.live:
@@ -196,6 +211,32 @@ class _CaptureSource:
             f"be reopened ({self.reconnect} tries)"
         )
 
+    def suspend(self) -> None:
+        """Release the capture (a camera's light goes off) until :meth:`resume`.
+
+        :meth:`frames` waits meanwhile instead of ending.
+        """
+        self._running.clear()
+        self._release()  # waits for a read in progress
+
+    def resume(self) -> None:
+        """Open the capture again; a file continues at the frame after the last one read."""
+        with self._lock:
+            if self._cap is None and not self._closing:
+                with quiet_native_output():
+                    cap = self._open_capture()
+                if not self.live and self._frames_read:
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, self._frames_read)
+                self._cap = cap
+        self._running.set()
+
+    def _wait_resumed(self) -> bool:
+        """Wait while suspended; False when the source closes meanwhile."""
+        while not self._running.wait(0.1):
+            if self._closing:
+                return False
+        return not self._closing
+
     def _wait(self, seconds: float) -> bool:
         """Sleep ``seconds``, or less if the source is closed meanwhile (then True)."""
         deadline = time.perf_counter() + seconds
@@ -245,6 +286,7 @@ class _CaptureSource:
                 return None
             if not ok or image is None or image.size == 0:
                 return None
+            self._frames_read += 1
             msec = cap.get(cv2.CAP_PROP_POS_MSEC) if not self.live else None
             return image, msec, captured_at
 
@@ -316,6 +358,9 @@ class VideoSource(_CaptureSource):
 
     def _what(self) -> str:
         return f"video {self.path}"
+
+    def _media_path(self) -> str | None:
+        return str(self.path)
 
     def _open_capture(self):
         cap = cv2.VideoCapture(str(self.path))

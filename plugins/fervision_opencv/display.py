@@ -1,9 +1,13 @@
-"""The ``display`` sink: show the annotated frames in an OpenCV window.
+"""The ``display`` sink: show the annotated frames in an OpenCV window with controls.
 
-Keys: space or ``p`` pauses and resumes (the window stays responsive and says PAUSED),
-``q`` or Esc ends the run, and so does closing the window. It runs on the main thread
-(``main_thread = True``), where GUI toolkits want to be. Whether a display exists is
-checked when the sink is built, so ``--display`` on a headless machine fails at once.
+Below the picture a bar of buttons, each with its key: Stop / Start (``s``: Stop releases
+the camera or file, Start opens it again), Pause / Resume (space or ``p``: keeps the
+capture, freezes the picture), Snapshot (``c``: the current annotated frame as a PNG) and
+Exit (``q`` or Esc, or closing the window); then a status line (state, source, frame rate,
+faces). A video file plays at its own frame rate unless ``pace`` is off. The sink runs on
+the main thread (``main_thread = True``), where GUI toolkits want to be. Whether a display
+exists is checked when the sink is built, so ``--display`` on a headless machine fails at
+once.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import os
 import re
 import socket
 import sys
+import time
 from pathlib import Path
 
 import cv2
@@ -20,8 +25,10 @@ import numpy as np
 from fervision.errors import FervisionError, StopPipeline
 from fervision.types import Frame, SourceInfo, to_bgr
 
-QUIT_KEYS = {ord("q"), ord("Q"), 27}
-PAUSE_KEYS = {ord(" "), ord("p"), ord("P")}
+from .controls import ControlBar, action_for_key
+from .timeline import EmotionStrip
+
+NOTE_SECONDS = 6.0
 
 
 def gui_backend() -> str:
@@ -81,86 +88,218 @@ def display_problem() -> str | None:
 
 
 class DisplaySink:
-    """Show frames (their overlay when there is one) in a resizable window.
+    """Show frames (their overlay when there is one) above a bar of controls.
 
     Args:
         title: the window title (default ``fervision: <source>``).
         max_size: largest initial window side in pixels (the window can be resized).
+        pace: show a video file at its own frame rate (outputs still get every frame).
+        snapshots: the folder for Snapshot's PNGs (default: the current folder).
+        timeline: show each face's emotion over the last 10 s in strips below the picture.
     """
 
     main_thread = True
 
-    def __init__(self, title: str | None = None, *, max_size: int = 1280) -> None:
+    def __init__(
+        self,
+        title: str | None = None,
+        *,
+        max_size: int = 1280,
+        pace: bool = True,
+        snapshots=None,
+        timeline: bool = False,
+    ) -> None:
         problem = display_problem()
         if problem:
             raise FervisionError(f"{problem}; use --no-display")
         self.title = title
         self.max_size = int(max_size)
+        self.pace = bool(pace)
+        self.snapshots = Path(snapshots) if snapshots else Path(".")
+        self.timeline = bool(timeline)
+        self.strip: EmotionStrip | None = None
         self.window: str | None = None
-        self.paused = False
+        self.state = "running"
+        self.pipeline = None
+        self.info: SourceInfo | None = None
+        self.bar: ControlBar | None = None
+        self.last_snapshot: Path | None = None
+        self._frame: Frame | None = None
+        self._image: np.ndarray | None = None
+        self._requests: list[str] = []
+        self._note = ("", 0.0)
+        self._fps: float | None = None
+        self._shown_at: float | None = None
+        self._clock: tuple[float, float] | None = None  # (wall time, frame time) of pacing
         self._seen_visible = False
+
+    @property
+    def paused(self) -> bool:
+        return self.state == "paused"
+
+    def bind(self, pipeline) -> None:
+        """The pipeline whose source Stop and Start release and reopen."""
+        self.pipeline = pipeline
 
     def open(self, info: SourceInfo, labels=()) -> None:
         name = self.title or f"fervision: {info.source_id}"
+        self.info = info
+        self.bar = ControlBar(int(info.width))
+        self.strip = EmotionStrip() if self.timeline else None
+        width, height = self.bar.width, self._bar_top() + self.bar.height
         flags = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | getattr(cv2, "WINDOW_GUI_NORMAL", 0)
         try:
             cv2.namedWindow(name, flags)
-            scale = min(1.0, self.max_size / max(info.width, info.height, 1))
-            cv2.resizeWindow(
-                name, max(1, round(info.width * scale)), max(1, round(info.height * scale))
-            )
+            scale = min(1.0, self.max_size / max(width, height, 1))
+            cv2.resizeWindow(name, max(1, round(width * scale)), max(1, round(height * scale)))
+            cv2.setMouseCallback(name, self._on_mouse)
         except cv2.error as exc:
             detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "error"
             raise FervisionError(f"cannot open a window: {detail}; use --no-display") from None
         self.window = name
-        self.paused = False
+        self.state = "running"
+        self._requests.clear()
+        self._frame = self._image = None
+        self._fps = self._shown_at = self._clock = None
         self._seen_visible = False
 
+    # showing ----------------------------------------------------------------------------
     def write(self, frame: Frame) -> None:
         if self.window is None:
             raise FervisionError("display is not open")
-        image = to_bgr(frame.annotated if frame.annotated is not None else frame.image)
-        cv2.imshow(self.window, image)
-        self._handle(cv2.waitKey(1))
-        if self.paused:
-            self._pause(image)
+        self._frame = frame
+        if self.strip is not None:
+            self.strip.update(frame)
+        self._image = to_bgr(frame.annotated if frame.annotated is not None else frame.image)
+        now = time.perf_counter()
+        if self._shown_at is not None and now > self._shown_at:
+            rate = 1.0 / (now - self._shown_at)
+            self._fps = rate if self._fps is None else 0.9 * self._fps + 0.1 * rate
+        self._shown_at = now
+        self._show()
+        self._wait_until_due(frame)
+        while self.state != "running":  # paused or stopped: stay responsive, frames wait
+            self._show()
+            self._pump(50)
 
-    def _pause(self, image: np.ndarray) -> None:
-        """Show ``image`` marked PAUSED and wait, responsive, until resumed or quit."""
-        marked = image.copy()
-        h, w = marked.shape[:2]
-        unit = max(0.5, min(h, w) / 480)
-        text = "PAUSED  (space: resume, q: quit)"
-        (tw, th), _ = cv2.getTextSize(text, cv2.FONT_HERSHEY_SIMPLEX, 0.7 * unit, 2)
-        org = (max(0, (w - tw) // 2), min(h - 4, th + round(40 * unit)))
-        cv2.rectangle(
-            marked,
-            (org[0] - 8, org[1] - th - 8),
-            (org[0] + tw + 8, org[1] + 10),
-            (0, 0, 0),
-            cv2.FILLED,
-        )
-        cv2.putText(
-            marked, text, org, cv2.FONT_HERSHEY_SIMPLEX, 0.7 * unit, (255, 255, 255), 2, cv2.LINE_AA
-        )
-        cv2.imshow(self.window, marked)
-        while self.paused:
-            self._handle(cv2.waitKey(50))
-        cv2.imshow(self.window, image)
+    def _show(self) -> None:
+        cv2.imshow(self.window, self.canvas())
 
-    def _handle(self, key: int) -> None:
-        """Act on a key from ``waitKey`` and on the window having been closed."""
-        if key != -1:
-            key &= 0xFF
-            if key in QUIT_KEYS:
-                raise StopPipeline
-            if key in PAUSE_KEYS:
-                self.paused = not self.paused
+    def canvas(self) -> np.ndarray:
+        """The picture with the control bar below it."""
+        bar = self.bar.draw(self.state, self._status_line())
+        size = (int(self.info.width), int(self.info.height))
+        image = self._image
+        if image is None:
+            image = np.zeros((size[1], size[0], 3), np.uint8)
+        elif (image.shape[1], image.shape[0]) != size:  # e.g. a folder of mixed sizes
+            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
+        if image.shape[1] != bar.shape[1]:  # a narrow picture: centre it over the bar
+            left = (bar.shape[1] - image.shape[1]) // 2
+            image = cv2.copyMakeBorder(
+                image, 0, 0, left, bar.shape[1] - image.shape[1] - left, cv2.BORDER_CONSTANT
+            )
+        if self.strip is None:
+            return np.vstack([image, bar])
+        return np.vstack([image, self.strip.draw(bar.shape[1], self.bar.unit), bar])
+
+    def _bar_top(self) -> int:
+        """Where the control bar starts: below the picture (and the timeline)."""
+        strip = self.strip.height(self.bar.unit) if self.strip is not None else 0
+        return int(self.info.height) + strip
+
+    def _status(self) -> str:
+        source = self.info.source_id
+        if not self.info.live:
+            source = Path(source).name or source
+        parts = [source]
+        if self._frame is not None:
+            parts.append(f"frame {self._frame.index + 1}")
+        if self._fps is not None and self.state == "running":
+            parts.append(f"{self._fps:.1f} fps")
+        faces = len(self._frame.faces) if self._frame is not None else 0
+        parts.append(f"{faces} face{'s' if faces != 1 else ''}")
+        return "  ".join(parts)
+
+    def _status_line(self) -> str:
+        """The status, or a recent note (e.g. where a snapshot went) in its place."""
+        text, until = self._note
+        return text if time.perf_counter() < until else self._status()
+
+    def _wait_until_due(self, frame: Frame) -> None:
+        """Pump events; for a video file, until the frame is due at the file's own rate."""
+        if not (self.pace and self.info is not None and not self.info.live):
+            self._pump(1)
+            return
+        now = time.perf_counter()
+        if self._clock is None:
+            self._clock = (now, frame.timestamp)
+        due = self._clock[0] + frame.timestamp - self._clock[1]
+        if due < now - 0.25:  # processing fell behind: play on from here
+            self._clock = (now, frame.timestamp)
+        self._pump(1)
+        while self.state == "running" and (left := due - time.perf_counter()) > 0.001:
+            self._pump(max(1, min(50, int(left * 1000))))
+
+    # input ------------------------------------------------------------------------------
+    def _on_mouse(self, event, x, y, flags, param) -> None:
+        if event != cv2.EVENT_LBUTTONUP or self.bar is None or self.info is None:
+            return
+        action = self.bar.hit(x, y - self._bar_top())
+        if action:
+            self._requests.append(action)
+
+    def _pump(self, delay_ms: int) -> None:
+        """Wait up to ``delay_ms`` for events, then act on keys, clicks and a closed window."""
+        key = cv2.waitKey(delay_ms)
+        action = action_for_key(key)
+        if action:
+            self._requests.append(action)
+        while self._requests:
+            self._act(self._requests.pop(0))
         # Closed = seen visible before and not now (some backends never report it).
         if self._visible():
             self._seen_visible = True
         elif self._seen_visible:
             raise StopPipeline
+
+    def _act(self, action: str) -> None:
+        if action == "exit":
+            raise StopPipeline
+        if action == "snapshot":
+            self.snapshot()
+        elif action == "pause" and self.state != "stopped":
+            self.state = "running" if self.state == "paused" else "paused"
+        elif action == "run":
+            if self.state == "stopped":
+                if self.pipeline is not None:
+                    self.pipeline.resume_source()
+                self.state = "running"
+            else:
+                if self.pipeline is not None:
+                    self.pipeline.suspend_source()
+                self.state = "stopped"
+        self._clock = None  # pacing starts again from the next frame
+        self._show()
+
+    def snapshot(self) -> Path | None:
+        """Save the current annotated frame as a PNG and say where."""
+        if self._image is None or self._frame is None:
+            return None
+        stem = Path(self.info.source_id).stem if not self.info.live else "live"
+        stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "frame"
+        path = self.snapshots / f"snapshot-{stem}-{self._frame.index + 1:06d}.png"
+        n = 1
+        while path.exists():
+            n += 1
+            path = path.with_name(f"snapshot-{stem}-{self._frame.index + 1:06d}-{n}.png")
+        if not cv2.imwrite(str(path), self._image):
+            self._note = (f"cannot write {path}", time.perf_counter() + NOTE_SECONDS)
+            return None
+        self.last_snapshot = path
+        self._note = (f"saved {path.name}", time.perf_counter() + NOTE_SECONDS)
+        print(f"snapshot: {path}", file=sys.stderr, flush=True)
+        return path
 
     def _visible(self) -> bool:
         try:

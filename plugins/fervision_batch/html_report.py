@@ -1,0 +1,170 @@
+"""One self-contained HTML page about a run: per track a timeline plot, the share of each
+emotion and a few thumbnails; the whole video's shares; the settings, model and speed.
+
+Everything is inline (images as base64 data, CSS in the page), so the file opens offline
+and can be mailed or attached as it is.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import time
+from dataclasses import dataclass
+
+from .report import EmotionTable, label_colours, plot_track, summarize
+
+STYLE = """
+body { font: 14px/1.4 system-ui, sans-serif; margin: 24px auto; max-width: 980px;
+       color: #222; background: #fafafa; }
+h1 { font-size: 22px; margin: 0 0 4px; } h2 { font-size: 17px; margin: 28px 0 8px; }
+.sub { color: #666; margin-bottom: 16px; }
+table { border-collapse: collapse; } td, th { padding: 3px 12px 3px 0; text-align: left; }
+th { color: #555; font-weight: 600; }
+.shares { display: flex; height: 18px; border-radius: 3px; overflow: hidden; width: 100%;
+          background: #ddd; }
+.shares div { height: 100%; }
+.legend span { display: inline-block; margin-right: 12px; font-size: 12px; }
+.legend i { display: inline-block; width: 10px; height: 10px; margin-right: 4px;
+            border-radius: 2px; }
+.track { background: #fff; border: 1px solid #e2e2e2; border-radius: 6px; padding: 12px 14px;
+         margin: 12px 0; }
+.track h3 { font-size: 15px; margin: 0 0 6px; }
+.thumbs { display: flex; gap: 8px; margin-top: 8px; flex-wrap: wrap; }
+.thumbs figure { margin: 0; font-size: 11px; color: #555; text-align: center; }
+.thumbs img { height: 110px; border-radius: 4px; display: block; }
+img.plot { width: 100%; }
+"""
+
+
+@dataclass
+class Thumbnail:
+    """One face picture of a track: JPEG bytes and what it shows."""
+
+    jpeg: bytes
+    time_s: float
+    caption: str
+
+
+def _data_uri(data: bytes, kind: str) -> str:
+    return f"data:{kind};base64,{base64.b64encode(data).decode('ascii')}"
+
+
+def _shares_bar(shares: dict[str, float], colours: dict[str, str]) -> str:
+    parts = [
+        f'<div style="width:{100 * v:.2f}%;background:{colours[k]}" '
+        f'title="{html.escape(k)} {v:.0%}"></div>'
+        for k, v in shares.items()
+        if v > 0
+    ]
+    return f'<div class="shares">{"".join(parts)}</div>'
+
+
+def _shares_text(shares: dict[str, float]) -> str:
+    ranked = sorted(((v, k) for k, v in shares.items() if v > 0), reverse=True)
+    return ", ".join(f"{html.escape(k)} {v:.0%}" for v, k in ranked) or "no label"
+
+
+def _rows(pairs) -> str:
+    return "".join(
+        f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
+        for k, v in pairs
+        if v not in (None, "")
+    )
+
+
+def _track_table(tracks: list[dict]) -> str:
+    head = "<tr><th>face</th><th>seen</th><th>visible</th><th>mostly</th><th>emotions</th></tr>"
+    rows = "".join(
+        f"<tr><td>{t['face_id']}</td><td>{t['first_s']:.1f} - {t['last_s']:.1f} s</td>"
+        f"<td>{t['seconds_visible']:.1f} s</td>"
+        f"<td>{html.escape(t['dominant_emotion'] or '-')}</td>"
+        f"<td>{_shares_text(t['emotion_share'])}</td></tr>"
+        for t in tracks
+    )
+    return f"<table>{head}{rows}</table>"
+
+
+def render_html(
+    table: EmotionTable,
+    *,
+    title: str,
+    settings: dict | None = None,
+    run: dict | None = None,
+    thumbnails: dict[int, list[Thumbnail]] | None = None,
+) -> str:
+    """The report page for ``table`` (``run``: frames, seconds, fps of the processing)."""
+    summary = summarize(table)
+    colours = label_colours(table.labels)
+    video = summary["video"]
+    thumbnails = thumbnails or {}
+    end = max(summary["duration_s"], float(table.frame_time.max()) if table.frames else 0.0)
+    legend = "".join(
+        f'<span><i style="background:{colours[k]}"></i>{html.escape(k)}</span>'
+        for k in table.labels
+    )
+    out = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)} - fervision report</title><style>{STYLE}</style>",
+        "</head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<div class="sub">fervision report, {time.strftime("%Y-%m-%d %H:%M")}: '
+        f"{summary['frames']} frames, {summary['duration_s']:.1f} s, "
+        f"{video['tracks']} face track{'s' if video['tracks'] != 1 else ''}</div>",
+        "<h2>Whole video</h2>",
+        _shares_bar(video["emotion_share"], colours),
+        f'<div class="legend">{legend}</div>',
+        "<table>",
+        _rows(
+            [
+                ("emotions", _shares_text(video["emotion_share"])),
+                ("mostly", video["dominant_emotion"] or "no face"),
+                ("with a face", f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s"),
+                ("faces seen", video["faces"]),
+                ("label changes", video["label_changes"]),
+            ]
+        ),
+        "</table>",
+    ]
+    if run or settings:
+        speed = []
+        if run:
+            speed = [
+                ("frames processed", run.get("frames")),
+                ("processing time", f"{run['seconds']:.1f} s" if run.get("seconds") else None),
+                ("speed", f"{run['fps']:.1f} frames/s" if run.get("fps") else None),
+                ("interrupted", run.get("interrupted")),
+            ]
+        out += ["<h2>Run</h2><table>", _rows(list((settings or {}).items()) + speed), "</table>"]
+    out.append(f"<h2>Face tracks ({len(summary['tracks'])})</h2>")
+    if not summary["tracks"]:
+        out.append("<p>No face was tracked in this video.</p>")
+    else:
+        out.append(_track_table(summary["tracks"]))
+    for track in summary["tracks"]:
+        fid = track["face_id"]
+        plot = _data_uri(plot_track(table, track, end), "image/png")
+        out += [
+            '<div class="track">',
+            f"<h3>face {fid}: {track['first_s']:.1f} - {track['last_s']:.1f} s, "
+            f"{track['seconds_visible']:.1f} s visible, mostly "
+            f"{html.escape(track['dominant_emotion'] or 'no label')}</h3>",
+            _shares_bar(track["emotion_share"], colours),
+            f"<div>{_shares_text(track['emotion_share'])}; "
+            f"{track['label_changes']} label changes</div>",
+            f'<div class="legend">{legend}</div>',
+            f'<img class="plot" alt="timeline of face {fid}" src="{plot}">',
+        ]
+        if thumbnails.get(fid):
+            out.append('<div class="thumbs">')
+            for thumb in thumbnails[fid]:
+                src = _data_uri(thumb.jpeg, "image/jpeg")
+                out.append(
+                    f'<figure><img alt="face {fid} at {thumb.time_s:.1f} s" src="{src}">'
+                    f"<figcaption>{thumb.time_s:.1f} s {html.escape(thumb.caption)}"
+                    "</figcaption></figure>"
+                )
+            out.append("</div>")
+        out.append("</div>")
+    out.append("</body></html>")
+    return "\n".join(out)

@@ -1,0 +1,141 @@
+"""The ``report`` sink: an HTML report of the run (see :mod:`.html_report`), written at the end.
+
+It keeps every face's smoothed probabilities (as the CSV would) and a few face pictures per
+track, taken from the overlay when there is one, spread over the time the track is seen.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+
+from fervision.outputs import check_writable
+from fervision.types import Frame, SourceInfo
+
+from .html_report import Thumbnail, render_html
+from .report import UNTRACKED, EmotionTable
+
+THUMBNAILS = 4  # per track
+THUMB_HEIGHT = 120
+
+
+class ReportSink:
+    """Write ``path`` (HTML) when the run ends, interrupted or not.
+
+    Args:
+        path: the ``.html`` file.
+        title: the page's heading (default: the source's name).
+        settings: what to list under Run (detector, model...), name -> value.
+    """
+
+    def __init__(self, path=None, *, title: str | None = None, settings: dict | None = None):
+        self.path = check_writable(path, "report")
+        self.title = title
+        self.settings = dict(settings or {})
+        self.pipeline = None
+        self._reset((), None)
+
+    def _reset(self, labels, info) -> None:
+        self.labels = tuple(labels)
+        self.info = info
+        self._frames: list[tuple[int, float]] = []
+        self._faces: list[tuple[int, float, int, str, list[float]]] = []
+        self._thumbs: dict[int, list[Thumbnail]] = {}
+        self._thumb_every: dict[int, float] = {}
+
+    def bind(self, pipeline) -> None:
+        """The pipeline whose summary gives the processing speed."""
+        self.pipeline = pipeline
+
+    def open(self, info: SourceInfo, labels=()) -> None:
+        self._reset(labels, info)
+
+    def write(self, frame: Frame) -> None:
+        if not self.labels and frame.labels:
+            self.labels = tuple(frame.labels)
+        self._frames.append((frame.index, frame.timestamp))
+        for face in frame.faces:
+            probs = face.smoothed if face.smoothed is not None else face.probs
+            row = [float(p) for p in probs] if probs is not None else []
+            fid = face.track_id if face.track_id is not None else UNTRACKED
+            self._faces.append((frame.index, frame.timestamp, fid, face.label or "", row))
+            if fid != UNTRACKED:
+                self._keep_thumbnail(frame, face, fid)
+
+    def _keep_thumbnail(self, frame: Frame, face, fid: int) -> None:
+        """Keep at most 2x THUMBNAILS pictures, spaced in time; thin them out as time goes."""
+        kept = self._thumbs.setdefault(fid, [])
+        every = self._thumb_every.setdefault(fid, 0.5)
+        if kept and frame.timestamp - kept[-1].time_s < every:
+            return
+        jpeg = _face_picture(frame, face.box)
+        if jpeg is None:
+            return
+        caption = f"{face.label} {face.confidence:.0%}" if face.label and face.confidence else ""
+        kept.append(Thumbnail(jpeg, frame.timestamp, caption))
+        if len(kept) > 2 * THUMBNAILS:
+            del kept[1::2]
+            self._thumb_every[fid] = every * 2
+
+    def _table(self) -> EmotionTable:
+        labels = self.labels or ("neutral",)
+        frames = sorted(dict(self._frames).items())
+        rows = [r[4] if len(r[4]) == len(labels) else [math.nan] * len(labels) for r in self._faces]
+        return EmotionTable(
+            labels=labels,
+            frame_index=np.array([f for f, _ in frames], dtype=np.int64),
+            frame_time=np.array([t for _, t in frames], dtype=np.float64),
+            face_frame=np.array([r[0] for r in self._faces], dtype=np.int64),
+            face_time=np.array([r[1] for r in self._faces], dtype=np.float64),
+            face_id=np.array([r[2] for r in self._faces], dtype=np.int64),
+            face_label=[r[3] for r in self._faces],
+            face_p=np.array(rows, dtype=np.float64).reshape(len(rows), len(labels)),
+        )
+
+    def close(self) -> None:
+        """Write the report (safe to call twice: only the first call after open writes)."""
+        if self.info is None:
+            return
+        info, self.info = self.info, None
+        run = None
+        if self.pipeline is not None:
+            s = self.pipeline.summary
+            run = {"frames": s.frames, "seconds": s.seconds, "fps": s.fps}
+            if s.interrupted:
+                run["interrupted"] = "yes: the frames before it are reported"
+        title = self.title or (Path(info.source_id).name if not info.live else info.source_id)
+        thumbs = {fid: _spread(kept, THUMBNAILS) for fid, kept in self._thumbs.items()}
+        page = render_html(
+            self._table(), title=title, settings=self.settings, run=run, thumbnails=thumbs
+        )
+        partial = self.path.with_name(self.path.name + ".partial")
+        partial.write_text(page, encoding="utf-8")
+        os.replace(partial, self.path)
+
+
+def _spread(items: list, n: int) -> list:
+    """``n`` items evenly spread over ``items`` (all of them when there are fewer)."""
+    if len(items) <= n:
+        return items
+    return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)]
+
+
+def _face_picture(frame: Frame, box) -> bytes | None:
+    """A JPEG of the face with some room around it (for its caption), from the overlay."""
+    import cv2
+
+    image = frame.annotated if frame.annotated is not None else frame.image
+    x, y, w, h = box
+    pad_x, pad_top, pad_bottom = round(0.35 * w), round(0.55 * h), round(0.2 * h)
+    x0, y0 = max(0, x - pad_x), max(0, y - pad_top)
+    x1, y1 = min(image.shape[1], x + w + pad_x), min(image.shape[0], y + h + pad_bottom)
+    if x1 - x0 < 4 or y1 - y0 < 4:
+        return None
+    crop = image[y0:y1, x0:x1]
+    scale = THUMB_HEIGHT / crop.shape[0]
+    crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), THUMB_HEIGHT))
+    ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return jpeg.tobytes() if ok else None

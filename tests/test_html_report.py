@@ -1,0 +1,118 @@
+"""The HTML report as people use it: ``fervision run --report``, opened offline in Chromium."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+
+def fervision(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "fervision", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def _images(page: str) -> list[tuple[str, np.ndarray]]:
+    """Every <img> of the page: its alt text and the decoded picture."""
+    found = []
+    for alt, kind, data in re.findall(
+        r'<img[^>]*alt="([^"]*)" src="data:image/(png|jpeg);base64,([^"]+)"', page
+    ):
+        image = cv2.imdecode(np.frombuffer(base64.b64decode(data), np.uint8), cv2.IMREAD_COLOR)
+        assert image is not None, f"{alt}: not a {kind}"
+        found.append((alt, image))
+    return found
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    """A run of the default pipeline on the real clip's first 150 frames, with a report."""
+    from conftest import SHARED
+
+    clip = SHARED / "media/short_hamilton_clip.mp4"
+    if not clip.exists():
+        pytest.skip(f"{clip} is absent (set FERVISION_SHARED to the shared data folder)")
+    out = tmp_path_factory.mktemp("report")
+    args = ["run", "--source", clip, "--max-frames", 150, "--csv", out / "run.csv"]
+    result = fervision(*args, "--report", out / "run.html")
+    assert result.returncode == 0, result.stderr
+    assert f"report: {out / 'run.html'}" in result.stdout
+    return out
+
+
+def test_the_report_shows_every_track_offline(report):
+    from fervision_batch.report import read_emotion_csv, summarize
+
+    page = (report / "run.html").read_text()
+    summary = summarize(read_emotion_csv(report / "run.csv"))
+    tracks = [t["face_id"] for t in summary["tracks"]]
+    assert len(tracks) >= 2
+    # nothing from the network: no external script, style, font or image
+    assert not re.search(r'(src|href)="(?!data:)', page)
+    assert "<script" not in page and "@import" not in page
+    images = _images(page)
+    plots = {alt for alt, _ in images if alt.startswith("timeline of face ")}
+    assert plots == {f"timeline of face {fid}" for fid in tracks}
+    for alt, image in images:
+        assert image.std() > 5, f"{alt} is blank"
+    thumbs = [image for alt, image in images if re.match(r"face \d+ at ", alt)]
+    assert 2 <= len(thumbs) <= 4 * len(tracks)
+    for heading in ("Whole video", "Run", "Face tracks"):
+        assert f"<h2>{heading}" in page
+    for setting in ("mediapipe", "keras", "bytetrack", "frames/s"):
+        assert setting in page
+    share = summary["video"]["emotion_share"][summary["video"]["dominant_emotion"]]
+    assert f"{summary['video']['dominant_emotion']} {share:.0%}" in page
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.skipif(chromium() is None, reason="chromium is not installed")
+def test_chromium_renders_the_report_without_a_network(report):
+    shot = report / "report.png"
+    subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--hide-scrollbars",
+            "--proxy-server=127.0.0.1:9",  # any request to the network would fail
+            "--window-size=1100,2200",
+            f"--screenshot={shot}",
+            (report / "run.html").as_uri(),
+        ],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    image = cv2.imread(str(shot))
+    assert image is not None and image.shape[:2] == (2200, 1100)
+    # the page is drawn: dark text and coloured plots on the light background
+    assert (image < 100).all(axis=2).mean() > 0.005
+    assert (np.ptp(image.astype(int), axis=2) > 80).mean() > 0.005
+    target = os.environ.get("FERVISION_SCREENSHOTS")
+    if target:
+        Path(target).mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, Path(target) / "report.png")
+
+
+def test_report_command_writes_html_from_a_csv(report, tmp_path):
+    result = fervision("report", report / "run.csv", "--out", tmp_path, "--html")
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "run.report.html").read_text()
+    assert len([a for a, _ in _images(page) if a.startswith("timeline of face ")]) >= 2

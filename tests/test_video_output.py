@@ -1,0 +1,230 @@
+"""The annotated video as people use it: H.264 that browsers play, with the source's sound."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fervision import Pipeline
+from fervision.types import Frame
+
+av = pytest.importorskip("av", reason="PyAV writes the H.264 video")
+
+from fervision_opencv.video_sink import VideoSink  # noqa: E402
+
+
+class Recorder:
+    """A sink keeping a copy of every annotated frame."""
+
+    def __init__(self) -> None:
+        self.images: list[np.ndarray] = []
+
+    def open(self, info, labels=()):
+        pass
+
+    def write(self, frame: Frame) -> None:
+        self.images.append(frame.annotated.copy())
+
+    def close(self):
+        pass
+
+
+def _run(source, out: Path, max_frames=None, detector="haar", **sink_options):
+    recorder = Recorder()
+    sink = VideoSink(out, **sink_options)
+    pipeline = Pipeline(
+        source,
+        detector=detector,
+        tracker="iou",
+        classifier=None,
+        smoother=None,
+        annotator="overlay",
+        sinks=[sink, recorder],
+    )
+    pipeline.run(max_frames)
+    return sink, recorder.images
+
+
+def _probe(path: Path) -> dict:
+    """What ffprobe would say, through PyAV, plus every decoded frame (BGR)."""
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        info = {
+            "codec": video.codec_context.name,
+            "pix_fmt": video.codec_context.pix_fmt,
+            "rate": video.average_rate,
+            "audio": audio.codec_context.name if audio is not None else None,
+            "audio_s": float(audio.duration * audio.time_base) if audio is not None else None,
+        }
+        info["frames"] = [f.to_ndarray(format="bgr24") for f in container.decode(video=0)]
+    data = path.read_bytes()
+    info["fast_start"] = 0 <= data.find(b"moov") < data.find(b"mdat")
+    return info
+
+
+def test_mp4_is_h264_with_the_overlay_and_the_source_sound(clip, tmp_path):
+    out = tmp_path / "annotated.mp4"
+    sink, drawn = _run(str(clip), out, max_frames=90)
+    probe = _probe(out)
+    assert sink.with_audio
+    assert (probe["codec"], probe["pix_fmt"], probe["audio"]) == ("h264", "yuv420p", "aac")
+    assert probe["fast_start"]
+    assert probe["rate"] == Fraction(2997, 100)
+    assert len(probe["frames"]) == len(drawn) == 90
+    # the sound stops with the picture (90 frames at 29.97/s), not at the clip's end
+    assert probe["audio_s"] == pytest.approx(90 / 29.97, abs=0.05)
+    # decoded frames are the frames the pipeline drew, overlay included
+    raw = _probe(clip)["frames"][:90]
+    for i in (0, 45, 89):
+        decoded = probe["frames"][i].astype(int)
+        assert np.abs(decoded - drawn[i]).mean() < 4
+        overlay = np.abs(drawn[i].astype(int) - raw[i]).max(axis=2) > 60  # boxes, captions
+        assert overlay.sum() > 200
+        to_drawn = np.abs(decoded - drawn[i])[overlay].mean()
+        to_raw = np.abs(decoded - raw[i])[overlay].mean()
+        assert to_drawn < 35 and to_raw > 60 and to_drawn < to_raw / 2, (to_drawn, to_raw)
+
+
+def test_an_interrupted_run_leaves_a_playable_mp4_with_sound(clip, tmp_path):
+    class CtrlC:
+        def detect(self, frame):
+            if frame.index == 40:
+                raise KeyboardInterrupt
+            return []
+
+    out = tmp_path / "interrupted.mp4"
+    with pytest.raises(KeyboardInterrupt):
+        _run(str(clip), out, detector=CtrlC())
+    probe = _probe(out)
+    assert 30 <= len(probe["frames"]) <= 40  # the frames processed before Ctrl-C
+    assert probe["codec"] == "h264" and probe["audio"] == "aac"
+    assert probe["audio_s"] == pytest.approx(len(probe["frames"]) / 29.97, abs=0.05)
+
+
+def _tone_clip(clip: Path, out: Path, seconds: float = 2.0, hz: float = 440.0) -> Path:
+    """The real clip's first seconds with a generated tone as 16-bit PCM (no AAC) in MKV."""
+    rate = 44100
+    with av.open(str(clip)) as source, av.open(str(out), "w") as target:
+        video = target.add_stream("libx264", rate=30)
+        video.width, video.height, video.pix_fmt = 640, 360, "yuv420p"
+        audio = target.add_stream("pcm_s16le", rate=rate)
+        audio.layout = "mono"
+        t = np.arange(int(rate * seconds)) / rate
+        samples = (np.sin(2 * np.pi * hz * t) * 12000).astype(np.int16)[None, :]
+        sound = av.AudioFrame.from_ndarray(samples, format="s16", layout="mono")
+        sound.sample_rate, sound.pts = rate, 0
+        target.mux(audio.encode(sound))
+        target.mux(audio.encode(None))
+        for i, frame in enumerate(source.decode(video=0)):
+            if i >= seconds * 30:
+                break
+            image = frame.to_ndarray(format="bgr24")
+            picture = av.VideoFrame.from_ndarray(image, format="bgr24")
+            picture.pts = None
+            target.mux(video.encode(picture))
+        target.mux(video.encode(None))
+    return out
+
+
+def _dominant_hz(path: Path) -> tuple[str, float]:
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        rate = stream.codec_context.sample_rate
+        chunks = [f.to_ndarray()[0].astype(np.float64) for f in container.decode(stream)]
+        name = stream.codec_context.name
+    signal = np.concatenate(chunks)[rate // 4 : rate]  # past the encoder's start
+    spectrum = np.abs(np.fft.rfft(signal))
+    return name, float(np.fft.rfftfreq(len(signal), 1 / rate)[np.argmax(spectrum)])
+
+
+def test_sound_an_mp4_cannot_hold_is_reencoded_to_aac(clip, tmp_path):
+    source = _tone_clip(clip, tmp_path / "tone.mkv")
+    assert _dominant_hz(source) == ("pcm_s16le", pytest.approx(440, abs=3))
+    out = tmp_path / "tone.mp4"
+    sink, drawn = _run(str(source), out, detector=None)
+    assert sink.with_audio and len(drawn) == 60
+    assert _dominant_hz(out) == ("aac", pytest.approx(440, abs=3))
+    assert _probe(out)["audio_s"] == pytest.approx(2.0, abs=0.1)
+
+
+def test_a_changed_frame_rate_leaves_the_sound_out(clip, tmp_path):
+    out = tmp_path / "fast.mp4"
+    sink, _ = _run(str(clip), out, max_frames=20, detector=None, fps=60)
+    probe = _probe(out)
+    assert not sink.with_audio and probe["audio"] is None
+    assert probe["rate"] == 60 and len(probe["frames"]) == 20
+
+
+def test_odd_sizes_and_opencv_fourccs_still_write(tmp_path):
+    from fervision.types import SourceInfo
+
+    rng = np.random.default_rng(0)
+    for name, codec in (("odd.mp4", None), ("part2.mp4", "mp4v")):
+        sink = VideoSink(tmp_path / name, codec=codec)
+        sink.open(SourceInfo("odd", 161, 121, 25.0), ())
+        for i in range(5):
+            image = rng.integers(0, 256, (121, 161, 3), np.uint8)
+            sink.write(Frame(image=image, index=i, timestamp=i / 25))
+        sink.close()
+    assert _probe(tmp_path / "odd.mp4")["frames"][0].shape == (120, 160, 3)
+    assert _probe(tmp_path / "part2.mp4")["codec"] == "mpeg4"
+
+
+PAGE = """<!doctype html><video id="v" src="VIDEO" muted autoplay></video><pre id="out"></pre>
+<script>
+const v = document.getElementById("v"), out = document.getElementById("out");
+let first = null;
+setInterval(() => {
+  if (first === null && v.currentTime > 0) first = v.currentTime;
+  out.textContent = JSON.stringify({ready: v.readyState, t: v.currentTime, first: first,
+                                    width: v.videoWidth, error: v.error && v.error.code});
+}, 50);
+v.play().catch(e => { out.textContent = JSON.stringify({error: String(e)}); });
+</script>"""
+
+
+def chromium() -> str | None:
+    return shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def _play_in_chromium(video: Path) -> dict:
+    page = video.with_suffix(".html")
+    page.write_text(PAGE.replace("VIDEO", video.name))
+    dom = subprocess.run(
+        [
+            chromium(),
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--autoplay-policy=no-user-gesture-required",
+            "--virtual-time-budget=10000",
+            "--dump-dom",
+            page.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    match = re.search(r'<pre id="out">(.*?)</pre>', dom, re.S)
+    assert match, dom[-2000:]
+    return json.loads(match.group(1).replace("&quot;", '"'))
+
+
+@pytest.mark.skipif(chromium() is None, reason="chromium is not installed")
+def test_headless_chromium_plays_the_mp4_and_not_mp4v(clip, tmp_path):
+    out = tmp_path / "web.mp4"
+    _run(str(clip), out, max_frames=60)
+    state = _play_in_chromium(out)
+    assert state["error"] is None and state["ready"] >= 2 and state["width"] == 640
+    assert state["first"] is not None and state["t"] > state["first"]  # playing
+    old = tmp_path / "old.mp4"
+    _run(str(clip), old, max_frames=10, detector=None, codec="mp4v")
+    assert _play_in_chromium(old)["error"] is not None  # what the issue saw before
