@@ -21,8 +21,10 @@ from .model_io import ModelMetadata, load_model, read_metadata, require_train_ex
 
 BACKENDS = ("litert", "keras")
 #: How the pipeline classifies faces by default, and so what ``fervision evaluate`` scores
-#: by default: the LiteRT form (no TensorFlow at runtime), each face in a single pass
-#: (issue 13: ...).
+#: by default (tests/test_runtime.py checks they agree face by face): the LiteRT form (no
+#: TensorFlow at run time), one pass per face. Each face with its mirror in the same call
+#: scores half a point more on FER2013 but cost 14% of the default pipeline's frame rate
+#: in benchmarks/throughput.py, below 0.8 of its decode + detect ceiling.
 DEFAULT_BACKEND = "litert"
 DEFAULT_FLIP_AVERAGE = False
 MAX_BATCH = 64
