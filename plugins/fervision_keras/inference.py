@@ -23,8 +23,8 @@ BACKENDS = ("litert", "keras")
 #: How the pipeline classifies faces by default, and so what ``fervision evaluate`` scores
 #: by default (tests/test_runtime.py checks they agree face by face): the LiteRT form (no
 #: TensorFlow at run time), one pass per face. Each face with its mirror in the same call
-#: scores half a point more on FER2013 but cost 14% of the default pipeline's frame rate
-#: in benchmarks/throughput.py, below 0.8 of its decode + detect ceiling.
+#: scores half a point more on FER2013 but cost 14 to 18% of the default pipeline's frame
+#: rate in benchmarks/throughput.py, below 0.8 of its decode + detect ceiling.
 DEFAULT_BACKEND = "litert"
 DEFAULT_FLIP_AVERAGE = False
 MAX_BATCH = 64
