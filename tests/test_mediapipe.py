@@ -112,7 +112,7 @@ def test_missing_or_corrupt_model_files_are_one_line_errors_naming_them(tmp_path
 def test_a_tflite_that_is_not_blazeface_is_a_one_line_error():
     from fervision_keras.model_io import DEFAULT_MODEL
 
-    (emotion_model,) = DEFAULT_MODEL.parent.glob("*.tflite")  # a 48x48 classifier
+    emotion_model = next(DEFAULT_MODEL.parent.glob("*.tflite"))  # a 48x48 classifier
     with pytest.raises(FervisionError, match="could not load .* not BlazeFace's") as info:
         MediaPipeDetector(model=emotion_model)
     assert "\n" not in str(info.value)
