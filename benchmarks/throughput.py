@@ -6,8 +6,9 @@ On the real clip (looped to thousands of frames), in one run and alternating the
 variants so a noisy machine does not decide the result, this prints medians of:
 decode only; decode + detect (the default MediaPipe detector, which picks its range per
 video, and Haar); the full default pipeline to CSV (detect, track, classify, smooth,
-CSV) and the same with Haar; the full pipeline with overlay and video, written as H.264
-(PyAV) and as OpenCV's mp4v;
+CSV), the same with the classifier's single pass and with each face and its mirror in
+one call (issue 13), and with Haar; the full pipeline with overlay and video, written as
+H.264 (PyAV) and as OpenCV's mp4v;
 then cost by resolution (640x360, 1280x720, 1920x1080) and by faces per frame (1, 4,
 16), the Haar search-near-faces and detect-every-N options against full detection,
 memory after 2,000 and 20,000 frames, and the latency of a live source that is faster
@@ -91,6 +92,10 @@ class MemorySource:
 
 def detector(name: str):
     return get_registry().build("detector", name)
+
+
+def classifier(**options):
+    return get_registry().build("classifier", "keras", **options)
 
 
 def decode_only(video: Path) -> tuple[int, float]:
@@ -219,6 +224,12 @@ def main_comparison(work: Path, clip: Path, clip_frames, loops: int, haar_loops:
         "decode only": lambda: decode_only(looped),
         "decode + mediapipe": lambda: decode_detect(looped, "mediapipe"),
         "pipeline to CSV, mediapipe": lambda: pipeline_run(video(looped)(), "mediapipe", work),
+        "pipeline to CSV, mediapipe, classifier single pass": lambda: pipeline_run(
+            video(looped)(), "mediapipe", work, classifier=classifier(flip_average=False)
+        ),
+        "pipeline to CSV, mediapipe, classifier face + mirror": lambda: pipeline_run(
+            video(looped)(), "mediapipe", work, classifier=classifier(flip_average=True)
+        ),
         "pipeline + overlay + video, mediapipe": lambda: pipeline_run(
             video(looped)(), "mediapipe", work, video=True
         ),
@@ -244,6 +255,14 @@ def main_comparison(work: Path, clip: Path, clip_frames, loops: int, haar_loops:
             (
                 "CSV pipeline / mediapipe ceiling",
                 f"{fps['pipeline to CSV, mediapipe'] / mp_ceiling:.2f}  [>= 0.8]",
+            ),
+            *(
+                (
+                    f"CSV pipeline, classifier {way} / mediapipe ceiling",
+                    f"{fps[f'pipeline to CSV, mediapipe, classifier {way}'] / mp_ceiling:.2f}"
+                    "  [>= 0.8 for the default]",
+                )
+                for way in ("single pass", "face + mirror")
             ),
             (
                 "overlay+video pipeline / mediapipe ceiling",
@@ -448,6 +467,7 @@ def main() -> int:
     parser.add_argument("--haar-loops", type=int, default=2)
     parser.add_argument("--memory-frames", type=int, default=20_000)
     parser.add_argument("--quick", action="store_true", help="fewer frames and rounds")
+    parser.add_argument("--main-only", action="store_true", help="only the first comparison")
     args = parser.parse_args()
     if args.quick:
         args.repeats, args.loops, args.haar_loops, args.memory_frames = 1, 2, 1, 4_000
@@ -463,6 +483,8 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         main_comparison(work, args.clip, clip_frames, args.loops, args.haar_loops, args.repeats)
+        if args.main_only:
+            return 0
         resolution_costs(work, max(1, args.repeats - 1))
         face_costs(SHARED / "media" / "two_people.jpg")
         option_accuracy(clip_frames)

@@ -1,6 +1,6 @@
 """fervision: facial expression recognition on live and recorded video.
 
-Heavy libraries (OpenCV, TensorFlow, mediapipe) load only when a stage that needs
+Heavy libraries (OpenCV, LiteRT) load only when a stage that needs
 them is built, so importing fervision stays fast.
 """
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -17,9 +16,6 @@ from fervision_mediapipe.blazeface import merge_faces, tile_grid
 from fervision_mediapipe.detector import MediaPipeDetector
 
 cv2 = pytest.importorskip("cv2")
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("mediapipe") is None, reason="mediapipe is not installed"
-)
 
 
 @pytest.fixture(autouse=True)
@@ -111,6 +107,15 @@ def test_missing_or_corrupt_model_files_are_one_line_errors_naming_them(tmp_path
     assert "\n" not in str(info.value)
     with pytest.raises(FervisionError, match="is not a file"):
         MediaPipeDetector(model=tmp_path)
+
+
+def test_a_tflite_that_is_not_blazeface_is_a_one_line_error():
+    from fervision_keras.model_io import DEFAULT_MODEL
+
+    emotion_model = next(DEFAULT_MODEL.parent.glob("*.tflite"))  # a 48x48 classifier
+    with pytest.raises(FervisionError, match="could not load .* not BlazeFace's") as info:
+        MediaPipeDetector(model=emotion_model)
+    assert "\n" not in str(info.value)
 
 
 def test_a_broken_install_names_the_missing_shipped_file(monkeypatch, tmp_path):
@@ -244,12 +249,19 @@ def test_in_a_pipeline(clip):
     assert detector._engines == {}  # closed by the pipeline
 
 
-def test_import_does_not_load_mediapipe():
+def test_import_loads_no_engine_and_a_detector_no_mediapipe_or_tensorflow():
+    """The models run through LiteRT: neither mediapipe (nor the TensorFlow it imports
+    when installed) is loaded, even once a detector has found faces."""
     code = (
         "import sys, fervision, fervision_mediapipe\n"
-        "fervision.get_registry().get('detector', 'mediapipe')\n"
-        "heavy = [m for m in ('mediapipe', 'cv2', 'tensorflow') if m in sys.modules]\n"
-        "assert 'mediapipe' not in heavy, heavy\n"
+        "registry = fervision.get_registry()\n"
+        "registry.get('detector', 'mediapipe')\n"
+        "assert 'ai_edge_litert' not in sys.modules\n"
+        "import numpy as np\n"
+        "detector = registry.build('detector', 'mediapipe')\n"
+        "detector.detect(fervision.Frame(np.zeros((360, 640, 3), np.uint8), 0, 0.0))\n"
+        "heavy = {m.split('.')[0] for m in sys.modules} & {'mediapipe', 'tensorflow', 'keras'}\n"
+        "assert not heavy, heavy\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 

@@ -72,7 +72,7 @@ def batch(
     such as 'clips/**/*.mp4'. Finished videos are skipped when the command runs again,
     so an interrupted batch resumes where it stopped; OUT/index.csv lists every input
     as done, skipped, failed (with the reason) or interrupted. Exits 1 if any video
-    failed, 130 when interrupted. Local workers' own output (TensorFlow's log) goes to
+    failed, 130 when interrupted. Local workers' own output (native libraries' logs) goes to
     OUT/workers.log.
     """
     from .runner import run_batch

@@ -50,11 +50,13 @@ class EmotionClassifier:
     def __init__(
         self,
         model: str | None = None,
-        backend: str = "litert",
-        flip_average: bool = False,
+        backend: str | None = None,
+        flip_average: bool | None = None,
         lift: float = 0.1,
     ):
-        from .inference import BACKENDS
+        from .inference import BACKENDS, DEFAULT_BACKEND, DEFAULT_FLIP_AVERAGE
+
+        backend = backend or DEFAULT_BACKEND
 
         self.path = model or DEFAULT_MODEL
         self.metadata = read_metadata(self.path)  # fails fast, before TensorFlow loads
@@ -62,7 +64,7 @@ class EmotionClassifier:
         if backend not in BACKENDS:
             raise FervisionError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
         self.backend = backend
-        self.flip_average = flip_average
+        self.flip_average = DEFAULT_FLIP_AVERAGE if flip_average is None else flip_average
         self.lift = float(lift)
         self._predictor = None
 

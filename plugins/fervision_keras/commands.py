@@ -10,6 +10,8 @@ import click
 from fervision.cli_options import with_options
 
 from .dataset import SIX_CLASSES
+from .inference import BACKENDS, DEFAULT_BACKEND, DEFAULT_FLIP_AVERAGE
+from .model_io import TRAIN_EXTRA, require_train_extra
 
 dataset_options = [
     click.option(
@@ -150,6 +152,7 @@ def train(
     quiet,
 ):
     """Train an emotion CNN on 48x48 grayscale faces, then report on the test split."""
+    require_train_extra("`fervision train`", TRAIN_EXTRA)
     from .dataset import resolve_dataset
     from .training import TrainConfig
     from .training import train as run_training
@@ -199,8 +202,16 @@ def _write_litert_beside(model_path: Path, model=None) -> None:
 
 
 def _evaluate(
-    model_path, root, split, json_path, out_dir, limit=None, backend="keras", flip_average=None
+    model_path,
+    root,
+    split,
+    json_path,
+    out_dir,
+    limit=None,
+    backend=DEFAULT_BACKEND,
+    flip_average=DEFAULT_FLIP_AVERAGE,
 ):
+    """Score a model as ``fervision run`` classifies faces, unless told otherwise."""
     from fervision.errors import FervisionError
 
     from .dataset import load_split
@@ -244,18 +255,21 @@ def _evaluate(
 @click.option("--limit", type=int, help="Evaluate an even sample of about N images.")
 @click.option(
     "--backend",
-    type=click.Choice(["keras", "litert"]),
-    default="keras",
+    type=click.Choice(BACKENDS),
+    default=DEFAULT_BACKEND,
     show_default=True,
-    help="Score the Keras model or its LiteRT form (as run live).",
+    help="Score the model's LiteRT form (as `fervision run` classifies) or the Keras model.",
 )
 @click.option(
     "--flip-average/--no-flip-average",
-    default=None,
-    help="Average each face with its mirror image (default: as the model's metadata says).",
+    default=DEFAULT_FLIP_AVERAGE,
+    show_default=True,
+    help="Average each face with its mirror image (the default is what `fervision run` does).",
 )
 def evaluate(model_path, dataset, data_dir, split, json_path, out, limit, backend, flip_average):
-    """Accuracy, weighted F1 and per-class scores of a model on a dataset split."""
+    """Accuracy, weighted F1 and per-class scores of a model on a dataset split, by default
+    computed exactly as `fervision run` classifies faces."""
+    require_train_extra("`fervision evaluate`", TRAIN_EXTRA)
     from fervision.outputs import check_writable
 
     from .dataset import resolve_dataset
@@ -274,6 +288,7 @@ def evaluate(model_path, dataset, data_dir, split, json_path, out, limit, backen
 @click.option("--out", required=True, type=click.Path(), help="Where to write the combined .keras.")
 def ensemble(models, out):
     """Combine trained models into one that averages their predictions (and its LiteRT form)."""
+    require_train_extra("`fervision ensemble`")
     from fervision.outputs import check_writable
 
     from .ensemble import combine
@@ -301,6 +316,7 @@ def ensemble(models, out):
 def average(models, dataset, data_dir, out, split_seed, batches):
     """Average the weights of snapshots of one run (or take one model), re-estimate its
     batch-norm statistics on the plain training images, and score it on validation."""
+    require_train_extra("`fervision average`", TRAIN_EXTRA)
     from fervision.outputs import check_writable
 
     from .averaging import average_weights, recalibrate_batch_norm

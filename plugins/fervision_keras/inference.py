@@ -1,8 +1,9 @@
 """Fast batched prediction for emotion models, with two interchangeable backends.
 
-``keras`` calls the Keras model through a compiled ``tf.function``; ``litert`` runs a
-LiteRT (TensorFlow Lite) conversion of it with XNNPACK, several times faster per call on
-a CPU. Both pad batches to a power of two so they see few distinct shapes.
+``litert`` runs a LiteRT (TensorFlow Lite) conversion of the model with XNNPACK through
+``ai-edge-litert``, several times faster per call on a CPU and without TensorFlow;
+``keras`` calls the Keras model through a compiled ``tf.function`` (needs the ``train``
+extra). Both pad batches to a power of two so they see few distinct shapes.
 """
 
 from __future__ import annotations
@@ -16,9 +17,16 @@ import numpy as np
 from fervision.errors import FervisionError
 from fervision.native import quiet_native_output
 
-from .model_io import ModelMetadata, load_model, read_metadata
+from .model_io import ModelMetadata, load_model, read_metadata, require_train_extra
 
 BACKENDS = ("litert", "keras")
+#: How the pipeline classifies faces by default, and so what ``fervision evaluate`` scores
+#: by default (tests/test_runtime.py checks they agree face by face): the LiteRT form (no
+#: TensorFlow at run time), one pass per face. Each face with its mirror in the same call
+#: scores half a point more on FER2013 but cost 14 to 18% of the default pipeline's frame
+#: rate in benchmarks/throughput.py, below 0.8 of its decode + detect ceiling.
+DEFAULT_BACKEND = "litert"
+DEFAULT_FLIP_AVERAGE = False
 MAX_BATCH = 64
 
 
@@ -31,7 +39,7 @@ class Predictor:
         self.flip_average = metadata.flip_average if flip_average is None else flip_average
 
     @classmethod
-    def from_path(cls, path=None, backend: str = "keras", flip_average: bool | None = None):
+    def from_path(cls, path=None, backend: str = DEFAULT_BACKEND, flip_average: bool | None = None):
         """A predictor for the model file at ``path`` (default: the shipped model)."""
         if backend == "keras":
             model, metadata = load_model(path)
@@ -94,16 +102,6 @@ class KerasPredictor(Predictor):
         return self._call(x)
 
 
-def _interpreter_class():
-    try:
-        from ai_edge_litert.interpreter import Interpreter
-    except ImportError:
-        import tensorflow as tf
-
-        Interpreter = tf.lite.Interpreter
-    return Interpreter
-
-
 def export_litert(model, path: str | Path, quantize: bool = True) -> Path:
     """Convert a Keras model to a LiteRT flatbuffer (dynamic-range int8 weights by default)."""
     with quiet_native_output():
@@ -163,7 +161,8 @@ class LiteRTPredictor(Predictor):
         keras_path = Path(path) if path else DEFAULT_MODEL
         metadata = read_metadata(keras_path)
         target = litert_path_for(keras_path)
-        if not target.exists():
+        if not target.exists():  # a model trained elsewhere: converting needs TensorFlow
+            require_train_extra(f"converting {keras_path.name} to its LiteRT form")
             model, metadata = load_model(keras_path)
             export_litert(model, target)
         return cls(target, metadata, flip_average)
@@ -177,7 +176,9 @@ class LiteRTPredictor(Predictor):
     def _interpreter(self, batch: int):
         if batch not in self._interpreters:
             with quiet_native_output():
-                interpreter = _interpreter_class()(
+                from ai_edge_litert.interpreter import Interpreter
+
+                interpreter = Interpreter(
                     model_path=str(self.path), num_threads=self._threads_for(batch)
                 )
                 inp = interpreter.get_input_details()[0]

@@ -6,6 +6,7 @@ the labels and how to turn a face crop into the model's input.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import zipfile
@@ -17,6 +18,18 @@ from fervision.native import quiet_native_output
 
 METADATA_NAME = "fervision.json"
 DEFAULT_MODEL = Path(__file__).parent / "models" / "default.keras"
+#: What the ``train`` extra adds to the runtime install (module: package).
+TRAIN_EXTRA = {"tensorflow": "TensorFlow", "sklearn": "scikit-learn", "kagglehub": "kagglehub"}
+
+
+def require_train_extra(what: str, modules=("tensorflow",)) -> None:
+    """A one-line error naming the ``train`` extra unless ``modules`` are installed."""
+    missing = [TRAIN_EXTRA[m] for m in modules if importlib.util.find_spec(m) is None]
+    if missing:
+        raise FervisionError(
+            f"{what} needs {' and '.join(missing)}, which the runtime install leaves out: "
+            f'pip install "fervision[train]"'
+        )
 
 
 @dataclass(frozen=True)
@@ -71,6 +84,7 @@ def load_model(path: str | Path | None = None):
     """Load a model and its metadata; checks the output width matches the labels."""
     path = Path(path) if path else DEFAULT_MODEL
     metadata = read_metadata(path)
+    require_train_extra(f"loading {path.name} with Keras")
     with quiet_native_output():
         import keras
 

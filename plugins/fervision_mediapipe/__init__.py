@@ -2,7 +2,8 @@
 
 ``mediapipe`` (``auto``: picks short range, full range or tiled full range per video),
 ``mediapipe:short`` and ``mediapipe:full``. Both models ship in the package, so it
-works offline. Nothing here imports mediapipe until a detector is built.
+works offline. They run through LiteRT (the ``mediapipe`` package is not used), loaded
+when a detector is built.
 """
 
 from fervision import hookimpl

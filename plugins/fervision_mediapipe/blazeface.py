@@ -1,12 +1,9 @@
-"""One BlazeFace model run through MediaPipe's Tasks ``FaceDetector``, on whole images or tiles."""
+"""One BlazeFace model run through LiteRT, decoded as MediaPipe does, on whole images or tiles."""
 
 from __future__ import annotations
 
 import math
-import threading
-import weakref
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -15,58 +12,68 @@ from fervision.imaging import box_iou
 from fervision.native import quiet_native_output
 from fervision.types import Face
 
+#: MediaPipe's face detection graph for each BlazeFace input size (SsdAnchorsCalculator
+#: options): anchor strides, and whether each cell has a second, interpolated anchor.
+#: 128: short range (896 anchors); 192: full range (2304 anchors).
+ANCHORS = {128: ((8, 16, 16, 16), True), 192: ((4,), False)}
+INPUT_SHAPES = {(1, size, size, 3) for size in ANCHORS}
+#: MediaPipe's FaceDetector default: detections overlapping more are merged.
+MIN_SUPPRESSION = 0.3
+
 
 def first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
 
 
-def import_mediapipe() -> SimpleNamespace:
-    """The MediaPipe Tasks names the detector uses (importing mediapipe loads TensorFlow too)."""
-    try:
-        import mediapipe
-        from mediapipe.tasks.python import BaseOptions
-        from mediapipe.tasks.python.vision import FaceDetector, FaceDetectorOptions, RunningMode
-    except ImportError as exc:
-        raise FervisionError(
-            f"the mediapipe detector needs mediapipe>=0.10.14 with the Tasks API "
-            f"(pip install mediapipe): {first_line(exc)}"
-        ) from None
-    return SimpleNamespace(
-        Image=mediapipe.Image,
-        SRGB=mediapipe.ImageFormat.SRGB,
-        BaseOptions=BaseOptions,
-        FaceDetector=FaceDetector,
-        FaceDetectorOptions=FaceDetectorOptions,
-        RunningMode=RunningMode,
-    )
+def ssd_anchors(size: int) -> np.ndarray:
+    """Anchor centres (N, 2) in 0..1, in the order of the model's outputs."""
+    strides, interpolated = ANCHORS[size]
+    centres, layer = [], 0
+    while layer < len(strides):  # layers of equal stride share one grid
+        same = strides[layer:].count(strides[layer])
+        cells = math.ceil(size / strides[layer])
+        grid = (np.stack(np.meshgrid(np.arange(cells), np.arange(cells)), -1) + 0.5) / cells
+        per_cell = same * (1 + int(interpolated))
+        centres.append(np.repeat(grid.reshape(-1, 2), per_cell, axis=0))
+        layer += same
+    return np.concatenate(centres).astype(np.float32)
 
 
 class BlazeFace:
-    """A loaded BlazeFace model (IMAGE mode); :meth:`detect` finds faces in an RGB array."""
+    """A BlazeFace model run through LiteRT; :meth:`detect` finds faces in an RGB array.
 
-    def __init__(self, mp: SimpleNamespace, path: Path, min_confidence: float):
-        options = mp.FaceDetectorOptions(
-            base_options=mp.BaseOptions(model_asset_path=str(path)),
-            running_mode=mp.RunningMode.IMAGE,
-            min_detection_confidence=min_confidence,
-        )
-        self._mp = mp
+    Decoded as MediaPipe's face detection graph (the Tasks ``FaceDetector``) decodes it:
+    the image letterboxed into the model's square input and scaled to -1..1, boxes and
+    six keypoints relative to SSD anchors, sigmoid scores, weighted non-maximum
+    suppression. ``benchmarks/blazeface_litert.py`` checks the boxes against the Tasks
+    API's on the real clips.
+    """
+
+    def __init__(self, path: Path, min_confidence: float):
+        self.min_confidence = min_confidence
         try:
             with quiet_native_output():
-                self._detector = mp.FaceDetector.create_from_options(options)
-                self._detector.detect(self._image(np.zeros((64, 64, 3), np.uint8)))
-        except Exception as exc:  # mediapipe raises RuntimeError/ValueError with C++ text
+                from ai_edge_litert.interpreter import Interpreter
+
+                interpreter = Interpreter(model_path=str(path), num_threads=1)
+                interpreter.allocate_tensors()
+            shape = tuple(interpreter.get_input_details()[0]["shape"])
+            outputs = sorted(interpreter.get_output_details(), key=lambda d: d["shape"][-1])
+            self.size = int(shape[1])
+            self.anchors = ssd_anchors(self.size) if shape in INPUT_SHAPES else None
+            found = [tuple(d["shape"]) for d in outputs]
+            if self.anchors is None or found != [(1, len(self.anchors), k) for k in (1, 16)]:
+                raise ValueError(f"input {shape} and outputs {found} are not BlazeFace's")
+        except Exception as exc:  # LiteRT raises ValueError/RuntimeError with C++ text
             raise FervisionError(
                 f"MediaPipe could not load {path} as a face detector "
-                f"(the Tasks FaceDetector needs a BlazeFace .tflite): {first_line(exc)}"
+                f"(it needs a BlazeFace .tflite): {first_line(exc)}"
             ) from None
-        self._close = weakref.finalize(self, _close_quietly, self._detector)
-        self._close.atexit = False
-        _close_at_exit(self._close)
-
-    def _image(self, rgb: np.ndarray):
-        return self._mp.Image(image_format=self._mp.SRGB, data=np.ascontiguousarray(rgb))
+        self._interpreter = interpreter
+        self._input = interpreter.get_input_details()[0]["index"]
+        self._scores, self._boxes = (d["index"] for d in outputs)
+        self.detect(np.zeros((64, 64, 3), np.uint8))  # fail now, and warm XNNPACK up
 
     def detect(self, rgb: np.ndarray, origin=(0, 0), drop_cut: bool = False) -> list[Face]:
         """Faces in ``rgb``, boxes and eyes shifted by ``origin``.
@@ -74,45 +81,66 @@ class BlazeFace:
         ``drop_cut`` leaves out faces touching the image's edge (a tile's, where the
         neighbouring tile sees the whole face).
         """
+        import cv2
+
         height, width = rgb.shape[:2]
+        side = max(width, height)
+        pad = np.array([side - width, side - height], np.float32) / 2
+        scale = self.size / side
+        affine = np.float32([[scale, 0, pad[0] * scale], [0, scale, pad[1] * scale]])
+        square = cv2.warpAffine(rgb, affine, (self.size, self.size), flags=cv2.INTER_LINEAR)
+        interpreter = self._interpreter
+        interpreter.set_tensor(self._input, square[None].astype(np.float32) / 127.5 - 1.0)
+        interpreter.invoke()
+        logits = interpreter.get_tensor(self._scores)[0, :, 0].astype(np.float64)
+        scores = 1 / (1 + np.exp(-np.clip(logits, -100, 100)))
+        keep = scores >= self.min_confidence
+        if not keep.any():
+            return []
+        raw, anchors = interpreter.get_tensor(self._boxes)[0][keep], self.anchors[keep]
+        points = raw[:, 4:].reshape(len(raw), -1, 2) / self.size + anchors[:, None]
+        centre, half = raw[:, :2] / self.size + anchors, raw[:, 2:4] / self.size / 2
+        boxes = np.concatenate([centre - half, centre + half], axis=1)
         ox, oy = origin
         faces = []
-        for detection in self._detector.detect(self._image(rgb)).detections:
-            box = detection.bounding_box
-            x, y, w, h = box.origin_x, box.origin_y, box.width, box.height
+        for box, keypoints, score in weighted_nms(boxes, points, scores[keep]):
+            x0, y0, x1, y1 = box * side - np.tile(pad, 2)
+            x, y, w, h = int(x0), int(y0), int(x1 - x0), int(y1 - y0)
             if drop_cut and (x <= 1 or y <= 1 or x + w >= width - 1 or y + h >= height - 1):
                 continue
-            categories = detection.categories
-            score = float(categories[0].score) if categories else 1.0
-            points = detection.keypoints or []
-            eyes = None
-            if len(points) >= 2:  # MediaPipe: 0 = the person's right eye, 1 = their left
-                eyes = tuple((p.x * width + ox, p.y * height + oy) for p in points[:2])
-                eyes = tuple(sorted(eyes))  # left-most in the image first
-            faces.append(Face((x + ox, y + oy, w, h), score, eyes=eyes))
+            # MediaPipe's keypoints 0 and 1 are the person's right and left eye.
+            eyes = sorted((float(px + ox), float(py + oy)) for px, py in keypoints[:2] * side - pad)
+            faces.append(Face((x + ox, y + oy, w, h), float(score), eyes=tuple(eyes)))
         return faces
 
     def close(self) -> None:
-        self._close()
+        self._interpreter = None
 
 
-def _close_quietly(detector) -> None:
-    with quiet_native_output():
-        detector.close()
+def weighted_nms(boxes: np.ndarray, points: np.ndarray, scores: np.ndarray):
+    """MediaPipe's WEIGHTED suppression: each cluster of overlapping detections becomes the
+    score-weighted mean of its boxes and keypoints, with its best score. Best first."""
+    order = np.argsort(-scores, kind="stable")
+    while order.size:
+        iou = _ious(boxes[order[0]], boxes[order])
+        iou[0] = 1.0  # the best is in its own cluster, even a degenerate box
+        members = order[iou > MIN_SUPPRESSION]
+        weights = scores[members][:, None]
+        yield (
+            (weights * boxes[members]).sum(0) / weights.sum(),
+            (weights[:, :, None] * points[members]).sum(0) / weights.sum(),
+            scores[order[0]],
+        )
+        order = order[iou <= MIN_SUPPRESSION]
 
 
-def _close_at_exit(finalizer) -> None:
-    """Close a detector nobody closed when the interpreter exits, while mediapipe still can.
-
-    mediapipe closes through a thread pool that shuts down with the other threads, before
-    ``atexit`` runs; its own ``__del__`` would then print a traceback after a clean
-    one-line error. Threading's exit hooks run in reverse order, so this one runs first.
-    """
-    register = getattr(threading, "_register_atexit", None)
-    if register is None:  # not CPython 3.9+: a plain atexit hook is the best there is
-        finalizer.atexit = True
-        return
-    register(lambda: finalizer() if finalizer.alive else None)
+def _ious(box: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Intersection over union of one ``(x0, y0, x1, y1)`` box with each of ``boxes``."""
+    corner0, corner1 = np.maximum(box[:2], boxes[:, :2]), np.minimum(box[2:], boxes[:, 2:])
+    inter = np.prod(np.clip(corner1 - corner0, 0, None), axis=1)
+    areas = np.prod(boxes[:, 2:] - boxes[:, :2], axis=1)
+    union = areas + np.prod(box[2:] - box[:2]) - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
 
 
 def tile_grid(width: int, height: int, tile: int, overlap: float = 0.25) -> list[tuple]:

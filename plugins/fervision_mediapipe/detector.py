@@ -1,7 +1,7 @@
 """The MediaPipe BlazeFace face detector stage, choosing the model range for each video.
 
-mediapipe (which drags in TensorFlow, several seconds) loads when a detector is
-built, not when this module is imported, so ``fervision plugins`` stays instant.
+The models run through LiteRT (``ai-edge-litert``), loaded when a detector is built;
+the ``mediapipe`` package itself is not needed (see ``blazeface.BlazeFace``).
 """
 
 from __future__ import annotations
@@ -13,11 +13,10 @@ import numpy as np
 
 from fervision.errors import FervisionError
 from fervision.imaging import downscaled
-from fervision.native import quiet_native_output
 from fervision.scene import SceneCutDetector
 from fervision.types import Face, Frame, SourceInfo, to_bgr
 
-from .blazeface import BlazeFace, import_mediapipe, merge_faces, tile_grid
+from .blazeface import BlazeFace, merge_faces, tile_grid
 from .models import get_spec, resolve_model
 
 VARIANTS = ("auto", "short", "full")
@@ -42,7 +41,7 @@ PROBE_SCORE = 0.6
 
 
 class MediaPipeDetector:
-    """Faces from MediaPipe's BlazeFace models through the Tasks API ``FaceDetector``.
+    """Faces from MediaPipe's BlazeFace models, decoded as MediaPipe's ``FaceDetector`` does.
 
     Args:
         variant: ``"auto"`` (default), ``"short"`` (faces within about 2 m) or
@@ -103,8 +102,6 @@ class MediaPipeDetector:
         import cv2
 
         self._cv2 = cv2
-        with quiet_native_output():
-            self._mp = import_mediapipe()
         self._engines: dict[str, BlazeFace] = {}
         self.plan_counts = {p.name: 0 for p in self.plans}  # frames each plan ran on
         self.probes = 0
@@ -128,7 +125,7 @@ class MediaPipeDetector:
         """Load the models unless they are loaded already."""
         for variant, path in self.model_paths.items():
             if variant not in self._engines:
-                self._engines[variant] = BlazeFace(self._mp, path, self.min_confidence)
+                self._engines[variant] = BlazeFace(path, self.min_confidence)
 
     def detect(self, frame: Frame) -> list[Face]:
         """The faces in ``frame``: integer boxes clipped to the frame, best score first."""
