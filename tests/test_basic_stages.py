@@ -1,5 +1,6 @@
 """The tracker, smoothers and CSV sink of the basic plugin."""
 
+import contextlib
 import csv
 
 import numpy as np
@@ -206,20 +207,20 @@ def test_csv_rows_are_flushed_as_frames_arrive(tmp_path):
     sink.close()
 
 
-@pytest.fixture
-def file_size_limit():
-    """Lower this process's file size limit (RLIMIT_FSIZE): a write past it fails, EFBIG."""
+@contextlib.contextmanager
+def file_size_limit(size: int):
+    """Lower this process's file size limit (RLIMIT_FSIZE) inside the block: a write past
+    it fails with EFBIG. Kept short, or pytest's own output to a large log file fails too."""
     resource = pytest.importorskip("resource")
     before = resource.getrlimit(resource.RLIMIT_FSIZE)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (size, before[1]))
+    try:
+        yield
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, before)
 
-    def limit(size: int) -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (size, before[1]))
 
-    yield limit
-    resource.setrlimit(resource.RLIMIT_FSIZE, before)
-
-
-def test_csv_cut_back_to_whole_frames_when_a_write_fails(tmp_path, file_size_limit):
+def test_csv_cut_back_to_whole_frames_when_a_write_fails(tmp_path):
     path = tmp_path / "full.csv"
     sink = CsvSink(path)
     sink.open(SourceInfo("x", 100, 100, 30), LABELS)
@@ -227,11 +228,11 @@ def test_csv_cut_back_to_whole_frames_when_a_write_fails(tmp_path, file_size_lim
     header = path.stat().st_size
     sink.write(frame_with(0, faces))
     frame_bytes = path.stat().st_size - header
-    file_size_limit(header + int(2.5 * frame_bytes))  # room for two frames and a half
-    sink.write(frame_with(1, faces))
-    with pytest.raises(FervisionError) as err:
-        for index in range(2, 10):
-            sink.write(frame_with(index, faces))
+    with file_size_limit(header + int(2.5 * frame_bytes)):  # room for two frames and a half
+        sink.write(frame_with(1, faces))
+        with pytest.raises(FervisionError) as err:
+            for index in range(2, 10):
+                sink.write(frame_with(index, faces))
     sink.close()
     assert str(err.value) == (
         f"cannot write CSV {path}: File too large (it holds frames up to 1, every row whole)"
