@@ -14,9 +14,14 @@ SHARED = Path(os.environ.get("FERVISION_SHARED", REPO.parent / "shared"))
 
 
 def _shared(relative: str) -> Path:
+    """A path in the shared data; skipped when absent, a failure under
+    ``FERVISION_REQUIRE_SHARED=1`` (CI sets it: nothing there may be skipped silently)."""
     path = SHARED / relative
     if not path.exists():
-        pytest.skip(f"{path} is absent (set FERVISION_SHARED to the shared data folder)")
+        reason = f"{path} is absent (set FERVISION_SHARED to the shared data folder)"
+        if os.environ.get("FERVISION_REQUIRE_SHARED") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
     return path
 
 

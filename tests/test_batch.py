@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from conftest import _shared
 from fervision import FervisionError
 from fervision_batch.inputs import find_videos, output_names
 from fervision_keras.model_io import DEFAULT_MODEL
@@ -48,16 +49,10 @@ def partial_files(out: Path) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def model(tmp_path_factory) -> Path:
-    if DEFAULT_MODEL.is_file():
-        return DEFAULT_MODEL
-    from fervision_keras.architecture import build_cnn
-    from fervision_keras.model_io import ModelMetadata, save_model
-
-    path = tmp_path_factory.mktemp("model") / "tiny.keras"
-    labels = ("angry", "fear", "happy", "neutral", "sad", "surprise")
-    save_model(build_cnn(6, width=4), path, ModelMetadata(labels=labels))
-    return path
+def model() -> Path:
+    """The shipped emotion model (it is package data: a checkout without it is broken)."""
+    assert DEFAULT_MODEL.is_file(), f"the shipped model {DEFAULT_MODEL} is missing"
+    return DEFAULT_MODEL
 
 
 @pytest.fixture(scope="module")
@@ -70,9 +65,7 @@ def stages(model) -> list[str]:
 def frames():
     import cv2
 
-    path = SHARED / "media/short_hamilton_clip.mp4"
-    if not path.is_file():
-        pytest.skip(f"{path} is absent (set FERVISION_SHARED to the shared data folder)")
+    path = _shared("media/short_hamilton_clip.mp4")
     cap = cv2.VideoCapture(str(path))
     images = []
     while True:

@@ -39,11 +39,9 @@ def _images(page: str) -> list[tuple[str, np.ndarray]]:
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     """A run of the default pipeline on the real clip's first 150 frames, with a report."""
-    from conftest import SHARED
+    from conftest import _shared
 
-    clip = SHARED / "media/short_hamilton_clip.mp4"
-    if not clip.exists():
-        pytest.skip(f"{clip} is absent (set FERVISION_SHARED to the shared data folder)")
+    clip = _shared("media/short_hamilton_clip.mp4")
     out = tmp_path_factory.mktemp("report")
     args = ["run", "--source", clip, "--max-frames", 150, "--csv", out / "run.csv"]
     result = fervision(*args, "--report", out / "run.html")

@@ -7,7 +7,10 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
+
+pytestmark = pytest.mark.slow  # training and full test-split runs
 
 
 def fervision(*args, env=None, **kw):
@@ -59,7 +62,9 @@ def test_train_a_small_model_through_the_cli_then_evaluate_it(tmp_path, fer_env)
     ):
         assert (out / name).stat().st_size > 0, name
     report = json.loads((out / "test_report.json").read_text())
-    assert report["images"] == 7067 and 0 <= report["accuracy"] <= 1
+    confusion = np.array(report["confusion_matrix"])
+    assert report["images"] == confusion.sum() == 7067
+    assert report["accuracy"] == pytest.approx(np.trace(confusion) / 7067)
     assert set(report["per_class"]) == {"angry", "fear", "happy", "neutral", "sad", "surprise"}
     state = json.loads((out / "state.json").read_text())
     assert state["epoch"] == 2 and len(state["history"]["val_accuracy"]) == 2
@@ -80,7 +85,7 @@ def test_ctrl_c_keeps_a_checkpoint_that_resume_continues(tmp_path, fer_env):
         "--out",
         str(out),
         "--epochs",
-        "3",
+        "40",
         "--limit-per-class",
         "20",
         "--width",
@@ -100,15 +105,14 @@ def test_ctrl_c_keeps_a_checkpoint_that_resume_continues(tmp_path, fer_env):
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=120)
     state = json.loads((out / "state.json").read_text())
-    if state["epoch"] == 3:
-        pytest.skip("training finished before the interrupt arrived")
+    assert state["epoch"] < 40, "Ctrl-C did not stop training"
     output = f"stdout: {stdout[-1500:]}\nstderr: {stderr[-1500:]}"
     assert proc.returncode == 130, output
     assert "continue with --resume" in stdout, output
     resumed = fervision(*args, "--resume", env=fer_env)
     assert resumed.returncode == 0, resumed.stderr[-2000:]
-    assert f"resuming after epoch {state['epoch']} of 3" in resumed.stdout
-    assert json.loads((out / "state.json").read_text())["epoch"] == 3
+    assert f"resuming after epoch {state['epoch']} of 40" in resumed.stdout
+    assert json.loads((out / "state.json").read_text())["epoch"] == 40
 
 
 def test_evaluate_the_shipped_model_on_a_test_slice(tmp_path, fer_env):
@@ -173,8 +177,8 @@ def test_ensemble_averages_its_members_and_runs_as_litert(tmp_path):
     assert np.abs(members[0] - members[1]).max() > 1e-3  # the members really differ
     combined = Predictor.from_path(out, "keras", flip_average=False)(faces)
     np.testing.assert_allclose(combined, (members[0] + members[1]) / 2, atol=1e-5)
-    lite = Predictor.from_path(out, "litert", flip_average=False)(faces)
-    np.testing.assert_allclose(lite, combined, atol=0.05)
+    assert Predictor.from_path(out, "litert", flip_average=False)(faces).shape == (9, 6)
+    # LiteRT against Keras on a trained model: tests/test_classifier_correctness.py
 
 
 def test_ensemble_of_models_with_different_labels_is_one_line(tmp_path):

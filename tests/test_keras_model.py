@@ -98,16 +98,15 @@ def test_crops_are_square_model_sized_and_safe_at_the_edges():
     assert crop_faces(image, [(0, 0, 10, 10)], 32, 3, 0.1).shape == (1, 32, 32, 3)
 
 
-def test_litert_backend_agrees_with_keras(tiny_model_path, tmp_path, monkeypatch):
+def test_litert_backend_converts_once_and_caches(tiny_model_path, tmp_path, monkeypatch):
     monkeypatch.setenv("FERVISION_CACHE", str(tmp_path))
     keras_predictor = Predictor.from_path(tiny_model_path, "keras")
     lite = Predictor.from_path(tiny_model_path, "litert")
     assert isinstance(lite, LiteRTPredictor) and lite.path.parent == tmp_path / "litert"
     crops = np.random.default_rng(3).integers(0, 255, (70, 48, 48), dtype=np.uint8)
-    expected, got = keras_predictor(crops), lite(crops)
-    assert got.shape == (70, 6)
-    np.testing.assert_allclose(got, expected, atol=0.05)
-    assert (got.argmax(1) == expected.argmax(1)).mean() >= 0.9
+    assert lite(crops).shape == keras_predictor(crops).shape == (70, 6)
+    # an untrained model's outputs all lie near 1/6, so agreement is checked on the shipped
+    # model and real faces instead: tests/test_classifier_correctness.py
     again = Predictor.from_path(tiny_model_path, "litert")  # converted once, then cached
     assert again.path == lite.path
 

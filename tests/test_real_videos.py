@@ -9,6 +9,8 @@ from fervision import Pipeline
 
 cv2 = pytest.importorskip("cv2")
 
+pytestmark = pytest.mark.slow  # full real clips through the default pipeline
+
 
 @pytest.fixture
 def media(photo):
