@@ -229,13 +229,6 @@ def _start_from(model, path: str) -> None:
     model.set_weights(weights)
 
 
-def _inference_copy(weights, config: TrainConfig):
-    """The trained weights in a float32 network without an optimizer, for shipping."""
-    clean = _build(config)
-    clean.set_weights(weights)
-    return clean
-
-
 class SnapshotAverage:
     """A running mean of the weights at the end of epochs (stochastic weight averaging)."""
 
@@ -258,18 +251,20 @@ class SnapshotAverage:
         _replace(self.path, lambda tmp: np.savez(tmp, count=self.count, **arrays))
 
 
-def _finish_average(run: RunDirectory, config, train_set, val_set, metadata, notify) -> float:
-    """Save the weight average with batch-norm statistics re-estimated; its val accuracy."""
+def _finish_average(
+    run: RunDirectory, average: SnapshotAverage, shipped, train_set, val_set, metadata, notify
+) -> float:
+    """Save the weight average, batch-norm statistics re-estimated, through the float32
+    network ``shipped``; returns its validation accuracy."""
     from .averaging import recalibrate_batch_norm
     from .evaluation import classification_metrics
     from .inference import KerasPredictor
 
-    average = SnapshotAverage(run.swa)
-    model = _inference_copy([m.astype(np.float32) for m in average.mean], config)
-    recalibrate_batch_norm(model, train_set.images, metadata)
-    probs = KerasPredictor(model, metadata, flip_average=False).predict_all(val_set.images)
+    shipped.set_weights([m.astype(np.float32) for m in average.mean])
+    recalibrate_batch_norm(shipped, train_set.images, metadata)
+    probs = KerasPredictor(shipped, metadata, flip_average=False).predict_all(val_set.images)
     accuracy = classification_metrics(val_set.labels, probs, metadata.labels)["accuracy"]
-    save_model(model, run.averaged, metadata)
+    save_model(shipped, run.averaged, metadata)
     notify(f"weights of {average.count} epochs averaged: validation accuracy {accuracy:.4f}")
     return accuracy
 
@@ -343,6 +338,7 @@ def train(
     _compile(model, config, steps, done_steps=state["epoch"] * steps)
     metadata = ModelMetadata(labels=tuple(config.classes))
     average = SnapshotAverage(run.swa)
+    shipped = _build(config)  # float32, no optimizer: what checkpoints and models hold
     started = time.time()
 
     class Checkpoint(keras.callbacks.Callback):
@@ -364,14 +360,15 @@ def train(
             if verbose == 2:
                 notify(f"epoch {epoch + 1}: {logs['images_per_second']:.0f} training images/s")
             weights = model.get_weights()
-            _replace(run.checkpoint, _inference_copy(weights, config).save_weights)
+            shipped.set_weights(weights)
+            _replace(run.checkpoint, shipped.save_weights)
             if config.swa_from and epoch + 1 > config.swa_from * config.epochs:
                 average.add(weights)
             val = float(logs.get("val_accuracy", 0))
             if val > state["best_val_accuracy"]:
                 state["best_val_accuracy"] = val
                 state["best_epoch"] = epoch + 1
-                save_model(_inference_copy(weights, config), run.best, metadata)
+                save_model(shipped, run.best, metadata)
             run.save_state(state)
 
     stop = GracefulStop(model)
@@ -422,7 +419,7 @@ def train(
     chosen = run.best
     if average.count and state["epoch"] >= config.epochs:
         if (
-            _finish_average(run, config, train_set, val_set, metadata, notify)
+            _finish_average(run, average, shipped, train_set, val_set, metadata, notify)
             > state["best_val_accuracy"]
         ):
             chosen = run.averaged
