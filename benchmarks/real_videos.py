@@ -41,6 +41,7 @@ class FaceRecord:
     area: int
     label: str | None
     raw: str
+    probs: np.ndarray | None = None
 
 
 def build_crowd(folder: Path, seconds: float = 4.0, fps: float = 30.0) -> Path:
@@ -59,8 +60,10 @@ def build_crowd(folder: Path, seconds: float = 4.0, fps: float = 30.0) -> Path:
     return path
 
 
-def run_clip(path: Path, detector: str, smoother: str) -> tuple[list[list[FaceRecord]], dict]:
-    """Every frame's faces, and the run's timing."""
+def run_clip(
+    path: Path, detector: str, smoother: str, keep_probs: bool = False
+) -> tuple[list[list[FaceRecord]], dict]:
+    """Every frame's faces (with raw probabilities if ``keep_probs``), and the run's timing."""
     start = time.perf_counter()
     pipeline = Pipeline(str(path), detector=detector, smoother=smoother)
     frames = []
@@ -75,13 +78,15 @@ def run_clip(path: Path, detector: str, smoother: str) -> tuple[list[list[FaceRe
                         f.box[2] * f.box[3],
                         f.label,
                         labels[int(np.argmax(f.probs))] if f.probs is not None else "",
+                        f.probs if keep_probs else None,
                     )
                     for f in frame.faces
                 ],
             )
         )
     whole = time.perf_counter() - start
-    return frames, {"fps": pipeline.summary.fps, "whole_s": whole, "frame_dt": _dt(pipeline)}
+    timing = {"fps": pipeline.summary.fps, "whole_s": whole, "frame_dt": _dt(pipeline)}
+    return frames, timing | {"labels": list(labels)}
 
 
 def _dt(pipeline) -> float:

@@ -1,0 +1,96 @@
+"""How the `ema` smoother's settings trade calm against following, on the labelled real clips.
+
+    python benchmarks/smoother_tuning.py [--top 10]
+
+Runs the default pipeline once per labelled clip of ``real_videos_labels.json`` with no
+smoothing, keeps every face's raw probabilities, then replays the ``ema`` smoother over
+them for each setting of a grid (the classifier is not run again). Prints the current
+defaults and the settings that keep every steady clip at <= 0.3 shown label switches a
+second, best pooled segment accuracy first, with the worst clip's accuracy.
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import itertools
+
+from real_videos import LABELS, SHARED, FaceRecord, run_clip, segment_accuracy, switches_per_second
+
+from fervision import Face, Frame
+from fervision_basic.smoothers import EmaSmoother
+
+GRID = {
+    "tau": (0.2, 0.3, 0.4, 0.5),
+    "margin": (0.05, 0.1, 0.15, 0.2),
+    "hold": (0.1, 0.2, 0.3),
+    "dwell": (0.5, 0.8, 1.0),
+}
+CALM = 0.3  # issue 12's target: shown label switches a second on a steady talking head
+
+
+def raw_runs() -> dict[str, tuple[list, list[str], float]]:
+    """Per labelled clip: (timestamp, track id, box area, raw probs) per face, labels, frame dt."""
+    runs = {}
+    for name, truth in LABELS.items():
+        if name.startswith("_") or not truth["segments"]:
+            continue
+        frames, timing = run_clip(SHARED / "media" / name, "mediapipe", "none", keep_probs=True)
+        runs[name] = (frames, timing["labels"], timing["frame_dt"])
+    return runs
+
+
+def replay(frames, labels: list[str], **settings) -> list:
+    """The clip's faces as benchmark records, labelled by an ``ema`` smoother with ``settings``."""
+    smoother = EmaSmoother(**settings)
+    smoother.open(None)
+    out = []
+    for t, records in frames:
+        faces = [Face(box=(0, 0, 1, 1), track_id=r.track_id, probs=r.probs) for r in records]
+        smoother.update(Frame(None, 0, t, faces=faces, labels=labels))
+        out.append(
+            (t, [FaceRecord(r.track_id, r.area, f.label, r.raw) for r, f in zip(records, faces)])
+        )
+    return out
+
+
+def score(runs, settings: dict) -> tuple[float, float, float]:
+    """(pooled segment accuracy, worst clip's accuracy, most switches a second on a steady clip)."""
+    right = total = 0
+    worst, calm = 1.0, 0.0
+    for name, (frames, labels, dt) in runs.items():
+        labelled = replay(frames, labels, **settings)
+        accuracy, n = segment_accuracy(labelled, LABELS[name]["segments"])
+        right, total, worst = right + accuracy * n, total + n, min(worst, accuracy)
+        if LABELS[name]["steady"]:
+            calm = max(calm, switches_per_second(labelled, "label", dt))
+    return right / total, worst, calm
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--top", type=int, default=10)
+    args = parser.parse_args()
+    if not (SHARED / "media").is_dir():
+        raise SystemExit(f"{SHARED / 'media'} is absent (set FERVISION_SHARED)")
+    runs = raw_runs()
+    defaults = {
+        name: p.default
+        for name, p in inspect.signature(EmaSmoother).parameters.items()
+        if name in GRID
+    }
+    rows = []
+    for values in itertools.product(*GRID.values()):
+        settings = dict(zip(GRID, values))
+        rows.append((*score(runs, settings), settings))
+    print(f"{'pooled':>7} {'worst':>6} {'max sw/s':>8}  settings")
+    pooled, worst, calm = score(runs, defaults)
+    print(f"{pooled:7.3f} {worst:6.2f} {calm:8.2f}  {defaults}  (defaults)")
+    calm_rows = sorted((r for r in rows if r[2] <= CALM), key=lambda r: (-r[0], -r[1]))
+    for pooled, worst, calm, settings in calm_rows[: args.top]:
+        print(f"{pooled:7.3f} {worst:6.2f} {calm:8.2f}  {settings}")
+    print(f"{len(calm_rows)} of {len(rows)} settings keep steady clips at <= {CALM} switches/s")
+
+
+if __name__ == "__main__":
+    main()
