@@ -36,7 +36,10 @@ def open_auto(target=None, **options):
 
     ``rtsp://``, ``http(s)://`` and other URLs -> stream; a folder -> folder; an image
     suffix -> image; a bare number -> that webcam; anything else -> video file.
-    ``options`` go to that source (``fps=`` is accepted by every one of them).
+
+    Args:
+        target: a path, URL or camera index.
+        options: go to the source chosen (``fps`` is accepted by every one of them).
     """
     if target is None or str(target).strip() == "":
         raise FervisionError("no source given")
