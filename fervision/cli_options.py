@@ -57,7 +57,7 @@ STAGE_OPTIONS = [
         "or a plugin's.",
     ),
     click.option(
-        "--detector-model", type=click.Path(), help="Model file for the detector (-O detector.model)."
+        "--detector-model", type=click.Path(), help="The detector's model file (-O detector.model)."
     ),
     click.option("--classifier", default=DEFAULT_STAGES["classifier"], show_default=True),
     click.option(
@@ -127,4 +127,3 @@ def pipeline_spec(command):
         return command(*args, spec=spec.with_options(**shorthands), **kwargs)  # -O wins
 
     return with_options(STAGE_OPTIONS)(with_spec)
-

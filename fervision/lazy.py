@@ -7,7 +7,7 @@ import ast
 import importlib
 import importlib.util
 import inspect
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 P = inspect.Parameter
@@ -52,7 +52,7 @@ def describe(factory) -> tuple[inspect.Signature, str]:
     return signature, doc
 
 
-@lru_cache(maxsize=None)
+@cache
 def _from_source(module: str, name: str) -> tuple[inspect.Signature, str] | None:
     """``name``'s signature and docstring from ``module``'s file; None if it is not a plain
     top-level function, or a class defining its own ``__init__`` (or none, without bases)."""
@@ -69,7 +69,8 @@ def _from_source(module: str, name: str) -> tuple[inspect.Signature, str] | None
         return _signature(node.args, False, constants), ast.get_docstring(node) or ""
     if not isinstance(node, ast.ClassDef):
         return None
-    init = next((n for n in node.body if isinstance(n, ast.FunctionDef) and n.name == "__init__"), None)
+    methods = (n for n in node.body if isinstance(n, ast.FunctionDef))
+    init = next((n for n in methods if n.name == "__init__"), None)
     doc = ast.get_docstring(node) or ""
     if init is None:
         return (inspect.Signature(), doc) if not node.bases else None

@@ -93,8 +93,10 @@ class Registry:
             return self._entries[(kind, name)]
         except KeyError:
             known = ", ".join(self.names(kind)) or "none"
-            failed = f"; plugins that failed to load: {', '.join(self.failed)}" if self.failed else ""
-            raise StageNotFound(f"unknown {kind} {name!r}; known {kind}s: {known}{failed}") from None
+            message = f"unknown {kind} {name!r}; known {kind}s: {known}"
+            if self.failed:
+                message += f"; plugins that failed to load: {', '.join(self.failed)}"
+            raise StageNotFound(message) from None
 
     def has(self, kind: str, name: str) -> bool:
         return (kind, name) in self._entries

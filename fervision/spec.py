@@ -109,7 +109,7 @@ class PipelineSpec:
         return replace(self, options=options)
 
     def settings(self) -> dict[str, str]:
-        """Each stage with its options, as reports list them: ``{"detector": "haar (min_size=60)"}``."""
+        """Each stage with its options, as reports list them: ``haar (min_size=60)``."""
         shown = {}
         for kind in OPTION_KINDS:
             name = getattr(self, kind, None)

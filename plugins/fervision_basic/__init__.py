@@ -19,5 +19,5 @@ def register_stages(registry):
     add("tracker", "none", f"{__name__}.tracker:NoTracker", help="no tracking: faces get no id")
     add("smoother", "ema", f"{__name__}.smoothers:EmaSmoother", help="per-track EMA, calm label")
     add("smoother", "vote", f"{__name__}.smoothers:VoteSmoother", help="per-track majority vote")
-    add("smoother", "none", f"{__name__}.smoothers:PassThroughSmoother", help="raw classifier output")
+    add("smoother", "none", f"{__name__}.smoothers:PassThroughSmoother", help="raw probabilities")
     add("sink", "csv", f"{__name__}.csv_sink:CsvSink", help="long-format emotion CSV (csv:PATH)")

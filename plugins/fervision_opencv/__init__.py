@@ -21,10 +21,10 @@ def register_stages(registry):
         "pick by target: URL -> stream, folder, image file, digits -> webcam, else video",
     )
     add("source", "video", "capture:VideoSource", "a video file (video:PATH)")
-    add("source", "webcam", "capture:WebcamSource", "a camera (webcam, webcam:N, webcam:/dev/videoN)")
+    add("source", "webcam", "capture:WebcamSource", "a camera (webcam:N, webcam:/dev/videoN)")
     add("source", "stream", "capture:StreamSource", "a network stream (stream:rtsp://...)")
     add("source", "image", "images:ImageSource", "one still image (image:PATH)")
-    add("source", "folder", "images:FolderSource", "the images in a folder, natural order (folder:PATH)")
+    add("source", "folder", "images:FolderSource", "a folder's images in order (folder:PATH)")
     add(
         "source",
         "sample",
