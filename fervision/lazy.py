@@ -48,7 +48,7 @@ def describe(factory) -> tuple[inspect.Signature, str]:
         signature = inspect.Signature([P("options", P.VAR_KEYWORD)])
     doc = inspect.getdoc(factory) or ""
     if inspect.isclass(factory) and "__init__" in vars(factory):
-        doc += "\n" + (inspect.getdoc(factory.__init__) or "")
+        doc += "\n" + inspect.cleandoc(vars(factory)["__init__"].__doc__ or "")
     return signature, doc
 
 

@@ -95,7 +95,7 @@ class Registry:
             known = ", ".join(self.names(kind)) or "none"
             message = f"unknown {kind} {name!r}; known {kind}s: {known}"
             if self.failed:
-                message += f"; plugins that failed to load: {', '.join(self.failed)}"
+                message += f"; plugins that failed to load: {', '.join(sorted(self.failed))}"
             raise StageNotFound(message) from None
 
     def has(self, kind: str, name: str) -> bool:
