@@ -117,6 +117,9 @@ class PipelineSpec:
             if name is None and not values:
                 continue
             given = ", ".join(f"{key}={value}" for key, value in (values or {}).items())
-            shown[kind] = f"{name} ({given})" if name and given else name or given
+            if name is None:  # the source, named by each run
+                shown[f"{kind} options"] = given
+            else:
+                shown[kind] = f"{name} ({given})" if given else name
         shown["detect every"] = f"{self.detect_every} frame(s)"
         return shown
