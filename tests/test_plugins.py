@@ -150,6 +150,12 @@ def test_a_plugin_that_fails_to_load_is_listed_with_its_error_and_breaks_nothing
             "    registry.add('sink', 'bad', 'bad_stages:Bad')\n"
             "    raise RuntimeError('no licence key')\n"
         ),
+        bad_commands=(
+            "from fervision import hookimpl\n"
+            "@hookimpl\n"
+            "def register_commands(cli):\n"
+            "    raise ValueError('click too old')\n"
+        ),
     )
     assert run_cli("--help", env=env).returncode == 0
     listing = run_cli("plugins", env=env)
@@ -161,11 +167,17 @@ def test_a_plugin_that_fails_to_load_is_listed_with_its_error_and_breaks_nothing
     assert "bad_stages 0.3  (bad_stages)\n    failed to load: RuntimeError: no licence key\n" in (
         listing.stdout
     )
+    assert "bad_commands 0.3  (bad_commands)\n    failed to load: ValueError: click too" in (
+        listing.stdout
+    )
     assert "detectors: haar, haar-fast" in listing.stdout and "sinks: csv" in listing.stdout
+    assert "commands: batch, report" in listing.stdout
     unknown = run_cli("run", "--sink", "bad", env=env)
     assert unknown.returncode == 1
     assert unknown.stderr.startswith("error: unknown sink 'bad'; known sinks: csv, display")
-    assert unknown.stderr.rstrip().endswith("plugins that failed to load: bad_stages, needs_lib")
+    assert unknown.stderr.rstrip().endswith(
+        "plugins that failed to load: bad_commands, bad_stages, needs_lib"
+    )
 
 
 def test_observer_hooks_see_every_run_and_frame():
