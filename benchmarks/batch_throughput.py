@@ -25,15 +25,15 @@ import tempfile
 import time
 from pathlib import Path
 
+from fervision.spec import PipelineSpec
 from fervision_batch.runner import run_batch
-from fervision_batch.worker import StageConfig
 
 SHARED = Path(os.environ.get("FERVISION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
 
-def measure(videos: Path, out: Path, config: StageConfig, engine: str, workers: int) -> dict:
+def measure(videos: Path, out: Path, spec: PipelineSpec, engine: str, workers: int) -> dict:
     start = time.perf_counter()
-    report = run_batch([videos], out, config, engine=engine, workers=workers)
+    report = run_batch([videos], out, spec, engine=engine, workers=workers)
     wall = time.perf_counter() - start
     done = [r for r in report.rows if r["status"] == "done"]
     if len(done) != len(report.rows):
@@ -62,8 +62,10 @@ def main() -> None:
     parser.add_argument("--skip-ray", action="store_true")
     args = parser.parse_args()
 
-    config = StageConfig(
-        detector=args.detector, detector_model=args.detector_model, model=args.model
+    options = {"detector": {"model": args.detector_model}, "classifier": {"model": args.model}}
+    spec = PipelineSpec(
+        detector=args.detector,
+        options={kind: {k: v for k, v in o.items() if v} for kind, o in options.items()},
     )
     runs = [("local", 1), ("local", 2)] + ([] if args.skip_ray else [("ray", 2)])
     print(
@@ -77,7 +79,7 @@ def main() -> None:
         for i in range(args.copies):
             (videos / f"copy{i:02d}.mp4").symlink_to(Path(args.clip).absolute())
         for engine, workers in runs:
-            r = measure(videos, Path(tmp, f"out-{engine}-{workers}"), config, engine, workers)
+            r = measure(videos, Path(tmp, f"out-{engine}-{workers}"), spec, engine, workers)
             results[(engine, workers)] = r
             rates = [
                 f"{kind} {r[kind]:6.1f} s  {r['videos'] / r[kind]:5.2f} videos/s  "

@@ -8,6 +8,7 @@ from .errors import FervisionError, StageNotFound, StopPipeline
 from .hookspecs import hookimpl
 from .pipeline import Pipeline, Summary
 from .plugins import get_registry, register_plugin, unregister_plugin
+from .spec import PipelineSpec
 from .types import Face, Frame, SourceInfo
 
 __version__ = "0.1.0"
@@ -16,6 +17,7 @@ __all__ = [
     "FervisionError",
     "Frame",
     "Pipeline",
+    "PipelineSpec",
     "SourceInfo",
     "StageNotFound",
     "StopPipeline",

@@ -6,14 +6,18 @@ import os
 import signal
 import sys
 from contextlib import closing
+from dataclasses import replace
 
 import click
 
-from .cli_options import SIZE, stage_options
+from .cli_options import SIZE, pipeline_spec
 from .errors import FervisionError, SinkFailed, one_line
-from .plugins import get_plugin_manager, get_registry, plugin_hooks, plugin_infos
+from .options import OptionError
+from .plugins import get_plugin_manager, get_registry, mark_failed, plugin_hooks, plugin_infos
+from .registry import KINDS, StageEntry
 
 EXIT_ERROR = 1
+EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 
 
@@ -24,13 +28,23 @@ def cli():
 
 
 @cli.command()
-def plugins():
-    """List every plugin with its version and what it registers."""
+@click.option(
+    "--verbose", "-v", is_flag=True, help="List each stage with its options: type, default, help."
+)
+def plugins(verbose):
+    """List every plugin with its version and what it registers (or why it failed to load)."""
     registry = get_registry()
     for info in plugin_infos():
         click.echo(f"{info.name} {info.version}  ({info.module})")
+        if info.error:
+            click.echo(f"    failed to load: {info.error}")
+            continue
         entries = registry.entries(info.name)
-        for kind in sorted({e.kind for e in entries}):
+        if verbose:
+            entries.sort(key=lambda e: (KINDS.index(e.kind), e.name))
+            for entry in entries:
+                click.echo("\n".join(_stage_lines(entry)))
+        for kind in [] if verbose else sorted({e.kind for e in entries}):
             names = ", ".join(sorted(e.name for e in entries if e.kind == kind))
             click.echo(f"    {kind}s: {names}")
         commands = [c for c in _plugin_commands().get(info.name, [])]
@@ -39,14 +53,25 @@ def plugins():
         click.echo(f"    hooks: {', '.join(plugin_hooks(info.name))}")
 
 
+def _stage_lines(entry: StageEntry) -> list[str]:
+    """A stage and its help, then one line per option: ``name: type = default  help``."""
+    lines = [f"    {entry.kind} {entry.name}" + (f": {entry.help}" if entry.help else "")]
+    accepted = entry.options()
+    for option in accepted.options:
+        lines.append(f"        {option.describe()}" + (f"  {option.help}" if option.help else ""))
+    if accepted.takes_any:
+        lines.append("        (other options are passed on)")
+    return lines
+
+
 def _plugin_commands() -> dict[str, list[str]]:
     """Which commands each plugin added (recorded while the CLI was built)."""
     return getattr(cli, "plugin_commands", {})
 
 
-def _stage_options(kind: str, spec: str, **options):
-    """Build a stage, passing only the options that were given."""
-    return get_registry().build(kind, spec, **{k: v for k, v in options.items() if v is not None})
+def _sink(spec: str, **options):
+    """Build a sink, passing only the options that were given."""
+    return get_registry().build("sink", spec, **{k: v for k, v in options.items() if v is not None})
 
 
 @cli.command()
@@ -58,7 +83,7 @@ def _stage_options(kind: str, spec: str, **options):
     help="sample, webcam, webcam:N, a video file, an image, a folder of images, "
     "or an rtsp:// / http:// stream.",
 )
-@stage_options
+@pipeline_spec
 @click.option("--csv", "csv_path", type=click.Path(), help="Write an emotion CSV log here.")
 @click.option("--output", "-o", type=click.Path(), help="Write the annotated video here.")
 @click.option(
@@ -114,12 +139,7 @@ def _stage_options(kind: str, spec: str, **options):
 )
 def run(
     source,
-    detector,
-    detector_model,
-    classifier,
-    model,
-    tracker,
-    smoother,
+    spec,
     csv_path,
     output,
     report_path,
@@ -128,7 +148,6 @@ def run(
     timeline,
     bars,
     max_frames,
-    detect_every,
     fps,
     camera_size,
     reconnect,
@@ -140,59 +159,40 @@ def run(
 
     from .pipeline import Pipeline, open_source
 
-    built_sinks = []
-    if csv_path:
-        built_sinks.append(_stage_options("sink", "csv", path=csv_path))
-    if output:
-        built_sinks.append(_stage_options("sink", "video", path=output))
-    if report_path:
-        settings = {
-            "source": source,
-            "detector": detector,
-            "classifier": classifier,
-            "model": model or "the shipped model",
-            "tracker": tracker,
-            "smoother": smoother,
-            "detect every": f"{detect_every} frame(s)",
-        }
-        built_sinks.append(_stage_options("sink", "report", path=report_path, settings=settings))
-    built_sinks += [_stage_options("sink", spec) for spec in sinks]
     source_options = {"fps": fps} if fps else {}
     if camera_size:
         if not source.startswith("webcam"):
             raise click.BadParameter("applies to webcam sources", param_hint="--camera-size")
         source_options.update(width=camera_size[0], height=camera_size[1])
-    src = open_source(source, **source_options)
+    spec = spec.with_options(source=source_options)
+    src = open_source(source, **spec.options.get("source", {}))
     if reconnect:
         if not (getattr(src, "live", False) and hasattr(src, "reconnect")):
             raise click.BadParameter("applies to streams and cameras", param_hint="--reconnect")
         src.reconnect = reconnect
     if display is None:
         display = bool(getattr(src, "live", False))
+    if output or display or report_path:
+        overlay = {"bars": True} if bars else {}
+        overlay.update({"show_fps": False} if display else {})
+        spec = replace(spec, annotator="overlay").with_options(annotator=overlay)
+    spec = spec.checked()  # every -O known and converted before an output or model is made
+    built_sinks = []
+    if csv_path:
+        built_sinks.append(_sink("csv", path=csv_path))
+    if output:
+        built_sinks.append(_sink("video", path=output))
+    if report_path:
+        settings = {"source": source, **spec.settings()}
+        built_sinks.append(_sink("report", path=report_path, settings=settings))
+    built_sinks += [_sink(name) for name in sinks]
     if display:
         outputs = [p for p in (output, csv_path, report_path) if p]
         snapshots = os.path.dirname(os.path.abspath(outputs[0])) if outputs else None
         built_sinks.append(
-            _stage_options(
-                "sink", "display", pace=pace, snapshots=snapshots, timeline=timeline or None
-            )
+            _sink("display", pace=pace, snapshots=snapshots, timeline=timeline or None)
         )
-    wants_overlay = bool(output or display or report_path)
-    pipeline = Pipeline(
-        src,
-        detector=_stage_options("detector", detector, model=detector_model),
-        tracker=None if tracker == "none" else tracker,
-        classifier=_stage_options("classifier", classifier, model=model),
-        smoother=smoother,
-        annotator=_stage_options(
-            "annotator", "overlay", bars=bars, show_fps=False if display else None
-        )
-        if wants_overlay
-        else None,
-        sinks=built_sinks,
-        detect_every=detect_every,
-        keep_going=keep_going,
-    )
+    pipeline = Pipeline.from_spec(spec, src, sinks=built_sinks, keep_going=keep_going)
     bar = None
     try:
         with closing(pipeline.frames(max_frames)) as frames:
@@ -234,7 +234,10 @@ def _add_plugin_commands() -> None:
     added: dict[str, list[str]] = {}
     for impl in pm.hook.register_commands.get_hookimpls():
         before = set(cli.commands)
-        impl.function(cli=cli)
+        try:
+            impl.function(cli=cli)
+        except Exception as exc:  # a broken plugin must not take the others down
+            mark_failed(impl.plugin_name, exc)
         added[impl.plugin_name] = sorted(set(cli.commands) - before)
     cli.plugin_commands = added
 
@@ -262,6 +265,9 @@ def main(argv=None) -> None:
     except (KeyboardInterrupt, click.exceptions.Abort):
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
+    except OptionError as exc:  # a stage option given wrong: a usage error
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
     except FervisionError as exc:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)

@@ -1,10 +1,14 @@
-"""Command-line options shared by every command that builds a pipeline (``run``, ``batch``)."""
+"""Command-line options shared by every command that builds a pipeline (``run``, ``batch``):
+the stage names, ``-O KIND.NAME=VALUE`` and their shorthands, gathered into one spec."""
 
 from __future__ import annotations
+
+import functools
 
 import click
 
 from .registry import DEFAULT_STAGES
+from .spec import OPTION_KINDS, PipelineSpec
 
 
 class Size(click.ParamType):
@@ -21,7 +25,28 @@ class Size(click.ParamType):
         self.fail(f"{value!r} is not WxH, e.g. 1280x720", param, ctx)
 
 
+class StageOption(click.ParamType):
+    """``KIND.NAME=VALUE`` as ``(kind, name, value)``; the value stays text until the stage
+    it is for converts it."""
+
+    name = "KIND.NAME=VALUE"
+
+    def convert(self, value, param, ctx):
+        if isinstance(value, tuple):
+            return value
+        key, equals, text = str(value).partition("=")
+        kind, dot, name = key.strip().partition(".")
+        if not (equals and dot and name.isidentifier()):
+            self.fail(f"{value!r} is not KIND.NAME=VALUE, e.g. detector.min_size=60", param, ctx)
+        if kind not in OPTION_KINDS:
+            self.fail(f"{value!r}: options are for {', '.join(OPTION_KINDS)}", param, ctx)
+        return kind, name, text
+
+
 SIZE = Size()
+
+#: Flags that set one stage option: shorthands for ``-O KIND.NAME=VALUE``.
+SHORTHANDS = {"detector_model": ("detector", "model"), "model": ("classifier", "model")}
 
 STAGE_OPTIONS = [
     click.option(
@@ -31,10 +56,14 @@ STAGE_OPTIONS = [
         help="mediapipe (range chosen per video), mediapipe:short|full, haar, haar-fast, "
         "or a plugin's.",
     ),
-    click.option("--detector-model", type=click.Path(), help="Model file for the detector."),
+    click.option(
+        "--detector-model", type=click.Path(), help="The detector's model file (-O detector.model)."
+    ),
     click.option("--classifier", default=DEFAULT_STAGES["classifier"], show_default=True),
     click.option(
-        "--model", type=click.Path(), help="Emotion model file (default: the shipped one)."
+        "--model",
+        type=click.Path(),
+        help="Emotion model file (default: the shipped one; -O classifier.model).",
     ),
     click.option(
         "--tracker",
@@ -55,6 +84,15 @@ STAGE_OPTIONS = [
         show_default=True,
         help="Detect on every Nth frame; the tracker carries boxes in between.",
     ),
+    click.option(
+        "--option",
+        "-O",
+        "stage_options",
+        type=StageOption(),
+        multiple=True,
+        help="A stage's option, e.g. -O detector.min_size=60 -O smoother.tau=0.5 "
+        "(repeatable; `fervision plugins -v` lists every stage's options).",
+    ),
 ]
 
 
@@ -69,4 +107,23 @@ def with_options(options):
     return decorate
 
 
-stage_options = with_options(STAGE_OPTIONS)
+def pipeline_spec(command):
+    """Add the stage options to ``command``, which receives them as one ``spec``
+    (a :class:`~fervision.spec.PipelineSpec`, not yet checked)."""
+
+    @functools.wraps(command)
+    def with_spec(*args, detector, classifier, tracker, smoother, detect_every, **kwargs):
+        given: dict[str, dict] = {}
+        for kind, name, value in kwargs.pop("stage_options"):
+            given.setdefault(kind, {})[name] = value
+        shorthands: dict[str, dict] = {}
+        for flag, (kind, name) in SHORTHANDS.items():
+            value = kwargs.pop(flag)
+            if value is not None:
+                shorthands.setdefault(kind, {})[name] = value
+        spec = PipelineSpec(
+            detector, tracker, classifier, smoother, options=given, detect_every=detect_every
+        )
+        return command(*args, spec=spec.with_options(**shorthands), **kwargs)  # -O wins
+
+    return with_options(STAGE_OPTIONS)(with_spec)

@@ -10,7 +10,7 @@ class StageNotFound(FervisionError):
 
 
 class PluginError(FervisionError):
-    """A plugin misbehaved while registering (for example two plugins claiming one name)."""
+    """A plugin misbehaved: two plugins claiming one name, a stage missing a method."""
 
 
 class SinkFailed(FervisionError):

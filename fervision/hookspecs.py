@@ -15,10 +15,12 @@ hookimpl = pluggy.HookimplMarker("fervision")
 def register_stages(registry):
     """Register named stage factories.
 
-    :param registry: a :class:`fervision.registry.Registry` bound to the calling plugin;
-        call ``registry.add(kind, name, factory, help=...)`` with ``kind`` one of
+    :param registry: a :class:`fervision.registry.PluginRegistrar` bound to the calling
+        plugin; call ``registry.add(kind, name, factory, help=...)`` with ``kind`` one of
         ``source``, ``detector``, ``tracker``, ``classifier``, ``smoother``,
-        ``annotator``, ``sink``.
+        ``annotator``, ``sink``, and ``factory`` a callable or ``"package.module:Name"``.
+        The factory's keyword parameters are the stage's options; what it builds must
+        have its kind's methods (:mod:`fervision.stages`).
     """
 
 

@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import FervisionError, SinkFailed, StopPipeline, one_line
-from .plugins import get_plugin_manager, get_registry
+from .plugins import get_plugin_manager
 from .registry import DEFAULT_STAGES
+from .spec import STAGES, PipelineSpec, build_stage, check_option_kinds, open_source
 from .threads import ReadAhead, WriteBehind
 from .types import Face, Frame, SourceInfo
 
@@ -73,24 +74,6 @@ class Summary:
         return "\n".join(lines)
 
 
-def _build(kind: str, stage, **options):
-    """A stage from an object (returned as is), a name, or ``name:arg``."""
-    if stage is None or not isinstance(stage, str):
-        return stage
-    return get_registry().build(kind, stage, **options)
-
-
-def open_source(spec, **options):
-    """Build a source from a registered name (``sample``, ``webcam:1``), a path or a URL."""
-    if not isinstance(spec, str):
-        return spec
-    registry = get_registry()
-    name = spec.partition(":")[0]
-    if registry.has("source", name) and "/" not in name and "\\" not in name:
-        return registry.build("source", spec, **options)
-    return registry.build("source", "auto", **{"target": spec, **options})
-
-
 def _call(stage, method: str, *args):
     fn = getattr(stage, method, None)
     return fn(*args) if fn is not None else None
@@ -109,9 +92,11 @@ log = logging.getLogger("fervision")
 class Pipeline:
     """A streaming pipeline of stages; iterate it frame by frame or :meth:`run` it.
 
-    Every stage may be an object or a registered name (``"mediapipe"``, ``"csv:out.csv"``).
-    A sink that raises is reported once with its name; by default the run then stops
-    with every other output closed and valid; with ``keep_going`` the others go on.
+    Every stage may be an object or a registered name (``"mediapipe"``, ``"csv:out.csv"``);
+    ``options`` sets named stages' options by kind, ``{"detector": {"min_size": 60}}``
+    (``fervision plugins -v`` lists them). A sink that raises is reported once with its
+    name; by default the run then stops with every other output closed and valid; with
+    ``keep_going`` the others go on.
 
     Example:
         >>> pipeline = Pipeline("sample", sinks=["csv:emotions.csv"])
@@ -129,19 +114,38 @@ class Pipeline:
         sinks=(),
         detect_every: int = 1,
         keep_going: bool = False,
+        options: dict[str, dict] | None = None,
     ):
+        options = options or {}
+        check_option_kinds(options)
         # Sinks first: a bad output path fails before any model loads.
-        self.sinks = [_build("sink", s) for s in sinks]
-        self.source = open_source(source)
-        self.detector = _build("detector", detector)
-        self.tracker = _build("tracker", tracker)
-        self.classifier = _build("classifier", classifier)
-        self.smoother = _build("smoother", smoother)
-        self.annotator = _build("annotator", annotator)
+        self.sinks = [build_stage("sink", s) for s in sinks]
+        self.source = open_source(source, **options.get("source", {}))
+        self.detector = build_stage("detector", detector, options.get("detector"))
+        self.tracker = build_stage("tracker", tracker, options.get("tracker"))
+        self.classifier = build_stage("classifier", classifier, options.get("classifier"))
+        self.smoother = build_stage("smoother", smoother, options.get("smoother"))
+        self.annotator = build_stage("annotator", annotator, options.get("annotator"))
         self.detect_every = max(1, int(detect_every))
         self.keep_going = keep_going
         self.info: SourceInfo | None = None
         self.summary = Summary()
+
+    @classmethod
+    def from_spec(cls, spec: PipelineSpec, source, sinks=(), keep_going=False, **stages):
+        """The pipeline ``spec`` describes, on ``source``; stages given as objects (``source``,
+        or ``detector=...`` built once and reused) take the place of the spec's."""
+        named = {kind: stages.get(kind, getattr(spec, kind)) for kind in STAGES}
+        built = {*stages, *([] if isinstance(source, str) else ["source"])}
+        options = {kind: v for kind, v in spec.options.items() if kind not in built}
+        return cls(
+            source,
+            **named,
+            sinks=sinks,
+            detect_every=spec.detect_every,
+            keep_going=keep_going,
+            options=options,
+        )
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -179,9 +183,9 @@ class Pipeline:
         frame.labels = self.labels
         if self.tracker is not None:
             self.tracker.update(frame)
-            ended = self.tracker.ended
+            ended = getattr(self.tracker, "ended", None)
             if ended and self.smoother is not None:
-                self.smoother.forget(ended)
+                _call(self.smoother, "forget", ended)
         if self.classifier is not None and frame.faces:
             self.classifier.classify(frame)
         if self.smoother is not None:
@@ -214,7 +218,7 @@ class Pipeline:
             for stage in self.stages():
                 _call(stage, "open", info)
             for sink in self.sinks:
-                sink.open(info, self.labels)
+                _call(sink, "open", info, self.labels)
                 opened.append(sink)
                 _call(sink, "bind", self)  # a sink that steers the run (a window's Stop)
             background = [s for s in self.sinks if not getattr(s, "main_thread", False)]
@@ -295,7 +299,7 @@ class Pipeline:
         error = None
         for sink in sinks:
             try:
-                sink.close()
+                _call(sink, "close")
             except Exception as exc:
                 error = error or FervisionError(f"cannot close {sink_name(sink)}: {one_line(exc)}")
         if error is not None and sys.exc_info()[1] is None:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import importlib.metadata
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError
+from .errors import PluginError, one_line
 from .registry import Registry
 
 ENTRY_POINT_GROUP = "fervision"
@@ -17,11 +17,12 @@ ENTRY_POINT_GROUP = "fervision"
 
 @dataclass(frozen=True)
 class PluginInfo:
-    """A loaded plugin: its name, where it came from, and its version."""
+    """A plugin: its name, where it came from, its version, and why it failed (if it did)."""
 
     name: str
     module: str
     version: str
+    error: str = ""  # one line: the plugin failed to import or to register
 
 
 _pm: pluggy.PluginManager | None = None
@@ -33,6 +34,7 @@ def get_plugin_manager() -> pluggy.PluginManager:
     """The process-wide plugin manager, loading entry points on first use.
 
     ``FERVISION_LOAD_PLUGINS`` (comma-separated names) limits which entry points load.
+    A plugin that fails to import is left out and remembered with its error.
     """
     global _pm
     if _pm is None:
@@ -45,13 +47,14 @@ def get_plugin_manager() -> pluggy.PluginManager:
                 continue
             if pm.has_plugin(ep.name):
                 continue
+            version = ep.dist.version if ep.dist is not None else "?"
+            _infos[ep.name] = PluginInfo(ep.name, ep.value, version)
             try:
                 module = ep.load()
             except Exception as exc:  # a broken third-party plugin must not kill the CLI
-                raise PluginError(f"plugin {ep.name!r} failed to load: {exc}") from exc
+                mark_failed(ep.name, exc)
+                continue
             pm.register(module, name=ep.name)
-            version = ep.dist.version if ep.dist is not None else "?"
-            _infos[ep.name] = PluginInfo(ep.name, ep.value, version)
         pm.check_pending()
         _pm = pm
     return _pm
@@ -73,6 +76,12 @@ def unregister_plugin(name: str) -> None:
     reset_registry()
 
 
+def mark_failed(name: str, exc: BaseException) -> None:
+    """Remember that plugin ``name`` failed (``fervision plugins`` shows why)."""
+    info = _infos.get(name) or PluginInfo(name, "?", "?")
+    _infos[name] = replace(info, error=one_line(exc))
+
+
 def reset_registry() -> None:
     """Forget the built registry so the next :func:`get_registry` asks plugins again."""
     global _registry
@@ -80,13 +89,24 @@ def reset_registry() -> None:
 
 
 def get_registry() -> Registry:
-    """Every stage registered by the loaded plugins, each attributed to its plugin."""
+    """Every stage registered by the loaded plugins, each attributed to its plugin.
+
+    A plugin whose ``register_stages`` raises (other than a conflict with another plugin)
+    adds nothing and is remembered as failed; the others are unaffected.
+    """
     global _registry
     if _registry is None:
         pm = get_plugin_manager()
         registry = Registry()
         for impl in pm.hook.register_stages.get_hookimpls():
-            impl.function(registry=registry.bind(impl.plugin_name))
+            try:
+                impl.function(registry=registry.bind(impl.plugin_name))
+            except PluginError:
+                raise
+            except Exception as exc:
+                registry.remove(impl.plugin_name)
+                mark_failed(impl.plugin_name, exc)
+        registry.failed = {i.name: i.error for i in _infos.values() if i.error}
         _registry = registry
     return _registry
 

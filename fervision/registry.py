@@ -1,12 +1,15 @@
-"""Named stage factories contributed by plugins, and building stages from specs."""
+"""Named stage factories contributed by plugins, with their options, and building stages."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import PluginError, StageNotFound
+from .lazy import LazyFactory, describe
+from .options import OptionSet, option_set
+from .stages import check_stage
 
 KINDS = ("source", "detector", "tracker", "classifier", "smoother", "annotator", "sink")
 #: The stages a pipeline uses when none is named (the built-in plugins register them).
@@ -20,13 +23,34 @@ DEFAULT_STAGES = {
 
 @dataclass(frozen=True)
 class StageEntry:
-    """One registered stage: its kind, name, factory and the plugin that gave it."""
+    """One registered stage: its kind, name, factory and the plugin that gave it.
+
+    Its options are the factory's keyword parameters; ``defaults`` replaces some of
+    their defaults (a preset such as ``haar-fast``).
+    """
 
     kind: str
     name: str
     factory: Callable[..., Any]
     plugin: str
     help: str = ""
+    defaults: dict = field(default_factory=dict)
+
+    def options(self) -> OptionSet:
+        """What the stage accepts, read from its factory (without importing a lazy one)."""
+        signature, doc = describe(self.factory)
+        return option_set(signature, doc, self.defaults)
+
+    def convert(self, options: dict) -> dict:
+        """``options`` checked and converted to their types; a one-line OptionError if not."""
+        return self.options().convert(options, f"{self.kind} {self.name!r}")
+
+    def build(self, arg: str = "", **options):
+        """The stage, with ``arg`` (``name:arg``) as the factory's first argument."""
+        kwargs = {**self.defaults, **self.convert(options)}
+        stage = self.factory(arg, **kwargs) if arg else self.factory(**kwargs)
+        check_stage(self.kind, stage, f"plugin {self.plugin!r} {self.kind} {self.name!r}")
+        return stage
 
 
 class Registry:
@@ -34,12 +58,21 @@ class Registry:
 
     def __init__(self) -> None:
         self._entries: dict[tuple[str, str], StageEntry] = {}
+        self.failed: dict[str, str] = {}  # plugin -> why it could not load
 
     def bind(self, plugin: str) -> PluginRegistrar:
         """A view of this registry that records ``plugin`` as the owner of what it adds."""
         return PluginRegistrar(self, plugin)
 
-    def add(self, kind: str, name: str, factory: Callable[..., Any], plugin: str, help: str = ""):
+    def add(
+        self,
+        kind: str,
+        name: str,
+        factory: Callable[..., Any] | str,
+        plugin: str,
+        help: str = "",
+        defaults: dict | None = None,
+    ):
         if kind not in KINDS:
             raise PluginError(f"plugin {plugin!r} registered unknown stage kind {kind!r}")
         existing = self._entries.get((kind, name))
@@ -47,14 +80,23 @@ class Registry:
             raise PluginError(
                 f"{kind} {name!r} is registered by two plugins: {existing.plugin!r} and {plugin!r}"
             )
-        self._entries[(kind, name)] = StageEntry(kind, name, factory, plugin, help)
+        if isinstance(factory, str):
+            factory = LazyFactory(factory)
+        self._entries[(kind, name)] = StageEntry(kind, name, factory, plugin, help, defaults or {})
+
+    def remove(self, plugin: str) -> None:
+        """Forget every stage ``plugin`` added (it failed part way through registering)."""
+        self._entries = {k: e for k, e in self._entries.items() if e.plugin != plugin}
 
     def get(self, kind: str, name: str) -> StageEntry:
         try:
             return self._entries[(kind, name)]
         except KeyError:
             known = ", ".join(self.names(kind)) or "none"
-            raise StageNotFound(f"unknown {kind} {name!r}; known {kind}s: {known}") from None
+            message = f"unknown {kind} {name!r}; known {kind}s: {known}"
+            if self.failed:
+                message += f"; plugins that failed to load: {', '.join(sorted(self.failed))}"
+            raise StageNotFound(message) from None
 
     def has(self, kind: str, name: str) -> bool:
         return (kind, name) in self._entries
@@ -66,10 +108,13 @@ class Registry:
         return [e for e in self._entries.values() if plugin is None or e.plugin == plugin]
 
     def build(self, kind: str, spec: str, **options):
-        """Build a stage from ``name`` or ``name:arg``; ``arg`` is the factory's first argument."""
+        """Build a stage from ``name`` or ``name:arg``; ``arg`` is the factory's first argument.
+
+        ``options`` are checked against the factory's parameters and converted to their
+        types; the stage is checked against its kind's protocol.
+        """
         name, _, arg = spec.partition(":")
-        entry = self.get(kind, name)
-        return entry.factory(arg, **options) if arg else entry.factory(**options)
+        return self.get(kind, name).build(arg, **options)
 
 
 class PluginRegistrar:
@@ -79,5 +124,14 @@ class PluginRegistrar:
         self._registry = registry
         self.plugin = plugin
 
-    def add(self, kind: str, name: str, factory: Callable[..., Any], help: str = "") -> None:
-        self._registry.add(kind, name, factory, self.plugin, help)
+    def add(
+        self,
+        kind: str,
+        name: str,
+        factory: Callable[..., Any] | str,
+        help: str = "",
+        defaults: dict | None = None,
+    ) -> None:
+        """Register ``factory`` (a callable, or ``"package.module:Name"`` imported when first
+        built) as the ``kind`` stage ``name``; ``defaults`` replace some of its defaults."""
+        self._registry.add(kind, name, factory, self.plugin, help, defaults)

@@ -307,6 +307,36 @@ def test_bad_stage_options_fail_in_one_line_before_any_work(videos, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("engine", ["local", "ray"])
+def test_stage_options_reach_every_worker(videos, stages, tmp_path, engine):
+    if engine == "ray":
+        pytest.importorskip("ray", reason="ray is not installed (pip install 'fervision[ray]')")
+    from fervision import Pipeline
+
+    video = videos / "stage.mp4"
+    plain = Pipeline(str(video), tracker=None, classifier=None, smoother=None)
+    assert plain.run(max_frames=10).faces >= 10  # a face in every frame without the option
+    out = tmp_path / "out"
+    options = ["-O", "detector.min_size=900", "-O", "smoother.tau=0.5"]
+    result = fervision("batch", video, "--out", out, "--engine", engine, *options, *stages)
+    assert result.returncode == 0, result.stderr
+    row = read_index(out)["stage.mp4"]
+    assert row["status"] == "done" and int(row["frames"]) == CUT_FRAMES
+    assert int(row["faces"]) == 0
+    stages_run = json.loads((out / "stage.summary.json").read_text())["processing"]["stages"]
+    assert stages_run["detector"] == "mediapipe (min_size=900)"
+    assert stages_run["smoother"] == "ema (tau=0.5)"
+
+
+def test_a_bad_stage_option_stops_the_batch_before_any_work(videos, tmp_path):
+    result = fervision("batch", videos, "--out", tmp_path / "out", "-O", "detector.min_size=big")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith("error: detector 'mediapipe' option min_size: 'big' is not int")
+    assert not (tmp_path / "out").exists()
+
+
 def test_ray_engine_without_ray_says_how_to_install_it(videos, tmp_path):
     code = (
         "import sys; sys.modules['ray'] = None  # as if ray were not installed\n"

@@ -112,6 +112,56 @@ def test_unknown_stage_lists_the_known_ones():
     one_line_error(fervision("run", "--smoother", "wobbly"), "known smoothers: ema, none, vote")
 
 
+@pytest.mark.parametrize("detector", ["mediapipe", "haar"])
+def test_a_stage_option_on_the_command_line_reaches_the_stage(photo, detector):
+    plain = fervision("run", "--source", str(photo), "--detector", detector)
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.startswith("1 frames, 2 faces")
+    large = fervision(
+        "run", "--source", str(photo), "--detector", detector, "-O", "detector.min_size=900"
+    )
+    assert large.returncode == 0, large.stderr
+    assert large.stdout.startswith("1 frames, 0 faces")
+
+
+@pytest.mark.parametrize(
+    "detector, option, fragments",
+    [
+        ("haar", "detector.nosuch=1", ["detector 'haar' has no option 'nosuch'; it accepts: "]),
+        ("haar", "detector.min_neighbors=many", ["option min_neighbors: 'many' is not int; it"]),
+        ("mediapipe", "detector.nosuch=1", ["'mediapipe' has no option 'nosuch'; it accepts: "]),
+        ("mediapipe", "detector.min_neighbors=many", ["has no option 'min_neighbors'; it acc"]),
+        ("haar", "detector.min_size", ["'detector.min_size' is not KIND.NAME=VALUE"]),
+        ("haar", "sink.path=x", ["options are for source, detector, tracker, classifier"]),
+        ("haar", "annotator.bars=1", ["annotator options (bars) given, but there is no annot"]),
+    ],
+)
+def test_a_bad_stage_option_is_a_usage_error_in_one_line(detector, option, fragments):
+    result = fervision("run", "--detector", detector, "-O", option)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+    if "accepts" in lines[0]:  # every option the stage takes, with its type and default
+        listed = "min_neighbors: int = 5" if detector == "haar" else "min_confidence: float = 0.4"
+        assert listed in lines[0]
+
+
+@pytest.mark.parametrize(
+    "option, fragment",
+    [
+        ("source.nosuch=1", "source 'image' has no option 'nosuch'; it accepts: "),
+        ("source.fps=fast", "source 'image' option fps: 'fast' is not float; it accepts: "),
+    ],
+)
+def test_a_bad_source_option_on_a_path_is_a_usage_error_in_one_line(photo, option, fragment):
+    result = fervision("run", "--source", str(photo), "-O", option)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and fragment in lines[0], result.stderr
+
+
 def test_corrupt_and_wrong_models(tmp_path):
     junk = tmp_path / "junk.keras"
     junk.write_bytes(b"\0" * 1000)

@@ -1,5 +1,6 @@
 """The plugin system: entry points, registration, duplicates, listing, lazy imports."""
 
+import os
 import subprocess
 import sys
 import types
@@ -104,16 +105,79 @@ def test_light_paths_import_no_heavy_library(code):
 
 def test_help_and_plugins_import_no_heavy_library():
     code = (
-        "import sys, runpy; sys.argv=['fervision', {arg!r}]\n"
+        "import sys, runpy; sys.argv=['fervision', *{args!r}]\n"
         "try: runpy.run_module('fervision', run_name='__main__')\n"
         "except SystemExit: pass\n"
         f"print('HEAVY', [m for m in {HEAVY!r} if m in sys.modules])"
     )
-    for arg in ("--help", "plugins"):
+    for args in (["--help"], ["plugins"], ["plugins", "-v"], ["run", "-h"]):
         out = subprocess.run(
-            [sys.executable, "-c", code.format(arg=arg)], capture_output=True, text=True
+            [sys.executable, "-c", code.format(args=args)], capture_output=True, text=True
         )
         assert "HEAVY []" in out.stdout, out.stdout + out.stderr
+
+
+def test_plugins_verbose_lists_every_stage_with_its_options():
+    out = run_cli("plugins", "-v").stdout
+    assert "    detector haar: OpenCV Haar cascade" in out
+    assert "        min_neighbors: int = 5  overlapping hits a face needs;" in out
+    assert "        min_confidence: float = 0.4  drop detections scoring below this" in out
+    assert "        min_size: int = 0  drop faces narrower or shorter" in out
+    assert "        full_every: int = 6  scan the whole frame" in out  # haar-fast's preset
+    assert "        window: int = 9  how many recent frames of a track vote." in out
+    assert "    tracker none: no tracking" in out
+
+
+def broken_plugins(root, **modules):
+    """Installed-looking distributions under ``root``: one entry point per module source."""
+    for name, source in modules.items():
+        (root / f"{name}.py").write_text(source)
+        info = root / f"{name}-0.3.dist-info"
+        info.mkdir()
+        (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.3\n")
+        (info / "entry_points.txt").write_text(f"[fervision]\n{name} = {name}\n")
+    return {**os.environ, "PYTHONPATH": f"{root}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+
+
+def test_a_plugin_that_fails_to_load_is_listed_with_its_error_and_breaks_nothing(tmp_path):
+    env = broken_plugins(
+        tmp_path,
+        needs_lib="import libfoo_that_is_not_installed\n",
+        bad_stages=(
+            "from fervision import hookimpl\n"
+            "@hookimpl\n"
+            "def register_stages(registry):\n"
+            "    registry.add('sink', 'bad', 'bad_stages:Bad')\n"
+            "    raise RuntimeError('no licence key')\n"
+        ),
+        bad_commands=(
+            "from fervision import hookimpl\n"
+            "@hookimpl\n"
+            "def register_commands(cli):\n"
+            "    raise ValueError('click too old')\n"
+        ),
+    )
+    assert run_cli("--help", env=env).returncode == 0
+    listing = run_cli("plugins", env=env)
+    assert listing.returncode == 0, listing.stderr
+    assert (
+        "needs_lib 0.3  (needs_lib)\n    failed to load: ModuleNotFoundError: "
+        "No module named 'libfoo_that_is_not_installed'\n"
+    ) in listing.stdout
+    assert "bad_stages 0.3  (bad_stages)\n    failed to load: RuntimeError: no licence key\n" in (
+        listing.stdout
+    )
+    assert "bad_commands 0.3  (bad_commands)\n    failed to load: ValueError: click too" in (
+        listing.stdout
+    )
+    assert "detectors: haar, haar-fast" in listing.stdout and "sinks: csv" in listing.stdout
+    assert "commands: batch, report" in listing.stdout
+    unknown = run_cli("run", "--sink", "bad", env=env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.startswith("error: unknown sink 'bad'; known sinks: csv, display")
+    assert unknown.stderr.rstrip().endswith(
+        "plugins that failed to load: bad_commands, bad_stages, needs_lib"
+    )
 
 
 def test_observer_hooks_see_every_run_and_frame():

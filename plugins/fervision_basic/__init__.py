@@ -1,20 +1,23 @@
-"""fervision's light stages: the trackers, the smoothers and the CSV sink."""
+"""fervision's light stages: the trackers, the smoothers and the CSV sink.
+
+Each is imported when first built, so listing them (``fervision plugins -v``) stays fast.
+"""
 
 from fervision import hookimpl
 
 
 @hookimpl
 def register_stages(registry):
-    from .bytetrack import ByteTracker
-    from .csv_sink import CsvSink
-    from .smoothers import EmaSmoother, PassThroughSmoother, VoteSmoother
-    from .tracker import IouTracker
-
-    registry.add(
-        "tracker", "bytetrack", ByteTracker, help="Kalman boxes, two-stage matching, stable ids"
+    add = registry.add
+    add(
+        "tracker",
+        "bytetrack",
+        f"{__name__}.bytetrack:ByteTracker",
+        help="Kalman boxes, two-stage matching, stable ids",
     )
-    registry.add("tracker", "iou", IouTracker, help="IoU + motion tracker with scene-cut reset")
-    registry.add("smoother", "ema", EmaSmoother, help="per-track EMA with label hysteresis")
-    registry.add("smoother", "vote", VoteSmoother, help="per-track window majority vote")
-    registry.add("smoother", "none", PassThroughSmoother, help="raw classifier output")
-    registry.add("sink", "csv", CsvSink, help="long-format emotion CSV (csv:PATH)")
+    add("tracker", "iou", f"{__name__}.tracker:IouTracker", help="IoU + motion, scene-cut reset")
+    add("tracker", "none", f"{__name__}.tracker:NoTracker", help="no tracking: faces get no id")
+    add("smoother", "ema", f"{__name__}.smoothers:EmaSmoother", help="per-track EMA, calm label")
+    add("smoother", "vote", f"{__name__}.smoothers:VoteSmoother", help="per-track majority vote")
+    add("smoother", "none", f"{__name__}.smoothers:PassThroughSmoother", help="raw probabilities")
+    add("sink", "csv", f"{__name__}.csv_sink:CsvSink", help="long-format emotion CSV (csv:PATH)")

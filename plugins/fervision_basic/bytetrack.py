@@ -39,6 +39,14 @@ class ByteTracker:
     frame), so one-frame false faces use no ids; a track that misses detections keeps
     its id for ``buffer`` seconds. A scene cut ends every track. Faces of tracks not yet
     confirmed stay in the frame with ``track_id`` None.
+
+    Args:
+        high_score: least detector score of a face in the first, confident matching.
+        min_iou: least overlap of a confident face with a track's predicted box.
+        low_iou: least overlap of a weak face with a track that the first matching missed.
+        min_hits: frames running a new face must be seen before it gets an id.
+        buffer: seconds a track keeps its id through missed detections.
+        cut_threshold: colour-histogram jump that counts as a scene cut (ending every track).
     """
 
     def __init__(

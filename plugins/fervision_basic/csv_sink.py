@@ -42,6 +42,9 @@ class CsvSink:
 
     Each frame's rows are written together in one call, unbuffered: a crash loses at most
     the frame in flight, and a failed write leaves the file ending with a whole row.
+
+    Args:
+        path: the CSV file to write (its folder must exist).
     """
 
     def __init__(self, path):

@@ -52,6 +52,13 @@ class EmaSmoother:
     probabilities stay on each face (``probs``) for the CSV. The defaults were chosen by
     benchmarks/smoother_tuning.py on the labelled real clips: the best segment accuracy
     of the settings that keep talking heads calm (at most 0.2 label switches a second).
+
+    Args:
+        tau: averaging time constant in seconds.
+        margin: how far another class must lead the shown label to replace it.
+        hold: seconds another class must lead before the label changes.
+        dwell: least seconds a label stays shown.
+        settle: seconds a new track in video shows no label.
     """
 
     def __init__(
@@ -131,7 +138,11 @@ class _VoteState:
 
 
 class VoteSmoother:
-    """Majority vote of the top class over the last ``window`` frames of each track."""
+    """Majority vote of the top class over the last ``window`` frames of each track.
+
+    Args:
+        window: how many recent frames of a track vote.
+    """
 
     def __init__(self, window: int = 9):
         self.window = int(window)

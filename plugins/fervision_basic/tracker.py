@@ -1,4 +1,4 @@
-"""Stable face track ids across frames: IoU matching with motion, gaps and scene cuts."""
+"""Face track ids across frames: IoU matching with motion, gaps and scene cuts; or none."""
 
 from __future__ import annotations
 
@@ -33,11 +33,25 @@ class Track:
         return self.box + self.velocity * gap
 
 
+class NoTracker:
+    """No tracking: every face keeps ``track_id`` None (smoothers then pass labels through)."""
+
+    ended: tuple[int, ...] = ()
+
+    def update(self, frame: Frame) -> None:
+        """Leave the faces of ``frame`` as they are."""
+
+
 class IouTracker:
     """Greedy IoU tracker with constant-velocity prediction.
 
     A track survives ``max_age`` frames without a detection; a scene cut (the frame's
     colour histogram jumps by more than ``cut_threshold``) ends every track.
+
+    Args:
+        min_iou: least overlap of a face with a track's predicted box to continue it.
+        max_age: frames a track survives without a detection.
+        cut_threshold: colour-histogram jump that counts as a scene cut.
     """
 
     def __init__(self, min_iou: float = 0.2, max_age: int = 15, cut_threshold: float = 0.5):

@@ -10,18 +10,12 @@ Nothing heavy (OpenCV, TensorFlow, Ray, matplotlib) is imported until a command 
 from fervision import hookimpl
 
 
-def _report_sink(*args, **options):
-    from .report_sink import ReportSink
-
-    return ReportSink(*args, **options)
-
-
 @hookimpl
 def register_stages(registry):
     registry.add(
         "sink",
         "report",
-        _report_sink,
+        f"{__name__}.report_sink:ReportSink",
         help="an HTML report (report:OUT.html): timelines, shares, thumbnails per face",
     )
 

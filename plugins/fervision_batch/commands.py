@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from fervision.cli_options import stage_options
+from fervision.cli_options import pipeline_spec
 from fervision.errors import FervisionError
 
 
@@ -39,7 +39,7 @@ from fervision.errors import FervisionError
     help="An existing Ray cluster (auto, HOST:PORT or ray://HOST:10001); default: "
     "start a local Ray instance.",
 )
-@stage_options
+@pipeline_spec
 @click.option(
     "--overwrite",
     is_flag=True,
@@ -56,13 +56,7 @@ def batch(
     engine,
     workers,
     ray_address,
-    detector,
-    detector_model,
-    classifier,
-    model,
-    tracker,
-    smoother,
-    detect_every,
+    spec,
     overwrite,
     retry_failed,
 ):
@@ -76,21 +70,11 @@ def batch(
     OUT/workers.log.
     """
     from .runner import run_batch
-    from .worker import StageConfig
 
-    config = StageConfig(
-        detector=detector,
-        detector_model=str(Path(detector_model).absolute()) if detector_model else None,
-        classifier=classifier,
-        model=str(Path(model).absolute()) if model else None,
-        tracker=tracker,
-        smoother=smoother,
-        detect_every=detect_every,
-    )
     report = run_batch(
         inputs,
         out_dir,
-        config,
+        spec,
         engine=engine,
         workers=workers,
         ray_address=ray_address,

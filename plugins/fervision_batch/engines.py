@@ -24,8 +24,9 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from fervision.errors import FervisionError, one_line
+from fervision.spec import PipelineSpec
 
-from .worker import CANCELLED, FAILED, LOST, Job, Result, StageConfig, VideoWorker
+from .worker import CANCELLED, FAILED, LOST, Job, Result, VideoWorker
 
 RAY_MISSING = 'the ray engine needs Ray: pip install "fervision[ray]"'
 #: A video whose worker process died is tried this many times in all.
@@ -64,7 +65,7 @@ def threads_per_worker(workers: int) -> int:
 _worker: VideoWorker | None = None
 
 
-def _init_local(config: StageConfig, threads: int, counter, cancel, log_path: str | None):
+def _init_local(spec: PipelineSpec, threads: int, counter, cancel, log_path: str | None):
     """Process-pool initializer: quiet the worker, then build its stages once."""
     global _worker
     if log_path:
@@ -79,7 +80,7 @@ def _init_local(config: StageConfig, threads: int, counter, cancel, log_path: st
         with counter.get_lock():
             counter.value += 1
 
-    _worker = VideoWorker(config, threads, on_frame=on_frame, cancelled=cancel.is_set)
+    _worker = VideoWorker(spec, threads, on_frame=on_frame, cancelled=cancel.is_set)
 
 
 def _process_local(job: Job) -> Result:
@@ -89,7 +90,7 @@ def _process_local(job: Job) -> Result:
 class LocalEngine:
     """A ``ProcessPoolExecutor`` with 'spawn' workers (TensorFlow does not survive fork)."""
 
-    def __init__(self, config: StageConfig, workers: int, log_path: Path | None = None):
+    def __init__(self, spec: PipelineSpec, workers: int, log_path: Path | None = None):
         import multiprocessing
 
         self.workers = max(1, int(workers))
@@ -97,7 +98,7 @@ class LocalEngine:
         self._counter = self._ctx.Value("q", 0)
         self._cancel = self._ctx.Event()
         self._initargs = (
-            config,
+            spec,
             threads_per_worker(self.workers),
             self._counter,
             self._cancel,
@@ -185,7 +186,7 @@ class RayEngine:
     """
 
     def __init__(
-        self, config: StageConfig, workers: int | None, videos: int, address: str | None = None
+        self, spec: PipelineSpec, workers: int | None, videos: int, address: str | None = None
     ):
         ray = self._ray = _import_ray()
         self._owns = not ray.is_initialized()
@@ -210,7 +211,7 @@ class RayEngine:
         self.workers = max(1, min(workers or cpus, videos, cpus))
         threads = threads_per_worker(self.workers) if not address else 1
         self._actor_class = ray.remote(num_cpus=1, max_concurrency=2)(VideoWorker)
-        self._config, self._threads = config, threads
+        self._spec, self._threads = spec, threads
         self._idle = [self._new_actor() for _ in range(self.workers)]
         self._inflight: dict = {}  # ObjectRef -> (actor, job)
         self._attempts: dict[str, int] = {}
@@ -221,7 +222,7 @@ class RayEngine:
         self._cancelled = False
 
     def _new_actor(self):
-        return self._actor_class.remote(self._config, self._threads)
+        return self._actor_class.remote(self._spec, self._threads)
 
     def submit(self, job: Job, ship: bool = False) -> None:
         ray = self._ray

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.spec import PipelineSpec
 
 from .inputs import find_videos, output_names
 from .outputs import (
@@ -35,7 +36,7 @@ from .outputs import (
     write_index,
     write_video_outputs,
 )
-from .worker import BROKEN, CANCELLED, DONE, FAILED, LOST, NEEDS_DATA, Job, Result, StageConfig
+from .worker import BROKEN, CANCELLED, DONE, FAILED, LOST, NEEDS_DATA, VIDEO_SOURCE, Job, Result
 
 ENGINES = ("local", "ray")
 POLL_S = 0.2
@@ -101,7 +102,7 @@ def _frame_total(jobs: list[Job]) -> int | None:
 
 def make_engine(
     engine: str,
-    config: StageConfig,
+    spec: PipelineSpec,
     workers: int | None,
     videos: int,
     ray_address: str | None,
@@ -110,17 +111,17 @@ def make_engine(
     from .engines import LocalEngine, RayEngine
 
     if engine == "ray":
-        return RayEngine(config, workers, videos, ray_address)
+        return RayEngine(spec, workers, videos, ray_address)
     if ray_address:
         raise FervisionError("--ray-address needs --engine ray")
     count = max(1, min(workers or os.cpu_count() or 1, videos))
-    return LocalEngine(config, count, log_path=out / WORKER_LOG)
+    return LocalEngine(spec, count, log_path=out / WORKER_LOG)
 
 
 def run_batch(
     inputs,
     out_dir,
-    config: StageConfig,
+    spec: PipelineSpec,
     engine: str = "local",
     workers: int | None = None,
     ray_address: str | None = None,
@@ -137,7 +138,7 @@ def run_batch(
         from .engines import _import_ray
 
         _import_ray()  # the one-line install hint before any work
-    config.check()
+    spec = spec.checked(VIDEO_SOURCE)  # names and options, before any work or model load
     videos = find_videos(inputs)
     out = prepare_folder(out_dir)
     index = out / INDEX_NAME
@@ -180,14 +181,14 @@ def run_batch(
     write_index(index, rows)
     if todo:
         _process(
-            report, [jobs[i] for i in todo], todo, out, config, engine, workers, ray_address, echo
+            report, [jobs[i] for i in todo], todo, out, spec, engine, workers, ray_address, echo
         )
     report.seconds = time.perf_counter() - start
     report.counts = {s: sum(r["status"] == s for r in rows) for s in (DONE, "skipped", FAILED)}
     return report
 
 
-def _process(report, jobs, positions, out, config, engine_name, workers, ray_address, echo):
+def _process(report, jobs, positions, out, spec, engine_name, workers, ray_address, echo):
     from tqdm import tqdm
 
     rows = report.rows
@@ -242,7 +243,7 @@ def _process(report, jobs, positions, out, config, engine_name, workers, ray_add
         write_index(report.index, rows)
 
     try:
-        engine = make_engine(engine_name, config, workers, len(jobs), ray_address, out)
+        engine = make_engine(engine_name, spec, workers, len(jobs), ray_address, out)
         report.workers = engine.workers
         while queue or engine.in_flight():
             with interrupts_deferred():  # Ctrl-C lands between steps, never inside one

@@ -1,9 +1,10 @@
 """One video in a worker: heavy stages built once per worker, a fresh Pipeline per video.
 
 A :class:`VideoWorker` lives in a worker process (a process-pool worker or a Ray
-actor). It builds the detector and classifier once, from their names and options, and
-loads the models then; each video gets a new Pipeline around those objects with a new
-tracker and smoother (they hold per-video state). The worker writes the CSV into a
+actor). It builds the detector and classifier once from the batch's
+:class:`~fervision.spec.PipelineSpec` and loads the models then; each video gets a new
+Pipeline from the same spec around those objects, with a new tracker and smoother
+(they hold per-video state). The worker writes the CSV into a
 private scratch folder and returns the finished files' bytes, so only the process that
 runs ``fervision batch`` writes into the output folder.
 """
@@ -20,8 +21,8 @@ from contextlib import closing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fervision.errors import FervisionError, one_line
-from fervision.registry import DEFAULT_STAGES
+from fervision.errors import one_line
+from fervision.spec import PipelineSpec
 
 SCRATCH_PREFIX = "fervision-batch-"
 #: Result statuses a worker sends back.
@@ -29,54 +30,10 @@ DONE, FAILED, CANCELLED, NEEDS_DATA, BROKEN = "done", "failed", "cancelled", "ne
 #: The status an engine gives a video whose worker died on every try (not the video's fault
 #: for sure, so not remembered as failed: the next run tries it again).
 LOST = "lost"
-
-
-@dataclass(frozen=True)
-class StageConfig:
-    """The stages of every video's pipeline, as names and options (picklable)."""
-
-    detector: str = DEFAULT_STAGES["detector"]
-    detector_model: str | None = None
-    classifier: str = DEFAULT_STAGES["classifier"]
-    model: str | None = None
-    tracker: str = DEFAULT_STAGES["tracker"]
-    smoother: str = DEFAULT_STAGES["smoother"]
-    detect_every: int = 1
-
-    def check(self) -> None:
-        """Fail fast, cheaply (no model loads), on unknown stage names or missing models."""
-        from fervision.plugins import get_registry
-
-        registry = get_registry()
-        for kind, spec in (
-            ("detector", self.detector),
-            ("classifier", self.classifier),
-            ("smoother", self.smoother),
-        ):
-            registry.get(kind, spec.partition(":")[0])
-        if self.tracker != "none":
-            registry.get("tracker", self.tracker.partition(":")[0])
-        for what, path in (("detector model", self.detector_model), ("model", self.model)):
-            if path and not Path(path).is_file():
-                raise FervisionError(f"{what} file not found: {path}")
-        if self.detect_every < 1:
-            raise FervisionError(f"--detect-every must be 1 or more, not {self.detect_every}")
-
-    def build_heavy(self):
-        """The detector and classifier, built once per worker (the classifier's model loaded)."""
-        from fervision.plugins import get_registry
-
-        registry = get_registry()
-        detector = registry.build("detector", self.detector, **_given(model=self.detector_model))
-        classifier = registry.build("classifier", self.classifier, **_given(model=self.model))
-        opener = getattr(classifier, "open", None)
-        if opener is not None:
-            opener(None)
-        return detector, classifier
-
-
-def _given(**options):
-    return {k: v for k, v in options.items() if v is not None}
+#: The source every video is opened with.
+VIDEO_SOURCE = "video"
+#: Stages built once per worker (they load models); the others hold per-video state.
+SHARED_STAGES = ("detector", "classifier")
 
 
 @dataclass(frozen=True)
@@ -141,18 +98,18 @@ class VideoWorker:
     """
 
     def __init__(
-        self, config: StageConfig, threads: int | None = None, on_frame=None, cancelled=None
+        self, spec: PipelineSpec, threads: int | None = None, on_frame=None, cancelled=None
     ):
         limit_threads(threads)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         _ignore_ctrl_c()
         _remove_stale_scratch()
-        self.config = config
+        self.spec = spec
         self._on_frame = on_frame
         self._cancel = threading.Event()
         self._cancelled = cancelled or self._cancel.is_set
         self._frames = 0
-        self._stages = None
+        self._stages: dict = {}
         self.load_error: str | None = None
         self.load_seconds = 0.0
         self.load()
@@ -161,7 +118,10 @@ class VideoWorker:
         """Build the heavy stages now; a failure is kept and reported for every video."""
         start = time.perf_counter()
         try:
-            self._stages = self.config.build_heavy()
+            for kind in SHARED_STAGES:
+                stage = self._stages[kind] = self.spec.stage(kind)
+                if hasattr(stage, "open"):
+                    stage.open(None)  # load its model now, not in the first video
         except Exception as exc:  # noqa: BLE001 - reported per video, one line
             self.load_error = one_line(exc)
         self.load_seconds = time.perf_counter() - start
@@ -197,40 +157,26 @@ class VideoWorker:
                 return Result(job, FAILED, reason=reason)
 
     def _run(self, job: Job, source: str, scratch: Path) -> Result:
-        from fervision.pipeline import Pipeline, open_source
+        from fervision.pipeline import Pipeline
         from fervision.plugins import get_registry
 
         from .outputs import CSV, REPORT, SUMMARY, TIMELINE
         from .report import build_report, summary_json
         from .report_sink import ReportSink
 
-        detector, classifier = self._stages
-        config = self.config
         csv_path = scratch / "emotions.csv"
         started_at = time.time()
-        stages = {
-            "detector": config.detector,
-            "detector_model": config.detector_model,
-            "classifier": config.classifier,
-            "model": config.model,
-            "tracker": config.tracker,
-            "smoother": config.smoother,
-            "detect_every": config.detect_every,
-        }
+        stages = self.spec.settings()
         html = ReportSink(
             scratch / "report.html",
             title=Path(job.source).name,
-            settings={"source": job.source, **{k: v for k, v in stages.items() if v}},
+            settings={"source": job.source, **stages},
         )
-
-        pipeline = Pipeline(
-            open_source("video:" + source),
-            detector=detector,
-            tracker=None if config.tracker == "none" else config.tracker,
-            classifier=classifier,
-            smoother=config.smoother,
+        pipeline = Pipeline.from_spec(
+            self.spec,
+            f"{VIDEO_SOURCE}:{source}",
             sinks=[get_registry().build("sink", "csv", path=str(csv_path)), html],
-            detect_every=config.detect_every,
+            **self._stages,
         )
         with closing(pipeline.frames()) as frames:
             for _ in frames:

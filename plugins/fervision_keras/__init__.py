@@ -9,12 +9,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # keep TensorFlow's C++ star
 
 @hookimpl
 def register_stages(registry):
-    from .classifier import EmotionClassifier
-
     registry.add(
         "classifier",
         "keras",
-        EmotionClassifier,
+        f"{__name__}.classifier:EmotionClassifier",
         help="Keras CNN (the shipped default, or keras:PATH.keras)",
     )
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from fervision.errors import FervisionError
@@ -45,11 +47,17 @@ class EmotionClassifier:
     Each face is cropped square around its box with the model's margin, moved up by
     ``lift`` box heights: FER2013 faces show the forehead, and on the labelled clips of
     benchmarks/real_videos.py a lift of 0.1 scored 1.7 points better than none.
+
+    Args:
+        model: a ``.keras`` model file (default: the shipped one).
+        backend: ``litert`` (the model's LiteRT form, no TensorFlow) or ``keras``.
+        flip_average: average each face with its mirror image (default: on).
+        lift: how far the crop moves up, in box heights.
     """
 
     def __init__(
         self,
-        model: str | None = None,
+        model: str | os.PathLike | None = None,
         backend: str | None = None,
         flip_average: bool | None = None,
         lift: float = 0.1,

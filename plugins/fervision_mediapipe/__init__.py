@@ -11,12 +11,10 @@ from fervision import hookimpl
 
 @hookimpl
 def register_stages(registry):
-    from .detector import MediaPipeDetector
-
     registry.add(
         "detector",
         "mediapipe",
-        MediaPipeDetector,
+        f"{__name__}.detector:MediaPipeDetector",
         help="MediaPipe BlazeFace, range chosen per video (mediapipe, mediapipe:short, "
-        "mediapipe:full); model=PATH, min_confidence=0.4, downscale=PIXELS, tile=720",
+        "mediapipe:full)",
     )

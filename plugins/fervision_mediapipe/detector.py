@@ -54,6 +54,7 @@ class MediaPipeDetector:
             shipped model(s), or ``$FERVISION_MEDIAPIPE_MODEL``.
         min_confidence: drop detections scoring below this (0..1). The default keeps
             weak faces for a tracker's second association stage.
+        min_size: drop faces narrower or shorter than this many pixels of the full frame.
         downscale: shrink frames so their longer side is at most this many pixels
             before detection (``None``: full size).
         tile: tile size in pixels for the tiled plan of ``auto``.
@@ -73,6 +74,7 @@ class MediaPipeDetector:
         *,
         model: str | os.PathLike | None = None,
         min_confidence: float = 0.4,
+        min_size: int = 0,
         downscale: int | str | None = None,
         tile: int = 720,
         reprobe: float = 2.0,
@@ -88,6 +90,7 @@ class MediaPipeDetector:
             raise FervisionError(
                 f"mediapipe min_confidence must be in 0..1, got {min_confidence!r}"
             )
+        self.min_size = _positive("min_size", min_size, 0)
         self.downscale = _parse_downscale(downscale)
         self.tile, self.reprobe = _positive("tile", tile, 128), _positive("reprobe", reprobe, 0.1)
         if self.variant == "auto" and not model:
@@ -144,6 +147,7 @@ class MediaPipeDetector:
             self.plan_counts[self.plan.name] += 1
             self._missing = sum(f.score >= PROBE_SCORE for f in faces) < self._probe_count
         faces = [f for f in (_to_frame(f, scale, width, height) for f in faces) if f is not None]
+        faces = [f for f in faces if min(f.box[2], f.box[3]) >= self.min_size]
         return sorted(faces, key=lambda face: face.score, reverse=True)
 
     def _due_for_probe(self, now: float, image: np.ndarray) -> bool:

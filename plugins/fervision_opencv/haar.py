@@ -8,6 +8,7 @@ face confirmed by ``n`` overlapping raw hits: about 0.5 for a face that barely p
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import cv2
@@ -53,7 +54,7 @@ class HaarDetector:
         model: a cascade XML file (default: OpenCV's ``haarcascade_frontalface_default``).
         scale_factor: image pyramid step; smaller finds more faces, slower.
         min_neighbors: overlapping hits a face needs; larger means fewer false faces.
-        min_size: smallest face (W, H) in pixels of the full frame (default: the
+        min_size: smallest face in pixels of the full frame, N or (W, H) (default: the
             cascade's own window, 24x24 for the frontal-face cascade).
         downscale: detect on a copy whose longer side is at most this many pixels
             (boxes come back in full-frame pixels); ``None`` or 0 detects at full size.
@@ -79,11 +80,11 @@ class HaarDetector:
 
     def __init__(
         self,
-        model=None,
+        model: str | os.PathLike | None = None,
         *,
         scale_factor: float = 1.1,
         min_neighbors: int = 5,
-        min_size=None,
+        min_size: int | tuple[int, int] | None = None,
         downscale: int | None = None,
         equalize: bool = False,
         full_every: int = 1,
@@ -266,12 +267,3 @@ class HaarDetector:
 def _overlaps(box, faces: list[Face]) -> bool:
     """Whether ``box`` is one of ``faces`` (IoU of 0.3 or more with any)."""
     return any(box_iou(box, f.box) >= 0.3 for f in faces)
-
-
-def fast_haar(model=None, **options) -> HaarDetector:
-    """``haar-fast``: a full scan every 6th frame; between, a lenient search near recent faces.
-
-    In recorded video, faces a full scan finds first are also followed back through the
-    frames since the previous full scan (see :meth:`HaarDetector.detect_stream`).
-    """
-    return HaarDetector(model, **{"full_every": 6, "near_min_neighbors": 2, **options})

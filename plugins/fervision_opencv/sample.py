@@ -9,36 +9,15 @@ from __future__ import annotations
 
 import math
 import time
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.sample_photo import FACE_CENTER, sample_image_path
 from fervision.types import Frame, SourceInfo
 
 from .images import read_image
-
-# Where the face is in grace_hopper.jpg (512x600): centre and width in pixels.
-FACE_CENTER = (265.0, 215.0)
-FACE_WIDTH = 231.0
-
-
-def sample_image_path() -> Path:
-    """Path of ``grace_hopper.jpg`` in matplotlib's sample data."""
-    import matplotlib
-
-    path = Path(matplotlib.get_data_path()) / "sample_data" / "grace_hopper.jpg"
-    if not path.is_file():
-        try:
-            from matplotlib import cbook
-
-            path = Path(cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-        except Exception:
-            pass
-    if not path.is_file():
-        raise FervisionError("the sample needs matplotlib's grace_hopper.jpg, which is missing")
-    return path
 
 
 class SampleSource:

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.plugins import get_registry
 
 from .paths import IMAGE_SUFFIXES
 
@@ -36,12 +37,16 @@ def open_auto(target=None, **options):
 
     ``rtsp://``, ``http(s)://`` and other URLs -> stream; a folder -> folder; an image
     suffix -> image; a bare number -> that webcam; anything else -> video file.
-    ``options`` go to that source (``fps=`` is accepted by every one of them).
+
+    Args:
+        target: a path, URL or camera index.
+        options: go to the source chosen (``fps`` is accepted by every one of them).
     """
     if target is None or str(target).strip() == "":
         raise FervisionError("no source given")
     target = str(target)
     kind = source_kind(target)
+    options = get_registry().get("source", kind).convert(options)  # one-line error if wrong
     if kind == "stream":
         from .capture import StreamSource
 

@@ -1,7 +1,8 @@
 """A complete third-party fervision plugin: the ``jsonl`` sink.
 
 Install it (``pip install ./examples/fervision-jsonl``), then
-``fervision run --source sample --sink jsonl:faces.jsonl``.
+``fervision run --source sample --sink jsonl:faces.jsonl``. ``tests/`` checks it with
+fervision's conformance kit (``fervision.testing.check_sink``).
 """
 
 import json
@@ -11,7 +12,11 @@ from fervision.outputs import check_writable
 
 
 class JsonLinesSink:
-    """One JSON object per frame: index, timestamp and each face with its emotion."""
+    """One JSON object per frame: index, timestamp and each face with its emotion.
+
+    Args:
+        path: the file to write.
+    """
 
     def __init__(self, path="faces.jsonl"):
         self.path = check_writable(path, "JSON-lines")

@@ -1,0 +1,184 @@
+"""A stage's options: its factory's keyword parameters, with their annotations, defaults and
+a line of help from the docstring; and values (such as command-line text) converted to them."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+import os
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from .errors import FervisionError
+
+NO_DEFAULT = inspect.Parameter.empty
+#: Docstring sections that describe parameters (Google and NumPy style).
+_SECTIONS = ("Args:", "Arguments:", "Parameters:", "Options:")
+_ENTRY = re.compile(r"([\w, ]+?)\s*(?:\([^)]*\))?:(?:\s+(.*))?$")
+_SPHINX = re.compile(r":param\s+(?:[\w.\[\], |]+\s+)?(\w+):\s*(.*)")
+_SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)(?<!etc)\.(\s|$)")
+
+
+class OptionError(FervisionError):
+    """An option a stage does not accept, or a value that does not convert to its type."""
+
+
+@dataclass(frozen=True)
+class StageOption:
+    """One keyword parameter of a stage's factory."""
+
+    name: str
+    type: str = ""  # the annotation as written ("int | None"); "" when there is none
+    default: Any = NO_DEFAULT
+    help: str = ""
+
+    def describe(self) -> str:
+        """``name: type = default``, as far as they are known."""
+        text = f"{self.name}: {self.type}" if self.type else self.name
+        return text if self.default is NO_DEFAULT else f"{text} = {self.default!r}"
+
+    def types(self) -> list[str]:
+        """The type names a value may take: from the annotation, else from the default."""
+        if self.type:
+            text = re.sub(r"^Optional\[(.*)\]$", r"\1 | None", self.type.replace("typing.", ""))
+            return [part.strip() for part in text.split("|")]
+        if type(self.default) in (bool, int, float, str):
+            return [type(self.default).__name__]
+        return []
+
+    def convert(self, value):
+        """``value`` as this option's type; text is parsed, anything else is left as it is.
+
+        Raises ValueError when text fits none of the types the option names.
+        """
+        if not isinstance(value, str):
+            return value
+        types = self.types()
+        if "None" in types and value.strip().lower() in ("", "none"):
+            return None
+        known = [name for name in _CONVERTERS if name in types]
+        if not types or not known:
+            return value
+        for name in known:
+            try:
+                return _CONVERTERS[name](value)
+            except ValueError:
+                continue
+        raise ValueError(f"{value!r} is not {self.type or known[0]}")
+
+
+@dataclass(frozen=True)
+class OptionSet:
+    """Everything a factory accepts: its named options, and whether it takes others too."""
+
+    options: tuple[StageOption, ...]
+    takes_any: bool = False  # a ``**kwargs`` factory passes unknown options on
+
+    def convert(self, values: dict, stage: str) -> dict:
+        """``values`` checked and converted; a one-line OptionError naming ``stage`` if not."""
+        by_name = {option.name: option for option in self.options}
+        converted = {}
+        for name, value in values.items():
+            option = by_name.get(name)
+            if option is None and not self.takes_any:
+                raise OptionError(f"{stage} has no option {name!r}; {self.accepted()}")
+            try:
+                converted[name] = option.convert(value) if option else guess(value)
+            except ValueError as exc:
+                raise OptionError(f"{stage} option {name}: {exc}; {self.accepted()}") from None
+        return converted
+
+    def accepted(self) -> str:
+        """``it accepts: a: int = 1, b: str = 'x'`` (or that it accepts none)."""
+        if not self.options:
+            return "it accepts any option" if self.takes_any else "it accepts no options"
+        listed = ", ".join(option.describe() for option in self.options)
+        return f"it accepts: {listed}" + (", and others" if self.takes_any else "")
+
+
+def option_set(signature: inspect.Signature, doc: str | None, defaults: dict) -> OptionSet:
+    """The options in ``signature`` (keyword parameters), ``defaults`` replacing its own."""
+    helps = param_help(doc or "")
+    options, takes_any = [], False
+    for param in signature.parameters.values():
+        if param.kind is param.VAR_KEYWORD:
+            takes_any = True
+        elif param.kind in (param.POSITIONAL_OR_KEYWORD, param.KEYWORD_ONLY):
+            annotation = param.annotation
+            if annotation is NO_DEFAULT:
+                annotation = ""
+            elif not isinstance(annotation, str):
+                annotation = inspect.formatannotation(annotation)
+            default = defaults.get(param.name, param.default)
+            options.append(StageOption(param.name, annotation, default, helps.get(param.name, "")))
+    return OptionSet(tuple(options), takes_any)
+
+
+def param_help(doc: str) -> dict[str, str]:
+    """The first sentence describing each parameter in ``doc`` (``Args:`` or ``:param x:``)."""
+    found: dict[str, str] = {}
+    in_section, indent, last = False, None, []
+    for line in doc.splitlines():
+        text = line.strip()
+        sphinx = _SPHINX.match(text)
+        if sphinx:
+            found[sphinx[1]] = sphinx[2]
+            continue
+        if text in _SECTIONS:
+            in_section, indent, last = True, None, []
+            continue
+        if not in_section:
+            continue
+        margin = len(line) - len(line.lstrip())
+        indent = margin if indent is None else indent
+        entry = _ENTRY.match(text) if margin == indent else None
+        if not text or margin < indent or (margin == indent and entry is None):
+            in_section = False
+        elif entry:
+            last = [name.strip() for name in entry[1].split(",")]
+            found.update({name: entry[2] or "" for name in last})
+        else:
+            found.update({name: f"{found[name]} {text}".strip() for name in last})
+    return {name: _first_sentence(text) for name, text in found.items()}
+
+
+def guess(value):
+    """Text as the Python literal it spells (``5``, ``0.5``, ``True``, ``None``), else as text."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return ast.literal_eval(value.strip())
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
+        return value
+
+
+def _first_sentence(text: str) -> str:
+    end = _SENTENCE_END.search(text)
+    return text[: end.start() + 1] if end else text
+
+
+def _bool(text: str) -> bool:
+    word = text.strip().lower()
+    if word in ("1", "true", "yes", "on"):
+        return True
+    if word in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(text)
+
+
+def _path(text: str) -> str:
+    """An absolute path, so a worker in another folder (a Ray actor) finds the same file."""
+    return os.path.abspath(os.path.expanduser(text))
+
+
+#: How text becomes each type an annotation may name, in the order they are tried.
+_CONVERTERS = {
+    "bool": _bool,
+    "int": int,
+    "float": float,
+    "os.PathLike": _path,
+    "PathLike": _path,
+    "Path": _path,
+    "str": str,
+}

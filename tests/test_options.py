@@ -1,0 +1,185 @@
+"""Stage options: read from factory signatures and docstrings, converted, checked, and carried
+by one picklable PipelineSpec into real stages."""
+
+from __future__ import annotations
+
+import inspect
+import os
+import pickle
+import subprocess
+import sys
+import types
+
+import pytest
+
+from fervision import Pipeline, hookimpl, register_plugin, unregister_plugin
+from fervision.errors import PluginError
+from fervision.lazy import LazyFactory, describe
+from fervision.options import OptionError, StageOption, param_help
+from fervision.plugins import get_registry
+from fervision.spec import PipelineSpec
+
+
+def test_help_is_the_first_sentence_of_each_documented_parameter():
+    doc = """Summary.
+
+    Args:
+        scale: image pyramid step; smaller finds
+            more faces. Slower too.
+        width, height: frame size (e.g. 640x480).
+        mode (str): ``a`` or ``b``.
+
+    Example:
+        not: a parameter.
+
+    :param extra: from Sphinx style. More.
+    """
+    assert param_help(inspect.cleandoc(doc)) == {
+        "scale": "image pyramid step; smaller finds more faces.",
+        "width": "frame size (e.g. 640x480).",
+        "height": "frame size (e.g. 640x480).",
+        "mode": "``a`` or ``b``.",
+        "extra": "from Sphinx style.",
+    }
+
+
+@pytest.mark.parametrize(
+    "annotation, default, text, value",
+    [
+        ("int", 5, "7", 7),
+        ("float", 0.4, "0.25", 0.25),
+        ("bool", False, "yes", True),
+        ("bool", True, "off", False),
+        ("int | None", None, "none", None),
+        ("int | str | None", None, "720", 720),
+        ("int | str | None", None, "auto", "auto"),
+        ("Optional[float]", None, "2", 2.0),
+        ("str | os.PathLike | None", None, "~/m.keras", os.path.expanduser("~/m.keras")),
+        ("str | os.PathLike | None", None, "m.keras", os.path.abspath("m.keras")),
+        ("", 3, "4", 4),  # no annotation: the default's type
+        ("", None, "x.png", "x.png"),  # neither: the text as it is
+        ("int", 5, 6.5, 6.5),  # not text: left to the stage
+    ],
+)
+def test_text_converts_to_the_annotated_type(annotation, default, text, value):
+    assert StageOption("o", annotation, default).convert(text) == value
+
+
+@pytest.mark.parametrize("annotation, text", [("int", "many"), ("bool", "maybe"), ("float", "")])
+def test_text_that_fits_no_type_is_an_error(annotation, text):
+    with pytest.raises(ValueError, match=f"is not {annotation}"):
+        StageOption("o", annotation).convert(text)
+
+
+def test_lazy_stages_are_described_from_source_exactly_as_imported():
+    lazy = [e for e in get_registry().entries() if isinstance(e.factory, LazyFactory)]
+    assert len(lazy) >= 20
+    for entry in lazy:
+        read, doc = entry.factory.describe()
+        imported, imported_doc = describe(entry.factory.target())
+        assert list(read.parameters) == list(imported.parameters), entry.name
+        for name, param in read.parameters.items():
+            real = imported.parameters[name]
+            assert (param.kind, param.annotation) == (real.kind, real.annotation), name
+            assert param.default == real.default, (entry.name, name)
+        assert doc.split() == imported_doc.split(), entry.name
+
+
+def test_listing_every_option_imports_no_heavy_library():
+    code = (
+        "import sys\n"
+        "from fervision.plugins import get_registry\n"
+        "n = sum(len(e.options().options) for e in get_registry().entries())\n"
+        "heavy = ('cv2', 'scipy', 'tensorflow', 'ai_edge_litert')\n"
+        "print(n, [m for m in heavy if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    count, heavy = out.stdout.split(" ", 1)
+    assert int(count) > 60 and heavy.strip() == "[]", out.stderr
+
+
+def test_build_converts_text_and_keeps_a_preset_unless_overridden():
+    registry = get_registry()
+    haar = registry.build("detector", "haar", min_size="60", min_neighbors="3", equalize="yes")
+    assert (haar.min_size, haar.min_neighbors, haar.equalize) == ((60, 60), 3, True)
+    assert registry.build("detector", "haar-fast").full_every == 6
+    assert registry.build("detector", "haar-fast", full_every="3").full_every == 3
+
+
+def test_unknown_options_and_bad_values_are_one_line_errors_listing_what_is_accepted():
+    registry = get_registry()
+    with pytest.raises(OptionError) as unknown:
+        registry.build("detector", "haar", nosuch=1)
+    message = str(unknown.value)
+    assert message.startswith("detector 'haar' has no option 'nosuch'; it accepts: model: ")
+    assert "min_neighbors: int = 5" in message and "\n" not in message
+    with pytest.raises(OptionError, match=r"option min_neighbors: 'many' is not int; it accepts"):
+        registry.build("detector", "haar", min_neighbors="many")
+    with pytest.raises(OptionError, match="smoother 'none' has no option 'tau'; it accepts no"):
+        registry.build("smoother", "none", tau="1")
+
+
+def test_a_stage_without_its_verb_is_an_error_naming_plugin_stage_and_method():
+    class NoDetect:
+        def find(self, frame):
+            return []
+
+    plugin = types.ModuleType("forgetful")
+    plugin.register_stages = hookimpl(lambda registry: registry.add("detector", "lazy", NoDetect))
+    register_plugin(plugin, name="forgetful")
+    try:
+        with pytest.raises(PluginError) as error:
+            get_registry().build("detector", "lazy")
+    finally:
+        unregister_plugin("forgetful")
+    assert str(error.value) == (
+        "plugin 'forgetful' detector 'lazy' has no method 'detect': a detector must have detect"
+    )
+    with pytest.raises(PluginError, match="classifier NoDetect has no method 'classify'"):
+        Pipeline("sample", classifier=NoDetect(), detector=None)
+
+
+def test_pipeline_options_reach_real_stages(photo):
+    def faces(**options):
+        pipeline = Pipeline(str(photo), detector="haar", smoother="vote", **options)
+        return pipeline.run().faces
+
+    assert faces() == 2
+    assert faces(options={"detector": {"min_size": 900}}) == 0
+    assert faces(options={"detector": {"min_size": "900"}, "smoother": {"window": 3}}) == 0
+
+
+def test_pipeline_options_need_a_named_stage_of_a_known_kind():
+    with pytest.raises(OptionError, match="no options for 'sink'"):
+        Pipeline("sample", options={"sink": {"path": "x"}})
+    with pytest.raises(OptionError, match="detector options .min_size. need a detector given by"):
+        Pipeline("sample", detector=None, options={"detector": {"min_size": 9}})
+
+
+def test_spec_is_picklable_checked_and_built_in_one_place(photo, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    spec = PipelineSpec(
+        detector="haar",
+        tracker="none",
+        options={"detector": {"min_size": "900", "model": "c.xml"}, "smoother": {"tau": "1"}},
+    )
+    checked = spec.checked()
+    assert checked.options == {
+        "detector": {"min_size": 900, "model": str(tmp_path / "c.xml")},
+        "smoother": {"tau": 1.0},
+    }
+    assert pickle.loads(pickle.dumps(checked)) == checked
+    assert spec.with_options(detector={"min_size": 5, "equalize": True}).options["detector"] == {
+        "equalize": True,
+        "min_size": "900",  # its own option wins
+        "model": "c.xml",
+    }
+    working = spec.with_options().checked()
+    working.options["detector"].pop("model")
+    assert Pipeline.from_spec(working, str(photo)).run().faces == 0
+    assert Pipeline.from_spec(PipelineSpec(detector="haar"), str(photo)).run().faces == 2
+    assert working.settings()["detector"] == "haar (min_size=900)"
+    with pytest.raises(OptionError, match="annotator options .bars. given, but there is no"):
+        PipelineSpec(options={"annotator": {"bars": "1"}}).checked()
+    with pytest.raises(OptionError, match="tracker 'none' has no option 'min_iou'"):
+        PipelineSpec(tracker="none", options={"tracker": {"min_iou": "0.1"}}).checked()
