@@ -61,11 +61,11 @@ def build_crowd(folder: Path, seconds: float = 4.0, fps: float = 30.0) -> Path:
 
 
 def run_clip(
-    path: Path, detector: str, smoother: str, keep_probs: bool = False
+    path: Path, detector: str, smoother: str, keep_probs: bool = False, options=None
 ) -> tuple[list[list[FaceRecord]], dict]:
     """Every frame's faces (with raw probabilities if ``keep_probs``), and the run's timing."""
     start = time.perf_counter()
-    pipeline = Pipeline(str(path), detector=detector, smoother=smoother)
+    pipeline = Pipeline(str(path), detector=detector, smoother=smoother, options=options)
     frames = []
     for frame in pipeline:
         labels = frame.labels

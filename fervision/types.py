@@ -19,6 +19,7 @@ class Face:
     label: str | None = None
     confidence: float | None = None
     eyes: tuple | None = None  # ((x, y), (x, y)) eye centres, left-most first, when known
+    probs_from: int | None = None  # the earlier frame whose classification ``probs`` repeat
 
     @property
     def xyxy(self) -> tuple[int, int, int, int]:

@@ -185,17 +185,19 @@ def test_csv_has_the_documented_columns_and_a_row_for_faceless_frames(tmp_path):
         "raw_angry",
         "raw_happy",
         "raw_sad",
+        "raw_frame",
     ]
     assert [r[0] for r in rows[1:]] == ["0", "1", "2", "3", "4", "5"]
-    assert rows[3][2:] == [""] * 14
+    assert rows[3][2:] == [""] * 15
     assert rows[1][2] == "1" and rows[1][8] in LABELS
     assert abs(sum(float(v) for v in rows[1][10:13]) - 1) < 1e-3
+    assert [r[-1] for r in rows[1:]] == ["0", "1", "", "", "4", "5"]  # classified on each
 
 
 def test_csv_columns_follow_the_model_labels():
-    assert csv_columns(tuple("abcdefg"))[-14:] == [f"p_{c}" for c in "abcdefg"] + [
+    assert csv_columns(tuple("abcdefg"))[-15:] == [f"p_{c}" for c in "abcdefg"] + [
         f"raw_{c}" for c in "abcdefg"
-    ]
+    ] + ["raw_frame"]
 
 
 def test_csv_rows_are_flushed_as_frames_arrive(tmp_path):

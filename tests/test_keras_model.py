@@ -114,3 +114,44 @@ def test_litert_backend_converts_once_and_caches(tiny_model_path, tmp_path, monk
 def test_unknown_backend_is_a_clear_error(tiny_model_path):
     with pytest.raises(FervisionError, match="unknown backend 'onnx'"):
         Predictor.from_path(tiny_model_path, "onnx")
+
+
+def _classified_frames(clip, rate, tmp_path):
+    """The real pipeline's CSV rows on the first 60 frames of ``clip`` with ``rate``."""
+    import csv
+
+    from fervision import Pipeline
+    from fervision_basic.csv_sink import CsvSink
+
+    path = tmp_path / f"rate{rate}.csv"
+    Pipeline(str(clip), sinks=[CsvSink(path)], options={"classifier": {"rate": rate}}).run(
+        max_frames=90
+    )
+    with open(path, newline="") as f:
+        return [row for row in csv.DictReader(f) if row["face_id"]]
+
+
+def test_a_tracked_face_is_classified_rate_times_a_second_and_carried_between(clip, tmp_path):
+    every = _classified_frames(clip, 0, tmp_path)
+    assert every and all(row["raw_frame"] == row["frame"] for row in every)
+    rows = _classified_frames(clip, 10, tmp_path)
+    fresh = [row for row in rows if row["raw_frame"] == row["frame"]]
+    assert len(fresh) < 0.5 * len(rows)
+    raw = [k for k in rows[0] if k.startswith("raw_") and k != "raw_frame"]
+    by_face_frame = {(row["face_id"], row["frame"]): row for row in rows}
+    per_face = [
+        [float(r["timestamp_s"]) for r in fresh if r["face_id"] == face]
+        for face in {row["face_id"] for row in rows}
+    ]
+    assert max(len(times) for times in per_face) >= 5
+    for gaps in (np.diff(times) for times in per_face if len(times) > 1):
+        assert 0.1 - 1e-3 <= gaps.min() and gaps.max() < 0.1 + 1.5 / 29.97
+    for row in rows:  # carried rows repeat the raw output of the frame they name, exactly
+        source = by_face_frame[(row["face_id"], row["raw_frame"])]
+        assert int(row["raw_frame"]) <= int(row["frame"])
+        assert [row[k] for k in raw] == [source[k] for k in raw]
+    # a fresh classification is the every-frame run's on the same frame and face
+    every_by_face_frame = {(row["face_id"], row["frame"]): row for row in every}
+    for row in fresh[:10]:
+        same = every_by_face_frame[(row["face_id"], row["frame"])]
+        assert [row[k] for k in raw] == [same[k] for k in raw]

@@ -30,11 +30,18 @@ FACE_COLUMNS = [
 
 def csv_columns(labels) -> list[str]:
     """Column names, in order, for a model with ``labels``."""
-    return FACE_COLUMNS + [f"p_{n}" for n in labels] + [f"raw_{n}" for n in labels]
+    return FACE_COLUMNS + [f"p_{n}" for n in labels] + [f"raw_{n}" for n in labels] + ["raw_frame"]
 
 
 def _probs(values, count: int) -> list[str]:
     return [f"{v:.4f}" for v in values] if values is not None else [""] * count
+
+
+def _raw_frame(face, index: int):
+    """The frame whose classification the ``raw_`` columns hold ("" when there is none)."""
+    if face.probs is None:
+        return ""
+    return index if face.probs_from is None else face.probs_from
 
 
 class CsvSink:
@@ -66,7 +73,7 @@ class CsvSink:
         n = len(self.labels)
         head = [frame.index, f"{frame.timestamp:.3f}"]
         if not frame.faces:
-            return [head + [""] * (len(FACE_COLUMNS) - 2 + 2 * n)]
+            return [head + [""] * (len(FACE_COLUMNS) - 2 + 2 * n + 1)]
         rows = []
         for face in frame.faces:
             x, y, w, h = face.box
@@ -84,6 +91,7 @@ class CsvSink:
                 ]
                 + _probs(face.smoothed, n)
                 + _probs(face.probs, n)
+                + [_raw_frame(face, frame.index)]
             )
         return rows
 
