@@ -66,7 +66,8 @@ class TasksBlazeFace:
         )
         self._mp, self._detector = mp, FaceDetector.create_from_options(options)
 
-    def detect(self, rgb: np.ndarray) -> list[tuple[int, int, int, int]]:
+    def detect(self, bgr: np.ndarray) -> list[tuple[int, int, int, int]]:
+        rgb = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)  # the Tasks API takes RGB
         image = self._mp.Image(image_format=self._mp.ImageFormat.SRGB, data=rgb)
         boxes = [d.bounding_box for d in self._detector.detect(image).detections]
         return [(b.origin_x, b.origin_y, b.width, b.height) for b in boxes]
@@ -77,7 +78,7 @@ def litert_blazeface(path: Path, min_confidence: float = 0.4):
     from fervision_mediapipe.blazeface import BlazeFace
 
     engine = BlazeFace(path, min_confidence)
-    return lambda rgb: [face.box for face in engine.detect(rgb)]
+    return lambda bgr: [face.box for face in engine.detect(bgr)]
 
 
 def frames_of(clip: Path) -> list[np.ndarray]:
@@ -87,7 +88,7 @@ def frames_of(clip: Path) -> list[np.ndarray]:
         ok, image = capture.read()
         if not ok:
             break
-        frames.append(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
+        frames.append(image)
     capture.release()
     return frames
 
@@ -96,8 +97,8 @@ def ms_per_frame(detect, frames, repeats=3) -> float:
     runs = []
     for _ in range(repeats):
         start = time.perf_counter()
-        for rgb in frames:
-            detect(rgb)
+        for bgr in frames:
+            detect(bgr)
         runs.append((time.perf_counter() - start) / len(frames) * 1000)
     return statistics.median(runs)
 
@@ -135,8 +136,8 @@ def main() -> None:
     for name in args.clips:
         frames = frames_of(SHARED / "media" / f"{name}.mp4")
         ious, extra = [], 0
-        for rgb in frames:
-            ref, got = tasks(rgb), litert(rgb)
+        for bgr in frames:
+            ref, got = tasks(bgr), litert(bgr)
             ious += [max((box_iou(r, g) for g in got), default=0.0) for r in ref]
             extra += max(len(got) - len(ref), 0)
         matched = np.mean(np.array(ious) >= 0.95) if ious else float("nan")

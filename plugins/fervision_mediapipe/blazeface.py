@@ -41,7 +41,7 @@ def ssd_anchors(size: int) -> np.ndarray:
 
 
 class BlazeFace:
-    """A BlazeFace model run through LiteRT; :meth:`detect` finds faces in an RGB array.
+    """A BlazeFace model run through LiteRT; :meth:`detect` finds faces in a BGR image.
 
     Decoded as MediaPipe's face detection graph (the Tasks ``FaceDetector``) decodes it:
     the image letterboxed into the model's square input and scaled to -1..1, boxes and
@@ -73,24 +73,29 @@ class BlazeFace:
         self._interpreter = interpreter
         self._input = interpreter.get_input_details()[0]["index"]
         self._scores, self._boxes = (d["index"] for d in outputs)
+        self._x = np.empty((1, self.size, self.size, 3), np.float32)  # the model's input
         self.detect(np.zeros((64, 64, 3), np.uint8))  # fail now, and warm XNNPACK up
 
-    def detect(self, rgb: np.ndarray, origin=(0, 0), drop_cut: bool = False) -> list[Face]:
-        """Faces in ``rgb``, boxes and eyes shifted by ``origin``.
+    def detect(self, bgr: np.ndarray, origin=(0, 0), drop_cut: bool = False) -> list[Face]:
+        """Faces in a BGR image, boxes and eyes shifted by ``origin``.
 
         ``drop_cut`` leaves out faces touching the image's edge (a tile's, where the
         neighbouring tile sees the whole face).
         """
         import cv2
 
-        height, width = rgb.shape[:2]
+        height, width = bgr.shape[:2]
         side = max(width, height)
         pad = np.array([side - width, side - height], np.float32) / 2
         scale = self.size / side
         affine = np.float32([[scale, 0, pad[0] * scale], [0, scale, pad[1] * scale]])
-        square = cv2.warpAffine(rgb, affine, (self.size, self.size), flags=cv2.INTER_LINEAR)
+        square = cv2.warpAffine(bgr, affine, (self.size, self.size), flags=cv2.INTER_LINEAR)
+        # RGB scaled to -1..1, converted on the model-sized square rather than the frame
+        rgb = cv2.cvtColor(square, cv2.COLOR_BGR2RGB)
+        np.multiply(rgb, np.float32(1 / 127.5), out=self._x[0], dtype=np.float32)
+        np.subtract(self._x, np.float32(1.0), out=self._x)
         interpreter = self._interpreter
-        interpreter.set_tensor(self._input, square[None].astype(np.float32) / 127.5 - 1.0)
+        interpreter.set_tensor(self._input, self._x)
         interpreter.invoke()
         logits = interpreter.get_tensor(self._scores)[0, :, 0].astype(np.float64)
         scores = 1 / (1 + np.exp(-np.clip(logits, -100, 100)))

@@ -102,9 +102,6 @@ class MediaPipeDetector:
             v: resolve_model(v, model) for v in dict.fromkeys(p.variant for p in self.plans)
         }
         self.model_path = next(iter(self.model_paths.values()))
-        import cv2
-
-        self._cv2 = cv2
         self._engines: dict[str, BlazeFace] = {}
         self.plan_counts = {p.name: 0 for p in self.plans}  # frames each plan ran on
         self.probes = 0
@@ -139,11 +136,10 @@ class MediaPipeDetector:
             image = to_bgr(image)
         height, width = image.shape[:2]
         small, scale = downscaled(image, self.downscale)
-        rgb = self._cv2.cvtColor(small, self._cv2.COLOR_BGR2RGB)
         if len(self.plans) > 1 and self._due_for_probe(frame.timestamp, small):
-            faces = self._probe(rgb, frame.timestamp)
+            faces = self._probe(small, frame.timestamp)
         else:
-            faces = self._run(self.plan, rgb)
+            faces = self._run(self.plan, small)
             self.plan_counts[self.plan.name] += 1
             self._missing = sum(f.score >= PROBE_SCORE for f in faces) < self._probe_count
         faces = [f for f in (_to_frame(f, scale, width, height) for f in faces) if f is not None]
@@ -158,26 +154,26 @@ class MediaPipeDetector:
         elapsed = now - self._probed_at
         return elapsed >= self.reprobe or (self._missing and elapsed >= 0.5)
 
-    def _probe(self, rgb: np.ndarray, now: float) -> list[Face]:
+    def _probe(self, bgr: np.ndarray, now: float) -> list[Face]:
         """Run every plan; keep the cheapest that found as many faces as any; return all."""
-        height, width = rgb.shape[:2]
+        height, width = bgr.shape[:2]
         tiled = len(tile_grid(width, height, self.tile)) > 1
         plans = [p for p in self.plans if tiled or not p.tiled]  # small frames: no tiles
-        found = [self._run(plan, rgb) for plan in plans]
+        found = [self._run(plan, bgr) for plan in plans]
         counts = [sum(f.score >= PROBE_SCORE for f in faces) for faces in found]
         self.plan = plans[counts.index(max(counts))]
         self._probed_at, self._probe_count = now, max(counts)
         self.probes += 1
         return merge_faces([f for faces in found for f in faces])
 
-    def _run(self, plan: Plan, rgb: np.ndarray) -> list[Face]:
+    def _run(self, plan: Plan, bgr: np.ndarray) -> list[Face]:
         engine = self._engines[plan.variant]
-        faces = engine.detect(rgb)
-        height, width = rgb.shape[:2]
+        faces = engine.detect(bgr)
+        height, width = bgr.shape[:2]
         tiles = tile_grid(width, height, self.tile) if plan.tiled else []
         if len(tiles) > 1:
             for x0, y0, x1, y1 in tiles:
-                faces += engine.detect(rgb[y0:y1, x0:x1], origin=(x0, y0), drop_cut=True)
+                faces += engine.detect(bgr[y0:y1, x0:x1], origin=(x0, y0), drop_cut=True)
             faces = merge_faces(faces)
         return faces
 
