@@ -1,6 +1,6 @@
 """How the `ema` smoother's settings trade calm against following, on the labelled real clips.
 
-    python benchmarks/smoother_tuning.py [--top 10] [--rates 0,15,10,7.5,5]
+    python benchmarks/smoother_tuning.py [--top 10] [--rates 0,15,10,7.5,5] [--single-pass]
 
 Runs the default pipeline once per labelled clip of ``real_videos_labels.json`` with no
 smoothing and every face classified on every frame, keeps the raw probabilities, then
@@ -9,7 +9,7 @@ not run again). Prints the current defaults and the settings that keep every ste
 clip at <= 0.3 shown label switches a second, best pooled segment accuracy first, with
 the worst clip's accuracy; then the default smoother with each face classified only
 ``rate`` times a second (its last probabilities carried between, as the classifier's
-``rate`` option does).
+``rate`` option does). ``--single-pass`` classifies each face without its mirror.
 """
 
 from __future__ import annotations
@@ -33,13 +33,13 @@ GRID = {
 CALM = 0.3  # issue 12's target: shown label switches a second on a steady talking head
 
 
-def raw_runs() -> dict[str, tuple[list, list[str], float]]:
+def raw_runs(flip_average: bool = True) -> dict[str, tuple[list, list[str], float]]:
     """Per labelled clip: (timestamp, track id, box area, raw probs) per face, labels, frame dt."""
     runs = {}
     for name, truth in LABELS.items():
         if name.startswith("_") or not truth["segments"]:
             continue
-        every_frame = {"classifier": {"rate": 0}}
+        every_frame = {"classifier": {"rate": 0, "flip_average": flip_average}}
         frames, timing = run_clip(
             SHARED / "media" / name, "mediapipe", "none", keep_probs=True, options=every_frame
         )
@@ -95,10 +95,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--top", type=int, default=10)
     parser.add_argument("--rates", default="15,10,7.5,5", help="classifications a second")
+    parser.add_argument("--single-pass", action="store_true", help="no mirror averaging")
     args = parser.parse_args()
     if not (SHARED / "media").is_dir():
         raise SystemExit(f"{SHARED / 'media'} is absent (set FERVISION_SHARED)")
-    runs = raw_runs()
+    runs = raw_runs(flip_average=not args.single_pass)
     defaults = {
         name: p.default
         for name, p in inspect.signature(EmaSmoother).parameters.items()

@@ -108,9 +108,8 @@ def _classes(value: str | None) -> tuple[str, ...]:
 @click.option(
     "--precision",
     type=click.Choice(["float32", "mixed_bfloat16"]),
-    default="float32",
-    show_default=True,
-    help="mixed_bfloat16 is faster on GPUs and some CPUs (AMX), slower on others.",
+    help="[default: float32] mixed_bfloat16 is faster on GPUs and some CPUs (AMX), slower "
+    "on others; with --resume, the precision on this machine (the run's own otherwise).",
 )
 @click.option("--class-weights/--no-class-weights", default=False, show_default=True)
 @click.option("--limit-per-class", type=int, help="Train on at most N images of each class.")
@@ -172,7 +171,7 @@ def train(
         swa_from=swa_from,
         teachers=tuple(teachers),
         distill=distill,
-        precision=precision,
+        precision=precision or "float32",
         class_weights=class_weights,
         limit_per_class=limit_per_class,
         seed=seed,
@@ -186,6 +185,7 @@ def train(
         verbose=2 if quiet else 1,
         notify=click.echo,
         epochs=epochs if resume else None,
+        precision=precision if resume else None,
     )
     click.echo(f"model: {run.model}")
     _write_litert_beside(run.model)

@@ -277,12 +277,13 @@ def train(
     verbose=1,
     notify=print,
     epochs: int | None = None,
+    precision: str | None = None,
 ) -> RunDirectory:
     """Train (or resume) a run in ``out``; returns its files. Ctrl-C keeps a checkpoint.
 
     On resume, ``epochs`` may lengthen or shorten the run: the learning rate follows
-    the new length from where the run is. The checkpoint holds weights only, so a resumed
-    optimizer starts its momentum afresh.
+    the new length from where the run is; ``precision`` suits the run to this machine.
+    The checkpoint holds weights only, so a resumed optimizer starts its momentum afresh.
     """
     import keras
 
@@ -298,6 +299,8 @@ def train(
         config = TrainConfig.from_dict(state["config"])
         if epochs:
             config.epochs = epochs
+        if precision:
+            config.precision = precision
         state["config"] = asdict(config)
     out.mkdir(parents=True, exist_ok=True)
     keras.utils.set_random_seed(config.seed)
