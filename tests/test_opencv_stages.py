@@ -262,6 +262,20 @@ def test_overlay_measures_and_shows_fps():
     assert second[:40, :100].any()
 
 
+def test_overlay_fps_counts_frames_over_time_when_frame_costs_alternate():
+    """Frames that reuse a classification take 0.1 ms, classified ones 20 ms: the readout is
+    frames per second of the last second (about 99), not an average of per-frame rates."""
+    annotator, now = OverlayAnnotator(), 0.0
+    for i in range(400):
+        annotator._measure_fps(now)
+        now += 0.0001 if i % 2 else 0.02
+    assert annotator.fps == pytest.approx(2 / 0.0201, rel=0.03)
+    for _ in range(60):  # the rate changes to 30 a second: within a second it reads 30
+        annotator._measure_fps(now)
+        now += 1 / 30
+    assert annotator.fps == pytest.approx(30, rel=0.01)
+
+
 def test_overlay_survives_awkward_faces_and_labels():
     annotator = OverlayAnnotator(bars=True)
     image = np.zeros((48, 64, 3), np.uint8)
