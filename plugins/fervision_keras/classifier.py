@@ -50,8 +50,10 @@ class EmotionClassifier:
 
     A tracked face is classified at most ``rate`` times a second of video; in between it
     keeps its last probabilities (``probs_from`` names the frame they came from). On the
-    labelled clips 10 a second labelled 0.828 of segment frames right against 0.831 for
-    every frame (benchmarks/smoother_tuning.py --rate), at a third of the cost at 30 fps.
+    labelled clips 7.5 a second labelled 0.824 of segment frames right against 0.828 at 10
+    and 0.831 for every frame, with the same worst clip (0.69) and calm clips (<= 0.2
+    switches a second) as at 10 (benchmarks/smoother_tuning.py --rates), at a quarter of
+    the cost at 30 fps.
 
     Args:
         model: a ``.keras`` model file (default: the shipped one).
@@ -67,7 +69,7 @@ class EmotionClassifier:
         backend: str | None = None,
         flip_average: bool | None = None,
         lift: float = 0.1,
-        rate: float = 10.0,
+        rate: float = 7.5,
     ):
         from .inference import BACKENDS, DEFAULT_BACKEND, DEFAULT_FLIP_AVERAGE
 
