@@ -166,9 +166,13 @@ def rounds_fps(variants: dict, repeats: int) -> dict[str, list[float]]:
     return results
 
 
+def medians(per_round: dict[str, list[float]]) -> dict[str, float]:
+    return {name: statistics.median(values) for name, values in per_round.items()}
+
+
 def alternate(variants: dict, repeats: int) -> dict[str, float]:
     """Median frames/s of each variant over ``repeats`` alternating rounds."""
-    return {name: statistics.median(v) for name, v in rounds_fps(variants, repeats).items()}
+    return medians(rounds_fps(variants, repeats))
 
 
 def show(title: str, rows: list[tuple[str, str]]) -> None:
@@ -246,7 +250,7 @@ def main_comparison(work: Path, clip: Path, clip_frames, loops: int, haar_loops:
     if FER_PYTHON:
         variants["fer (Haar + mini-Xception), Video.analyze"] = lambda: fer_run(clip)
     per_round = rounds_fps(variants, repeats)
-    fps = {name: statistics.median(values) for name, values in per_round.items()}
+    fps = medians(per_round)
     fer_fps = fps.get("fer (Haar + mini-Xception), Video.analyze", FER_FPS_FROM_ISSUE)
     fer_note = "measured above" if FER_PYTHON else "from the issue; set FER_PYTHON to measure"
     mp_ceiling, haar_ceiling = fps["decode + mediapipe"], fps["decode + haar"]
