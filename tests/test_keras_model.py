@@ -155,3 +155,37 @@ def test_a_tracked_face_is_classified_rate_times_a_second_and_carried_between(cl
     for row in fresh[:10]:
         same = every_by_face_frame[(row["face_id"], row["frame"])]
         assert [row[k] for k in raw] == [same[k] for k in raw]
+
+
+def test_an_untracked_face_is_classified_rate_times_a_second_by_place():
+    """Faces without an id keep the probabilities of one classified at the same place."""
+    import cv2
+
+    from fervision.sample_photo import FACE_CENTER, FACE_WIDTH, sample_image_path
+    from fervision.types import Face, Frame
+    from fervision_keras.classifier import EmotionClassifier
+
+    image = cv2.imread(str(sample_image_path()))
+    (cx, cy), side = FACE_CENTER, int(FACE_WIDTH)
+    face_box = (int(cx - side / 2), int(cy - side / 2), side, side)
+    elsewhere = (0, 0, 60, 60)
+    classifier = EmotionClassifier(rate=10)
+
+    def classify(index, boxes, shift=0):
+        faces = [Face((x + shift, y, w, h)) for x, y, w, h in boxes]
+        frame = Frame(image, index, index / 30, faces=faces)
+        classifier.classify(frame)
+        return frame.faces
+
+    first = classify(0, [face_box])[0]
+    assert first.probs_from is None and first.probs.shape == (6,)
+    kept, new = classify(2, [face_box, elsewhere], shift=5)  # same place, 67 ms later
+    assert kept.probs_from == 0 and np.array_equal(kept.probs, first.probs)
+    assert new.probs_from is None
+    again = classify(3, [face_box])[0]  # 100 ms after the first: due again
+    assert again.probs_from is None
+    every = EmotionClassifier(rate=0)
+    for index in (0, 1):
+        frame = Frame(image, index, index / 30, faces=[Face(face_box)])
+        every.classify(frame)
+        assert frame.faces[0].probs_from is None
