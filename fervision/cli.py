@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import os
 import signal
 import sys
@@ -249,6 +250,8 @@ def _raise_interrupt(signum, frame):
 def main(argv=None) -> None:
     """Entry point: one-line errors, exit 130 when interrupted (Ctrl-C or SIGTERM)."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
+    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID` prints every thread's stack: a hang
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     debug = bool(os.environ.get("FERVISION_DEBUG"))
     try:
         _add_plugin_commands()

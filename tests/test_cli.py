@@ -227,7 +227,13 @@ def test_interrupt_leaves_complete_csv_and_playable_video(clip, tmp_path, sig):
             break
         time.sleep(0.2)
     proc.send_signal(sig)
-    stdout, stderr = proc.communicate(timeout=60)
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:  # a hang: fail with every thread's stack
+        proc.send_signal(signal.SIGUSR1)
+        time.sleep(2)
+        proc.kill()
+        pytest.fail(f"no exit 60 s after {sig.name}; stacks:\n{proc.communicate()[1][-6000:]}")
     assert proc.returncode == 130, stderr
     assert "interrupted" in stdout and "Traceback" not in stderr
     rows = read_rows(out_csv)
