@@ -6,7 +6,7 @@ import faulthandler
 import os
 import signal
 import sys
-from contextlib import closing
+from contextlib import closing, suppress
 from dataclasses import replace
 
 import click
@@ -250,7 +250,8 @@ def _raise_interrupt(signum, frame):
 def main(argv=None) -> None:
     """Entry point: one-line errors, exit 130 when interrupted (Ctrl-C or SIGTERM)."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
-    if hasattr(signal, "SIGUSR1"):  # `kill -USR1 PID` prints every thread's stack: a hang
+    # `kill -USR1 PID` prints every thread's stack (to find a hang); not where stderr is no file
+    with suppress(AttributeError, ValueError, OSError):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
     debug = bool(os.environ.get("FERVISION_DEBUG"))
     try:
