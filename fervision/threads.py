@@ -101,7 +101,10 @@ class WriteBehind:
 
     def _run(self) -> None:
         while True:
-            item = self._queue.get()
+            try:  # with a timeout: a wake-up lost to Ctrl-C in the main thread's put costs 0.1 s
+                item = self._queue.get(timeout=0.1)
+            except queue.Empty:
+                continue
             if item is _END:
                 return
             if self._error is None:
