@@ -32,6 +32,52 @@ def test_kalman_learns_constant_motion():
     assert w == pytest.approx(40, abs=0.5) and h == pytest.approx(40, abs=0.5)
 
 
+def full_kalman_steps(box, steps):
+    """The 8x8 Kalman filter of SORT and ByteTrack, written out in matrices: (mean, cov) after
+    each predict or update step (a box for an update, None for a predict)."""
+    pos, vel = 1 / 20, 1 / 160
+    F, H = np.eye(8), np.eye(4, 8)
+    F[:4, 4:] = np.eye(4)
+
+    def xyah(b):
+        return np.array([b[0] + b[2] / 2, b[1] + b[3] / 2, b[2] / b[3], b[3]])
+
+    mean = np.concatenate([xyah(box), np.zeros(4)])
+    h = mean[3]
+    cov = np.diag(
+        np.square(
+            [2 * pos * h] * 2 + [1e-2, 2 * pos * h] + [10 * vel * h] * 2 + [1e-5, 10 * vel * h]
+        )
+    )
+    out = []
+    for measured in steps:
+        h = mean[3]
+        if measured is None:
+            q = np.square([pos * h] * 2 + [1e-2, pos * h] + [vel * h] * 2 + [1e-5, vel * h])
+            mean, cov = F @ mean, F @ cov @ F.T + np.diag(q)
+        else:
+            s = H @ cov @ H.T + np.diag(np.square([pos * h] * 2 + [1e-1, pos * h]))
+            gain = np.linalg.solve(s, H @ cov).T
+            mean = mean + gain @ (xyah(measured) - H @ mean)
+            cov = cov - gain @ s @ gain.T
+        out.append((mean, cov))
+    return out
+
+
+def test_kalman_per_coordinate_equals_the_full_matrix_filter():
+    rng = np.random.default_rng(3)
+    steps = []
+    for i in range(40):  # a moving, growing face, missed now and then
+        steps.append(None)
+        if rng.random() > 0.3:
+            steps.append((10 + 4 * i + rng.normal(0, 2), 50 + rng.normal(0, 2), 40 + i, 44 + i))
+    kalman = BoxKalman((10, 50, 40, 44))
+    for measured, (mean, cov) in zip(steps, full_kalman_steps((10, 50, 40, 44), steps)):
+        kalman.predict() if measured is None else kalman.update(measured)
+        np.testing.assert_allclose(kalman.mean, mean, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(kalman.covariance, cov, rtol=1e-9, atol=1e-12)
+
+
 def test_first_frame_gets_ids_at_once_later_faces_after_confirmation():
     tracker = ByteTracker(min_hits=3)
     assert ids(tracker, 0, [(10, 10, 40, 40)]) == [1]

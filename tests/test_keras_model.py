@@ -111,6 +111,20 @@ def test_litert_backend_converts_once_and_caches(tiny_model_path, tmp_path, monk
     assert again.path == lite.path
 
 
+@pytest.mark.parametrize("cpus, alone, in_pipeline", [(1, 1, 1), (2, 2, 1), (3, 3, 2), (16, 4, 4)])
+def test_the_pipeline_classifier_leaves_the_detector_a_core(cpus, alone, in_pipeline, monkeypatch):
+    from fervision_keras import inference
+    from fervision_keras.classifier import EmotionClassifier
+
+    monkeypatch.setattr(inference, "usable_cpus", lambda: cpus)
+    classifier = EmotionClassifier()
+    classifier.open()
+    evaluating = Predictor.from_path()  # what `fervision evaluate` uses: nothing runs beside it
+    assert [evaluating._threads_for(b) for b in (2, 8)] == [1, alone]
+    assert [classifier._predictor._threads_for(b) for b in (2, 8)] == [1, in_pipeline]
+    classifier._predictor(np.zeros((5, 48, 48), np.uint8))  # 10 crops: runs on those threads
+
+
 def test_unknown_backend_is_a_clear_error(tiny_model_path):
     with pytest.raises(FervisionError, match="unknown backend 'onnx'"):
         Predictor.from_path(tiny_model_path, "onnx")

@@ -99,7 +99,10 @@ class EmotionClassifier:
         if self._predictor is None:
             from .inference import Predictor
 
-            self._predictor = Predictor.from_path(self.path, self.backend, self.flip_average)
+            # the detector runs on its own thread beside the classifier: leave it a core
+            self._predictor = Predictor.from_path(
+                self.path, self.backend, self.flip_average, spare_cores=1
+            )
 
     def classify(self, frame: Frame) -> None:
         """Set ``probs`` on every face of ``frame``: classified now, or its recent ones."""

@@ -39,13 +39,20 @@ class Predictor:
         self.flip_average = metadata.flip_average if flip_average is None else flip_average
 
     @classmethod
-    def from_path(cls, path=None, backend: str = DEFAULT_BACKEND, flip_average: bool | None = None):
-        """A predictor for the model file at ``path`` (default: the shipped model)."""
+    def from_path(
+        cls,
+        path=None,
+        backend: str = DEFAULT_BACKEND,
+        flip_average: bool | None = None,
+        spare_cores: int = 0,
+    ):
+        """A predictor for the model file at ``path`` (default: the shipped model); LiteRT
+        leaves ``spare_cores`` to work running beside it (a pipeline's detector)."""
         if backend == "keras":
             model, metadata = load_model(path)
             return KerasPredictor(model, metadata, flip_average)
         if backend == "litert":
-            return LiteRTPredictor.from_keras_file(path, flip_average)
+            return LiteRTPredictor.from_keras_file(path, flip_average, spare_cores)
         raise FervisionError(f"unknown backend {backend!r}; known backends: {', '.join(BACKENDS)}")
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
@@ -138,6 +145,12 @@ def litert_path_for(keras_path: Path) -> Path:
     return cache / "litert" / name
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity, where the system reports one)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity else os.cpu_count() or 1
+
+
 class LiteRTPredictor(Predictor):
     """A LiteRT conversion of the model; one interpreter per padded batch size."""
 
@@ -147,14 +160,16 @@ class LiteRTPredictor(Predictor):
         metadata: ModelMetadata,
         flip_average=None,
         threads: int | None = None,
+        spare_cores: int = 0,
     ):
         super().__init__(metadata, flip_average)
         self.path = Path(tflite_path)
         self.threads = threads
+        self.spare_cores = spare_cores
         self._interpreters: dict[int, tuple] = {}
 
     @classmethod
-    def from_keras_file(cls, path=None, flip_average=None) -> LiteRTPredictor:
+    def from_keras_file(cls, path=None, flip_average=None, spare_cores=0) -> LiteRTPredictor:
         """Use the model's LiteRT form, converting it once (and caching it) if needed."""
         from .model_io import DEFAULT_MODEL
 
@@ -165,13 +180,14 @@ class LiteRTPredictor(Predictor):
             require_train_extra(f"converting {keras_path.name} to its LiteRT form")
             model, metadata = load_model(keras_path)
             export_litert(model, target)
-        return cls(target, metadata, flip_average)
+        return cls(target, metadata, flip_average, spare_cores=spare_cores)
 
     def _threads_for(self, batch: int) -> int:
-        """One thread for a few faces (a second costs more than it gains), else all cores."""
+        """One thread for a few faces (a second costs more than it gains), else up to four
+        of the usable cores not left spare."""
         if self.threads:
             return self.threads
-        return 1 if batch <= 4 else min(4, os.cpu_count() or 1)
+        return 1 if batch <= 4 else max(1, min(4, usable_cpus() - self.spare_cores))
 
     def _interpreter(self, batch: int):
         if batch not in self._interpreters:
