@@ -125,6 +125,19 @@ def test_the_pipeline_classifier_leaves_the_detector_a_core(cpus, alone, in_pipe
     classifier._predictor(np.zeros((5, 48, 48), np.uint8))  # 10 crops: runs on those threads
 
 
+def test_batches_run_in_power_of_two_parts_and_give_each_face_its_own_answer():
+    from fervision_keras.inference import MAX_BATCH, power_of_two_parts
+
+    for n in (1, 3, 7, 50, 64, 130):
+        sizes = [len(part) for part in power_of_two_parts(np.arange(n))]
+        assert sum(sizes) == n and all(s & (s - 1) == 0 and s <= MAX_BATCH for s in sizes)
+    assert [len(p) for p in power_of_two_parts(np.arange(50))] == [32, 16, 2]
+    predictor = Predictor.from_path()  # the shipped model, LiteRT, face + mirror
+    crops = np.random.default_rng(5).integers(0, 255, (7, 48, 48), dtype=np.uint8)
+    one_by_one = np.concatenate([predictor(crops[i : i + 1]) for i in range(7)])
+    np.testing.assert_allclose(predictor(crops), one_by_one, atol=1e-5)
+
+
 def test_unknown_backend_is_a_clear_error(tiny_model_path):
     with pytest.raises(FervisionError, match="unknown backend 'onnx'"):
         Predictor.from_path(tiny_model_path, "onnx")

@@ -3,7 +3,8 @@
 ``litert`` runs a LiteRT (TensorFlow Lite) conversion of the model with XNNPACK through
 ``ai-edge-litert``, several times faster per call on a CPU and without TensorFlow;
 ``keras`` calls the Keras model through a compiled ``tf.function`` (needs the ``train``
-extra). Both pad batches to a power of two so they see few distinct shapes.
+extra). Both run batches in power-of-two parts (50 faces: 32 + 16 + 2) so they see few
+distinct shapes and compute no padding.
 """
 
 from __future__ import annotations
@@ -28,6 +29,16 @@ BACKENDS = ("litert", "keras")
 DEFAULT_BACKEND = "litert"
 DEFAULT_FLIP_AVERAGE = True
 MAX_BATCH = 64
+
+
+def power_of_two_parts(x: np.ndarray) -> list[np.ndarray]:
+    """``x`` cut into consecutive parts of at most ``MAX_BATCH`` rows, each a power of two."""
+    parts, start = [], 0
+    while start < len(x):
+        rows = min(MAX_BATCH, 1 << ((len(x) - start).bit_length() - 1))
+        parts.append(x[start : start + rows])
+        start += rows
+    return parts
 
 
 class Predictor:
@@ -70,19 +81,13 @@ class Predictor:
         x = x * m.scale + m.offset
         if self.flip_average:
             x = np.concatenate([x, x[:, :, ::-1]])
-        probs = np.concatenate(
-            [self._padded(x[i : i + MAX_BATCH]) for i in range(0, len(x), MAX_BATCH)]
-        )
+        probs = np.concatenate([self._run(part) for part in power_of_two_parts(x)])
         if self.flip_average:
             probs = (probs[:n] + probs[n:]) / 2
         return probs
 
-    def _padded(self, x: np.ndarray) -> np.ndarray:
-        rows = len(x)
-        size = 1 << (rows - 1).bit_length()
-        if size != rows:
-            x = np.concatenate([x, np.zeros((size - rows, *x.shape[1:]), np.float32)])
-        return np.asarray(self._forward(np.ascontiguousarray(x)))[:rows]
+    def _run(self, x: np.ndarray) -> np.ndarray:
+        return np.asarray(self._forward(np.ascontiguousarray(x)))
 
     def predict_all(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Probabilities for a large array of crops, in batches."""
