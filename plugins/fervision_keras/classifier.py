@@ -129,11 +129,12 @@ class EmotionClassifier:
     def _earlier(self, face, now: float) -> tuple[int, np.ndarray] | None:
         """The frame and probabilities ``face`` keeps, or None if it is classified now."""
         if face.track_id is None:
-            near = [p for p in self._places if box_iou(p[2], face.box) >= PLACE_IOU]
-            if not near:
-                return None
-            _, index, _, probs = max(near, key=lambda p: box_iou(p[2], face.box))
-            return index, probs
+            overlap, place = max(
+                ((box_iou(p[2], face.box), p) for p in self._places),
+                key=lambda scored: scored[0],
+                default=(0.0, None),
+            )
+            return (place[1], place[3]) if overlap >= PLACE_IOU else None
         last = self._last.get(face.track_id)
         return (last[1], last[2]) if last is not None and self._recent(last[0], now) else None
 

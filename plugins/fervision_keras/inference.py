@@ -81,13 +81,12 @@ class Predictor:
         x = x * m.scale + m.offset
         if self.flip_average:
             x = np.concatenate([x, x[:, :, ::-1]])
-        probs = np.concatenate([self._run(part) for part in power_of_two_parts(x)])
+        probs = np.concatenate(
+            [np.asarray(self._forward(np.ascontiguousarray(p))) for p in power_of_two_parts(x)]
+        )
         if self.flip_average:
             probs = (probs[:n] + probs[n:]) / 2
         return probs
-
-    def _run(self, x: np.ndarray) -> np.ndarray:
-        return np.asarray(self._forward(np.ascontiguousarray(x)))
 
     def predict_all(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Probabilities for a large array of crops, in batches."""
@@ -157,7 +156,7 @@ def usable_cpus() -> int:
 
 
 class LiteRTPredictor(Predictor):
-    """A LiteRT conversion of the model; one interpreter per padded batch size."""
+    """A LiteRT conversion of the model; one interpreter per batch size (a power of two)."""
 
     def __init__(
         self,
