@@ -29,6 +29,7 @@ GRID = {
     "margin": (0.05, 0.1, 0.15, 0.2),
     "hold": (0.1, 0.2, 0.3),
     "dwell": (0.5, 0.8, 1.0),
+    "urgent": (0.2, 0.3, 0.4, 1.0),
 }
 CALM = 0.3  # issue 12's target: shown label switches a second on a steady talking head
 

@@ -92,10 +92,11 @@ def test_ema_holds_its_label_through_short_blips():
     assert set(labels[9:]) == {"happy"}
 
 
-def test_ema_shows_no_label_while_a_new_track_settles():
+def test_ema_label_follows_the_average_freely_while_a_new_track_settles():
     labels, _ = faces_over_time(EmaSmoother(settle=0.3), [SAD] + [HAPPY] * 30)
-    assert labels[:9] == [None] * 9  # the first 0.3 s at 30 frames/s
-    assert labels[9:] == ["happy"] * 22  # a noisy first frame shows no label, and no switch
+    assert labels[0] == "sad"  # a label from the first frame
+    assert labels[8] == "happy"  # within 0.3 s: no hold or dwell while settling
+    assert labels[9:] == ["happy"] * 22  # then one calm label
 
 
 def test_ema_follows_a_held_change_within_half_a_second():
@@ -117,12 +118,22 @@ def test_ema_needs_a_margin_to_enter_a_label_and_none_to_stay():
 
 def test_ema_keeps_a_new_label_for_the_dwell_time():
     seq = [HAPPY] * 30 + [SAD] * 12 + [ANGRY] * 40
-    labels, _ = faces_over_time(EmaSmoother(dwell=1.0), seq)
+    labels, _ = faces_over_time(EmaSmoother(dwell=1.0, urgent=1.0), seq)
     entered = labels.index("sad")
     assert labels[entered : entered + 30] == ["sad"] * 30  # 1 s, though angry leads
     assert labels[-1] == "angry"
     labels, _ = faces_over_time(EmaSmoother(dwell=0.0), seq)
     assert labels.index("angry") < entered + 30
+
+
+def test_ema_shows_a_clear_change_before_the_dwell_time_ends():
+    seq = [HAPPY] * 30 + [SAD] * 12 + [ANGRY] * 40
+    labels, _ = faces_over_time(EmaSmoother(dwell=1.0, urgent=0.3), seq)
+    entered = labels.index("sad")
+    assert labels.index("angry") < entered + 15  # angry leads sad by far more than 0.3
+    mild = [0.45, 0.1, 0.45 - 0.2]  # angry leads sad by 0.2: above margin, below urgent
+    labels, _ = faces_over_time(EmaSmoother(dwell=1.0, urgent=0.3), seq[:42] + [mild] * 40)
+    assert labels[entered : entered + 30] == ["sad"] * 30
 
 
 def test_raw_labels_flicker_where_smoothed_ones_do_not():

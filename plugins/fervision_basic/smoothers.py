@@ -46,19 +46,22 @@ class EmaSmoother:
     ``tau`` is the averaging time constant in seconds (the same smoothing at any frame
     rate). The shown label changes only on sustained evidence: another class must lead
     it by ``margin`` (a higher bar to enter a label than to stay in it) for ``hold``
-    seconds, and a label stays at least ``dwell`` seconds. In video, a new track shows no
-    label for its first ``settle`` seconds while the average gathers evidence (a single
-    image, or images at under 5 frames/s, get labels at once). The raw
-    probabilities stay on each face (``probs``) for the CSV. The defaults were chosen by
-    benchmarks/smoother_tuning.py on the labelled real clips: the best segment accuracy
-    of the settings that keep talking heads calm (at most 0.2 label switches a second).
+    seconds, and a label stays at least ``dwell`` seconds unless the newcomer leads by
+    ``urgent`` (a clear change, such as a sudden surprise, shows at once). In video, a new
+    track's label is its average's top class, with no hysteresis, for its first ``settle``
+    seconds while the average gathers evidence (a single image, or images at under 5
+    frames/s, skip this). The raw probabilities stay on each face (``probs``) for the CSV.
+    The defaults were chosen by benchmarks/smoother_tuning.py on the labelled real clips:
+    the best segment accuracy of the settings that keep talking heads calm (at most 0.2
+    label switches a second).
 
     Args:
         tau: averaging time constant in seconds.
         margin: how far another class must lead the shown label to replace it.
         hold: seconds another class must lead before the label changes.
-        dwell: least seconds a label stays shown.
-        settle: seconds a new track in video shows no label.
+        dwell: least seconds a label stays shown (unless another class leads by ``urgent``).
+        urgent: a lead that replaces the label before ``dwell`` has passed.
+        settle: seconds a new track's label in video follows its average freely.
     """
 
     def __init__(
@@ -67,12 +70,14 @@ class EmaSmoother:
         margin: float = 0.15,
         hold: float = 0.1,
         dwell: float = 0.5,
+        urgent: float = 0.3,
         settle: float = 0.3,
     ):
         self.tau = float(tau)
         self.margin = float(margin)
         self.hold = float(hold)
         self.dwell = float(dwell)
+        self.urgent = float(urgent)
         self.settle = float(settle)
         self._settle = self.settle
         self.states: dict[int, _EmaState] = {}
@@ -109,10 +114,8 @@ class EmaSmoother:
             state.timestamp = now
             self._maybe_switch(state, now)
         face.smoothed = state.probs.copy()
-        if now - state.start < self._settle:  # still gathering evidence: no label yet
+        if now - state.start < self._settle:  # still gathering evidence: follow the average
             state.label, state.since = int(state.probs.argmax()), now
-            face.label = face.confidence = None
-            return
         _set_label(face, labels, state.label)
 
     def _maybe_switch(self, state: _EmaState, now: float) -> None:
@@ -123,7 +126,8 @@ class EmaSmoother:
             return
         if state.pending != leader:
             state.pending, state.pending_since = leader, now
-        if now - state.pending_since >= self.hold and now - state.since >= self.dwell:
+        dwelt = now - state.since >= self.dwell or lead >= self.urgent
+        if now - state.pending_since >= self.hold and dwelt:
             state.label, state.pending, state.since = leader, None, now
 
     def forget(self, track_ids) -> None:
