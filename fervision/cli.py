@@ -20,6 +20,8 @@ from .registry import KINDS, StageEntry
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+#: ``--output`` suffixes written as images (by the ``image`` sink); others are videos.
+IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -70,6 +72,14 @@ def _plugin_commands() -> dict[str, list[str]]:
     return getattr(cli, "plugin_commands", {})
 
 
+def _output_kind(path: str) -> str:
+    """``images`` for a folder (existing or ending in /), ``image`` for an image, else ``video``."""
+    expanded = os.path.expanduser(path)
+    if expanded.endswith(("/", os.sep)) or os.path.isdir(expanded):
+        return "images"
+    return "image" if os.path.splitext(expanded)[1].lower() in IMAGE_SUFFIXES else "video"
+
+
 def _sink(spec: str, **options):
     """Build a sink, passing only the options that were given."""
     return get_registry().build("sink", spec, **{k: v for k, v in options.items() if v is not None})
@@ -86,7 +96,13 @@ def _sink(spec: str, **options):
 )
 @pipeline_spec
 @click.option("--csv", "csv_path", type=click.Path(), help="Write an emotion CSV log here.")
-@click.option("--output", "-o", type=click.Path(), help="Write the annotated video here.")
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(),
+    help="Write the annotated video (.mp4, .avi...), image (.jpg, .png: a photo) or "
+    "images (a folder, FOLDER/: one a frame) here.",
+)
 @click.option(
     "--report",
     "report_path",
@@ -173,16 +189,17 @@ def run(
         src.reconnect = reconnect
     if display is None:
         display = bool(getattr(src, "live", False))
+    output_kind = _output_kind(output) if output else None
     if output or display or report_path:
         overlay = {"bars": True} if bars else {}
-        overlay.update({"show_fps": False} if display else {})
+        overlay.update({"show_fps": False} if display or output_kind in ("image", "images") else {})
         spec = replace(spec, annotator="overlay").with_options(annotator=overlay)
     spec = spec.checked()  # every -O known and converted before an output or model is made
     built_sinks = []
     if csv_path:
         built_sinks.append(_sink("csv", path=csv_path))
     if output:
-        built_sinks.append(_sink("video", path=output))
+        built_sinks.append(_sink("video" if output_kind == "video" else "image", path=output))
     if report_path:
         settings = {"source": source, **spec.settings()}
         built_sinks.append(_sink("report", path=report_path, settings=settings))
@@ -222,9 +239,13 @@ def run(
     if bar is not None:
         bar.close()
     click.echo(pipeline.summary.describe())
-    for label, path in (("CSV", csv_path), ("video", output), ("report", report_path)):
+    for label, path in (("CSV", csv_path), (output_kind, output), ("report", report_path)):
         if path:
             click.echo(f"{label}: {path}")
+    if not (csv_path or output or report_path or sinks or display):
+        click.echo(
+            "nothing saved (--csv PATH: each face's emotions; --output PATH: the annotated video)"
+        )
     if pipeline.summary.failed_sinks:
         sys.exit(EXIT_ERROR)
 

@@ -49,6 +49,12 @@ def register_stages(registry):
     )
     add(
         "sink",
+        "image",
+        "image_sink:ImageSink",
+        "annotated images (image:OUT.jpg for a photo, image:FOLDER/ for every frame)",
+    )
+    add(
+        "sink",
         "display",
         "display:DisplaySink",
         "a window with Stop/Start (s), Pause (space), Snapshot (c), Exit (q) buttons",

@@ -1,0 +1,108 @@
+"""The ``image`` sink: annotated frames as image files, a photo's result or one file a frame.
+
+A path with an image suffix (``.jpg``, ``.png``, ``.webp``...) takes the one frame of a
+photo. A folder (an existing one, or a path ending in ``/``) takes every frame: named
+after its image file for a folder of photos, ``frame-000001.png`` and on for video. Each
+file is written under a hidden temporary name and renamed into place, so an interrupted
+run leaves only whole images; the inputs themselves are never overwritten.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import cv2
+
+from fervision.errors import FervisionError
+from fervision.outputs import check_writable
+from fervision.types import Frame, SourceInfo, to_bgr
+
+
+def is_folder_path(path) -> bool:
+    """Whether ``path`` names a folder: an existing one, or one written with a trailing slash."""
+    text = os.path.expanduser(str(path))
+    return text.endswith(("/", os.sep)) or Path(text).is_dir()
+
+
+class ImageSink:
+    """Write each frame's overlay (or the plain image) as an image file.
+
+    Args:
+        path: an image file (``.jpg``, ``.png``...) for a photo, or a folder for many frames.
+    """
+
+    def __init__(self, path=None) -> None:
+        if path is None or str(path) == "":
+            raise FervisionError("image path not given")
+        self.folder = is_folder_path(path)
+        if self.folder:
+            self.path = Path(os.path.expanduser(str(path)))
+            if not self.path.exists():
+                check_writable(self.path, "images folder")
+                self.path.mkdir()
+            check_writable(self.path / "frame.png", "images")
+        else:
+            self.path = check_writable(path, "image")
+            if not cv2.haveImageWriter(str(self.path)):
+                raise FervisionError(
+                    f"cannot write image {self.path}: OpenCV writes no {self.path.suffix!r} "
+                    "files; use .jpg, .png or .webp, or a folder ending in /"
+                )
+        self.written: list[Path] = []
+
+    def open(self, info: SourceInfo, labels=()) -> None:
+        if not self.folder and info.frame_count != 1:
+            frames = f"{info.frame_count} frames" if info.frame_count else "a live source"
+            raise FervisionError(
+                f"cannot write image {self.path}: the source has {frames}; give a folder "
+                f"({self.path.with_suffix('')}/) or a video file ({self.path.stem}.mp4)"
+            )
+        source = Path(info.source_id) if info.source_id else None
+        if source is not None and source.exists():
+            inputs = source if source.is_dir() else source.parent
+            if _same_file(self.path, source) or (self.folder and _same_file(self.path, inputs)):
+                raise FervisionError(
+                    f"cannot write {'images into' if self.folder else 'image'} {self.path}: "
+                    "it would overwrite the input; give another path"
+                )
+        self.written = []
+
+    def write(self, frame: Frame) -> None:
+        target = self._target(frame)
+        if frame.source_id and _same_file(target, Path(frame.source_id)):
+            raise FervisionError(f"cannot write image {target}: it is the input image")
+        image = frame.annotated if frame.annotated is not None else frame.image
+        ok, encoded = cv2.imencode(target.suffix, to_bgr(image))
+        if not ok:
+            raise FervisionError(f"cannot write image {target}: OpenCV could not encode it")
+        partial = target.with_name(f".{target.name}.partial")
+        try:
+            partial.write_bytes(encoded.tobytes())
+            os.replace(partial, target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            raise FervisionError(f"cannot write image {target}: {exc.strerror}") from None
+        self.written.append(target)
+
+    def _target(self, frame: Frame) -> Path:
+        """This frame's file: the sink's path, or a name in its folder."""
+        if not self.folder:
+            return self.path
+        source = Path(frame.source_id) if frame.source_id else None
+        if source is not None and cv2.haveImageWriter(str(source)):
+            name = source.name
+            if any(p.name == name for p in self.written):  # the same name in two subfolders
+                name = f"{source.stem}-{frame.index + 1:06d}{source.suffix}"
+            return self.path / name
+        return self.path / f"frame-{frame.index + 1:06d}.png"
+
+    def close(self) -> None:
+        pass
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
