@@ -61,6 +61,11 @@ class SourceInfo:
     live: bool = False  # a camera or stream: drop stale frames rather than wait
     media_path: str | None = None  # the file whose timing the frames keep (its audio may follow)
 
+    @property
+    def stills(self) -> bool:
+        """Whether the frames are photos (one image, or images under 5 a second), not video."""
+        return self.frame_count == 1 or 0 < self.fps < 5
+
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
     """Return ``image`` as 3-channel BGR uint8, converting grayscale and BGRA."""

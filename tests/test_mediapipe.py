@@ -172,6 +172,24 @@ def test_auto_finds_small_faces_in_hd_with_tiles(crowd_frame):
         full.close()
 
 
+def test_photos_also_get_small_tiles_and_find_every_face_of_the_crowd(photo):
+    from fervision.types import SourceInfo
+
+    image = cv2.imread(str(photo.parent / "team_crowd.jpg"))  # 1000x644: faces of ~30 px
+    h, w = image.shape[:2]
+    found = {}
+    for kind, info in {
+        "photo": SourceInfo("crowd.jpg", w, h, 1.0, frame_count=1),
+        "video": SourceInfo("crowd.mp4", w, h, 30.0, frame_count=300),
+    }.items():
+        with MediaPipeDetector() as detector:
+            detector.open(info)
+            found[kind] = detector.detect(Frame(image, 0, 0.0))
+    assert len(found["photo"]) >= 24  # 25 people face the camera
+    assert len(found["video"]) <= 20  # video frames skip the costly small tiles
+    assert all(min(f.box[2:]) >= 25 for f in found["photo"])  # faces, not crowd specks
+
+
 def test_auto_runs_short_range_on_close_faces_and_probes_again(photo_frame):
     detector = MediaPipeDetector(reprobe=2.0)
     try:

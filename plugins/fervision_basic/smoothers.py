@@ -85,8 +85,7 @@ class EmaSmoother:
 
     def open(self, info: SourceInfo | None = None) -> None:
         """Settle new tracks only in video (not in a photo or a slow slide show)."""
-        still = info is not None and (info.frame_count == 1 or 0 < info.fps < 5)
-        self._settle = 0.0 if still else self.settle
+        self._settle = 0.0 if info is not None and info.stills else self.settle
 
     def update(self, frame: Frame) -> None:
         for face in frame.faces:
