@@ -469,9 +469,20 @@ def _wait_for(condition, proc, what: str, seconds: float = 240):
     while not (found := condition()):
         if proc.poll() is not None:
             raise Mishandled(f"the batch ended before {what}: {proc.communicate()}")
-        check(time.monotonic() < deadline, f"timed out waiting for {what}")
+        if time.monotonic() >= deadline:
+            raise Mishandled(f"timed out waiting for {what}; stacks: {_stacks(proc)}")
         time.sleep(0.05)
     return found
+
+
+def _stacks(proc) -> str:
+    """Every thread's stack of a hung ``fervision`` and its batch workers (they dump them on
+    SIGUSR1: the workers into ``workers.log`` of the output folder), then the end of stderr."""
+    os.killpg(proc.pid, signal.SIGUSR1)
+    time.sleep(2)
+    os.killpg(proc.pid, signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    return err[-6000:]
 
 
 def _batch_worker_killed(engine: str) -> Callable[[Path], str]:

@@ -361,3 +361,40 @@ def test_ray_engine_without_ray_says_how_to_install_it(videos, tmp_path):
     )
     assert result.returncode == 1
     assert result.stderr.strip() == 'error: the ray engine needs Ray: pip install "fervision[ray]"'
+
+
+def _hold_for_good(lock, held):
+    lock.acquire()
+    held.set()
+    time.sleep(60)
+
+
+def test_a_lock_a_killed_worker_held_blocks_neither_progress_nor_cancel():
+    import multiprocessing
+    import threading
+
+    from fervision.spec import PipelineSpec
+    from fervision_batch.engines import LocalEngine
+
+    engine = LocalEngine(PipelineSpec(detector="haar"), workers=1)
+    try:
+        ctx = multiprocessing.get_context("spawn")
+        held = ctx.Event()
+        holder = ctx.Process(target=_hold_for_good, args=(engine._counter.get_lock(), held))
+        holder.start()
+        assert held.wait(60)
+        holder.kill()  # as a worker killed while counting a frame: the lock stays held
+        holder.join()
+        answered = []
+        asking = threading.Thread(
+            target=lambda: answered.append((engine.frames_done(), engine.cancel())), daemon=True
+        )
+        asking.start()
+        asking.join(5)
+        assert answered == [(0, None)]
+        old = engine._counter
+        engine._executor.shutdown(wait=False)
+        engine._executor = engine._start()  # what a worker's death leads to
+        assert engine._counter is not old and engine._counter.get_lock().acquire(timeout=1)
+    finally:
+        engine.close(force=True)

@@ -15,12 +15,15 @@ batch runner:
 
 from __future__ import annotations
 
+import faulthandler
 import logging
 import os
+import signal
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
 from pathlib import Path
 
 from fervision.errors import FervisionError, one_line
@@ -75,12 +78,14 @@ def _init_local(spec: PipelineSpec, threads: int, counter, cancel, log_path: str
         os.dup2(log, 1)
         os.dup2(log, 2)
         os.close(log)
+    with suppress(AttributeError, ValueError, OSError):  # `kill -USR1`: every thread's stack
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     def on_frame():
         with counter.get_lock():
             counter.value += 1
 
-    _worker = VideoWorker(spec, threads, on_frame=on_frame, cancelled=cancel.is_set)
+    _worker = VideoWorker(spec, threads, on_frame=on_frame, cancelled=lambda: bool(cancel.value))
 
 
 def _process_local(job: Job) -> Result:
@@ -95,23 +100,25 @@ class LocalEngine:
 
         self.workers = max(1, int(workers))
         self._ctx = multiprocessing.get_context("spawn")
-        self._counter = self._ctx.Value("q", 0)
-        self._cancel = self._ctx.Event()
-        self._initargs = (
-            spec,
-            threads_per_worker(self.workers),
-            self._counter,
-            self._cancel,
-            str(log_path) if log_path else None,
-        )
+        # A worker killed mid-frame may hold a lock it shares with the others for good: the
+        # cancel flag has none, and each pool gets a new counter (read without its lock).
+        self._cancel = self._ctx.RawValue("b", 0)
+        self._spec, self._threads = spec, threads_per_worker(self.workers)
+        self._log_path = str(log_path) if log_path else None
+        self._counter = None
+        self._frames_base = 0  # frames counted by pools that broke
         self._futures: dict = {}
         self._attempts: dict[str, int] = {}
         self.deaths: dict[str, int] = {}  # video -> times its worker died
         self._executor = self._start()
 
     def _start(self) -> ProcessPoolExecutor:
+        if self._counter is not None:
+            self._frames_base += self._counter.get_obj().value
+        self._counter = self._ctx.Value("q", 0)
+        initargs = (self._spec, self._threads, self._counter, self._cancel, self._log_path)
         return ProcessPoolExecutor(
-            self.workers, mp_context=self._ctx, initializer=_init_local, initargs=self._initargs
+            self.workers, mp_context=self._ctx, initializer=_init_local, initargs=initargs
         )
 
     def submit(self, job: Job, ship: bool = False) -> None:
@@ -137,17 +144,17 @@ class LocalEngine:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = self._start()
             for job in retry:
-                _retry_or_give_up(self, job, self._cancel.is_set(), "worker process", results)
+                _retry_or_give_up(self, job, bool(self._cancel.value), "worker process", results)
         return results
 
     def in_flight(self) -> int:
         return len(self._futures)
 
     def frames_done(self) -> int:
-        return self._counter.value
+        return self._frames_base + self._counter.get_obj().value
 
     def cancel(self) -> None:
-        self._cancel.set()
+        self._cancel.value = 1
 
     def close(self, force: bool = False) -> None:
         """Stop the workers; ``force``: give them a moment to stop, then terminate them."""
