@@ -114,3 +114,25 @@ def test_report_command_writes_html_from_a_csv(report, tmp_path):
     assert result.returncode == 0, result.stderr
     page = (tmp_path / "run.report.html").read_text()
     assert len([a for a, _ in _images(page) if a.startswith("timeline of face ")]) >= 2
+
+
+def test_a_folder_of_photos_gets_each_photo_with_its_faces(photo, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(photo, photos / "pair.jpg")
+    shutil.copy(photo.parent / "team_crowd.jpg", photos / "crowd.jpg")
+    out = tmp_path / "photos.html"
+    result = fervision("run", "--source", photos, "--report", out, "--csv", tmp_path / "p.csv")
+    assert result.returncode == 0, result.stderr
+    page = out.read_text()
+    faces = {"crowd.jpg": 0, "pair.jpg": 0}
+    for row in (tmp_path / "p.csv").read_text().splitlines()[1:]:
+        faces[["crowd.jpg", "pair.jpg"][int(row.split(",")[0])]] += 1
+    assert faces["pair.jpg"] == 2 and faces["crowd.jpg"] >= 24
+    assert f"2 photos, {sum(faces.values())} faces" in page
+    for name, count in faces.items():
+        assert f"<h3>{name}: {count} faces</h3>" in page
+    pictures = dict(_images(page))
+    assert set(pictures) == {"crowd.jpg", "pair.jpg"}
+    assert all(p.shape[1] <= 720 for p in pictures.values())
+    assert "Face tracks" not in page and "FPS" not in re.sub(r"data:[^\"]+", "", page)

@@ -467,3 +467,17 @@ def test_the_timeline_strip_shows_each_faces_recent_emotions():
     assert label_color("fear") not in {tuple(p) for p in image.reshape(-1, 3)}
     strip.update(Frame(np.zeros((8, 8, 3), np.uint8), 200, 9.0, faces=[]))
     assert strip.history == {}  # gone for longer than the strip shows: forgotten
+
+
+def test_the_overlay_shows_no_fps_readout_on_photos():
+    from fervision.types import SourceInfo
+
+    image = np.full((240, 320, 3), 90, np.uint8)
+    corners = {}
+    for kind, count in (("photo", 1), ("video", 300)):
+        overlay = OverlayAnnotator()
+        overlay.open(SourceInfo(kind, 320, 240, 30.0, frame_count=count))
+        for i in range(3):  # a readout once a rate is measured
+            drawn = overlay.annotate(Frame(image, i, i / 30))
+        corners[kind] = np.abs(drawn[:30, :80].astype(int) - 90).max()
+    assert corners["photo"] == 0 and corners["video"] > 50

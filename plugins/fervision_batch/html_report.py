@@ -1,5 +1,6 @@
 """One self-contained HTML page about a run: per track a timeline plot, the share of each
-emotion and a few thumbnails; the whole video's shares; the settings, model and speed.
+emotion and a few thumbnails; the whole video's shares; the settings, model and speed. A
+run over photos gets a page of its own: each photo, annotated, with its faces' emotions.
 
 Everything is inline (images as base64 data, CSS in the page), so the file opens offline
 and can be mailed or attached as it is.
@@ -34,6 +35,7 @@ th { color: #555; font-weight: 600; }
 .thumbs figure { margin: 0; font-size: 11px; color: #555; text-align: center; }
 .thumbs img { height: 110px; border-radius: 4px; display: block; }
 img.plot { width: 100%; }
+img.photo { max-width: 100%; border-radius: 4px; display: block; margin: 6px 0; }
 """
 
 
@@ -44,6 +46,15 @@ class Thumbnail:
     jpeg: bytes
     time_s: float
     caption: str
+
+
+@dataclass
+class Photo:
+    """One photo of a run: its name, its annotated picture (JPEG) and each face's label."""
+
+    name: str
+    jpeg: bytes | None
+    faces: list[tuple[str, float]]  # (label, confidence) per face; "" and 0 when unlabelled
 
 
 def _data_uri(data: bytes, kind: str) -> str:
@@ -65,12 +76,42 @@ def _shares_text(shares: dict[str, float]) -> str:
     return ", ".join(f"{html.escape(k)} {v:.0%}" for v, k in ranked) or "no label"
 
 
+def _legend(labels, colours: dict[str, str]) -> str:
+    return "".join(
+        f'<span><i style="background:{colours[k]}"></i>{html.escape(k)}</span>' for k in labels
+    )
+
+
 def _rows(pairs) -> str:
     return "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
         for k, v in pairs
         if v not in (None, "")
     )
+
+
+def _header(title: str, line: str) -> list[str]:
+    return [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{html.escape(title)} - fervision report</title><style>{STYLE}</style>",
+        "</head><body>",
+        f"<h1>{html.escape(title)}</h1>",
+        f'<div class="sub">fervision report, {time.strftime("%Y-%m-%d %H:%M")}: {line}</div>',
+    ]
+
+
+def _run_table(settings: dict | None, run: dict | None, unit: str = "frames") -> list[str]:
+    if not (run or settings):
+        return []
+    speed = []
+    if run:
+        speed = [
+            (f"{unit} processed", run.get("frames")),
+            ("processing time", f"{run['seconds']:.1f} s" if run.get("seconds") else None),
+            ("speed", f"{run['fps']:.1f} {unit}/s" if run.get("fps") else None),
+            ("interrupted", run.get("interrupted")),
+        ]
+    return ["<h2>Run</h2><table>", _rows(list((settings or {}).items()) + speed), "</table>"]
 
 
 def _track_table(tracks: list[dict]) -> str:
@@ -99,18 +140,13 @@ def render_html(
     video = summary["video"]
     thumbnails = thumbnails or {}
     end = max(summary["duration_s"], float(table.frame_time.max()) if table.frames else 0.0)
-    legend = "".join(
-        f'<span><i style="background:{colours[k]}"></i>{html.escape(k)}</span>'
-        for k in table.labels
-    )
-    out = [
-        "<!doctype html><html><head><meta charset='utf-8'>",
-        f"<title>{html.escape(title)} - fervision report</title><style>{STYLE}</style>",
-        "</head><body>",
-        f"<h1>{html.escape(title)}</h1>",
-        f'<div class="sub">fervision report, {time.strftime("%Y-%m-%d %H:%M")}: '
+    legend = _legend(table.labels, colours)
+    out = _header(
+        title,
         f"{summary['frames']} frames, {summary['duration_s']:.1f} s, "
-        f"{video['tracks']} face track{'s' if video['tracks'] != 1 else ''}</div>",
+        f"{video['tracks']} face track{'s' if video['tracks'] != 1 else ''}",
+    )
+    out += [
         "<h2>Whole video</h2>",
         _shares_bar(video["emotion_share"], colours),
         f'<div class="legend">{legend}</div>',
@@ -126,16 +162,7 @@ def render_html(
         ),
         "</table>",
     ]
-    if run or settings:
-        speed = []
-        if run:
-            speed = [
-                ("frames processed", run.get("frames")),
-                ("processing time", f"{run['seconds']:.1f} s" if run.get("seconds") else None),
-                ("speed", f"{run['fps']:.1f} frames/s" if run.get("fps") else None),
-                ("interrupted", run.get("interrupted")),
-            ]
-        out += ["<h2>Run</h2><table>", _rows(list((settings or {}).items()) + speed), "</table>"]
+    out += _run_table(settings, run)
     out.append(f"<h2>Face tracks ({len(summary['tracks'])})</h2>")
     if not summary["tracks"]:
         out.append("<p>No face was tracked in this video.</p>")
@@ -165,6 +192,48 @@ def render_html(
                     "</figcaption></figure>"
                 )
             out.append("</div>")
+        out.append("</div>")
+    out.append("</body></html>")
+    return "\n".join(out)
+
+
+def render_photos_html(
+    photos: list[Photo],
+    labels,
+    *,
+    title: str,
+    settings: dict | None = None,
+    run: dict | None = None,
+) -> str:
+    """The report page for a run over photos: the emotions of all faces, then each photo."""
+    colours = label_colours(labels)
+    faces = [label for photo in photos for label, _ in photo.faces]
+    shares = {k: faces.count(k) / len(faces) if faces else 0.0 for k in labels}
+    legend = _legend(labels, colours)
+    out = _header(
+        title, f"{len(photos)} photo{'s' if len(photos) != 1 else ''}, {len(faces)} faces"
+    )
+    out += [
+        "<h2>All photos</h2>",
+        _shares_bar(shares, colours),
+        f'<div class="legend">{legend}</div>',
+        f"<table>{_rows([('emotions', _shares_text(shares)), ('faces', len(faces))])}</table>",
+    ]
+    out += _run_table(settings, run, unit="photos")
+    out.append(f"<h2>Photos ({len(photos)})</h2>")
+    for photo in photos:
+        named = [(label, conf) for label, conf in photo.faces if label]
+        counts = {k: sum(label == k for label, _ in named) for k in labels}
+        out += [
+            '<div class="track">',
+            f"<h3>{html.escape(photo.name)}: {len(photo.faces)} "
+            f"face{'s' if len(photo.faces) != 1 else ''}</h3>",
+        ]
+        if photo.jpeg:
+            src = _data_uri(photo.jpeg, "image/jpeg")
+            out.append(f'<img class="photo" alt="{html.escape(photo.name)}" src="{src}">')
+        if named:
+            out.append(f"<div>{_shares_text({k: n / len(named) for k, n in counts.items()})}</div>")
         out.append("</div>")
     out.append("</body></html>")
     return "\n".join(out)

@@ -2,6 +2,7 @@
 
 It keeps every face's smoothed probabilities (as the CSV would) and a few face pictures per
 track, taken from the overlay when there is one, spread over the time the track is seen.
+Over photos it keeps each photo's picture (the first ``PHOTO_PICTURES``) and faces instead.
 """
 
 from __future__ import annotations
@@ -15,11 +16,13 @@ import numpy as np
 from fervision.outputs import check_writable
 from fervision.types import Frame, SourceInfo
 
-from .html_report import Thumbnail, render_html
+from .html_report import Photo, Thumbnail, render_html, render_photos_html
 from .report import UNTRACKED, EmotionTable
 
 THUMBNAILS = 4  # per track
 THUMB_HEIGHT = 120
+PHOTO_PICTURES = 100  # photos shown in the report (every photo's faces are listed)
+PHOTO_WIDTH = 720
 
 
 class ReportSink:
@@ -45,6 +48,7 @@ class ReportSink:
         self._faces: list[tuple[int, float, int, str, list[float]]] = []
         self._thumbs: dict[int, list[Thumbnail]] = {}
         self._thumb_every: dict[int, float] = {}
+        self._photos: list[Photo] = []
 
     def bind(self, pipeline) -> None:
         """The pipeline whose summary gives the processing speed."""
@@ -56,6 +60,9 @@ class ReportSink:
     def write(self, frame: Frame) -> None:
         if not self.labels and frame.labels:
             self.labels = tuple(frame.labels)
+        if self.info is not None and self.info.stills:
+            self._keep_photo(frame)
+            return
         self._frames.append((frame.index, frame.timestamp))
         for face in frame.faces:
             probs = face.smoothed if face.smoothed is not None else face.probs
@@ -64,6 +71,12 @@ class ReportSink:
             self._faces.append((frame.index, frame.timestamp, fid, face.label or "", row))
             if fid != UNTRACKED:
                 self._keep_thumbnail(frame, face, fid)
+
+    def _keep_photo(self, frame: Frame) -> None:
+        name = Path(frame.source_id).name if frame.source_id else f"frame {frame.index + 1}"
+        picture = _picture(frame, PHOTO_WIDTH) if len(self._photos) < PHOTO_PICTURES else None
+        faces = [(face.label or "", face.confidence or 0.0) for face in frame.faces]
+        self._photos.append(Photo(name, picture, faces))
 
     def _keep_thumbnail(self, frame: Frame, face, fid: int) -> None:
         """Keep at most 2x THUMBNAILS pictures, spaced in time; thin them out as time goes."""
@@ -107,10 +120,15 @@ class ReportSink:
             if s.interrupted:
                 run["interrupted"] = "yes: the frames before it are reported"
         title = self.title or (Path(info.source_id).name if not info.live else info.source_id)
-        thumbs = {fid: _spread(kept, THUMBNAILS) for fid, kept in self._thumbs.items()}
-        page = render_html(
-            self._table(), title=title, settings=self.settings, run=run, thumbnails=thumbs
-        )
+        if info.stills:
+            page = render_photos_html(
+                self._photos, self.labels, title=title, settings=self.settings, run=run
+            )
+        else:
+            thumbs = {fid: _spread(kept, THUMBNAILS) for fid, kept in self._thumbs.items()}
+            page = render_html(
+                self._table(), title=title, settings=self.settings, run=run, thumbnails=thumbs
+            )
         partial = self.path.with_name(self.path.name + ".partial")
         partial.write_text(page, encoding="utf-8")
         os.replace(partial, self.path)
@@ -137,5 +155,22 @@ def _face_picture(frame: Frame, box) -> bytes | None:
     crop = image[y0:y1, x0:x1]
     scale = THUMB_HEIGHT / crop.shape[0]
     crop = cv2.resize(crop, (max(1, round(crop.shape[1] * scale)), THUMB_HEIGHT))
-    ok, jpeg = cv2.imencode(".jpg", crop, [cv2.IMWRITE_JPEG_QUALITY, 85])
+    return _jpeg(crop)
+
+
+def _picture(frame: Frame, width: int) -> bytes | None:
+    """A JPEG of the whole frame (the overlay when there is one), at most ``width`` wide."""
+    import cv2
+
+    image = frame.annotated if frame.annotated is not None else frame.image
+    if image.shape[1] > width:
+        height = max(1, round(image.shape[0] * width / image.shape[1]))
+        image = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA)
+    return _jpeg(image)
+
+
+def _jpeg(image) -> bytes | None:
+    import cv2
+
+    ok, jpeg = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, 85])
     return jpeg.tobytes() if ok else None

@@ -9,7 +9,7 @@ from collections import deque
 import cv2
 import numpy as np
 
-from fervision.types import Face, Frame
+from fervision.types import Face, Frame, SourceInfo
 
 #: Seconds of recent frames the FPS readout counts.
 FPS_WINDOW = 1.0
@@ -66,7 +66,7 @@ class OverlayAnnotator:
 
     Args:
         bars: draw per-class probability bars beside each face.
-        show_fps: draw the FPS readout in the top-left corner.
+        show_fps: draw the FPS readout in the top-left corner (never on photos).
     """
 
     def __init__(self, bars: bool = False, *, show_fps: bool = True) -> None:
@@ -74,6 +74,11 @@ class OverlayAnnotator:
         self.show_fps = bool(show_fps)
         self.fps: float | None = None
         self._times: deque[float] = deque()  # when recent annotate calls began
+        self._stills = False
+
+    def open(self, info: SourceInfo | None = None) -> None:
+        """No FPS readout on photos: a rate of processing means nothing on one."""
+        self._stills = info is not None and info.stills
 
     def annotate(self, frame: Frame) -> np.ndarray:
         """A new BGR image: ``frame.image`` with the overlay (``frame.image`` is untouched)."""
@@ -86,7 +91,7 @@ class OverlayAnnotator:
             self._draw_face(out, face, frame.labels, unit)
         for face in frame.faces:
             self._draw_caption(out, face, unit)
-        if self.show_fps and self.fps is not None:
+        if self.show_fps and self.fps is not None and not self._stills:
             self._caption(
                 out,
                 f"{self.fps:.1f} FPS",
