@@ -151,6 +151,16 @@ def test_scene_cut_ends_every_track():
     assert tracker.ended == [1]
 
 
+def test_each_photo_gets_new_ids_at_once_while_video_keeps_them():
+    faces = [(10, 10, 40, 40), (200, 100, 40, 40)]
+    photos, video = ByteTracker(), ByteTracker()
+    photos.open(SourceInfo("photos/", 320, 240, 1.0, frame_count=3))
+    video.open(SourceInfo("clip.mp4", 320, 240, 30.0, frame_count=300))
+    assert [ids(photos, i, faces) for i in range(3)] == [[1, 2], [3, 4], [5, 6]]
+    assert photos.ended == [3, 4]  # the previous photo's faces
+    assert [ids(video, i, faces) for i in range(3)] == [[1, 2]] * 3
+
+
 def test_in_the_pipeline_the_default_tracker_is_bytetrack():
     from fakes import BoxDetector, FixedClassifier, ListSource
     from fervision import Pipeline

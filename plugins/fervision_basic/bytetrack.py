@@ -38,7 +38,8 @@ class ByteTracker:
     track gets an id only after ``min_hits`` consecutive frames (at once on the first
     frame), so one-frame false faces use no ids; a track that misses detections keeps
     its id for ``buffer`` seconds. A scene cut ends every track. Faces of tracks not yet
-    confirmed stay in the frame with ``track_id`` None.
+    confirmed stay in the frame with ``track_id`` None. Photos (one image, or images at
+    under 5 a second) are each a scene of their own: every face gets a new id at once.
 
     Args:
         high_score: least detector score of a face in the first, confident matching.
@@ -69,17 +70,19 @@ class ByteTracker:
         self.ended: list[int] = []
         self._next_id = 1
         self._last_index: int | None = None
+        self._stills = False
 
     def open(self, info: SourceInfo | None = None) -> None:
         """Scale the lost-track buffer by the source's frame rate (rounded up)."""
         fps = info.fps if info is not None and info.fps and info.fps > 0 else 30.0
         self.buffer_frames = math.ceil(self.buffer * fps)
+        self._stills = info is not None and info.stills
 
     def update(self, frame: Frame) -> None:
         """Set ``track_id`` on the faces of ``frame``, dropping weak unmatched ones."""
         self.ended = []
-        first = self._last_index is None
-        if self.is_scene_cut(frame.image):
+        first = self._last_index is None or self._stills
+        if self.is_scene_cut(frame.image) or self._stills:
             self._end(list(self.tracks))
         previous = self._last_index
         for track in self.tracks:
