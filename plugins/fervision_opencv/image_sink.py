@@ -49,7 +49,7 @@ class ImageSink:
                     f"cannot write image {self.path}: OpenCV writes no {self.path.suffix!r} "
                     "files; use .jpg, .png or .webp, or a folder ending in /"
                 )
-        self.written: list[Path] = []
+        self.written: set[str] = set()  # names written this run
 
     def open(self, info: SourceInfo, labels=()) -> None:
         if not self.folder and info.frame_count != 1:
@@ -66,7 +66,7 @@ class ImageSink:
                     f"cannot write {'images into' if self.folder else 'image'} {self.path}: "
                     "it would overwrite the input; give another path"
                 )
-        self.written = []
+        self.written = set()
 
     def write(self, frame: Frame) -> None:
         target = self._target(frame)
@@ -83,7 +83,7 @@ class ImageSink:
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise FervisionError(f"cannot write image {target}: {exc.strerror}") from None
-        self.written.append(target)
+        self.written.add(target.name)
 
     def _target(self, frame: Frame) -> Path:
         """This frame's file: the sink's path, or a name in its folder."""
@@ -92,7 +92,7 @@ class ImageSink:
         source = Path(frame.source_id) if frame.source_id else None
         if source is not None and cv2.haveImageWriter(str(source)):
             name = source.name
-            if any(p.name == name for p in self.written):  # the same name in two subfolders
+            if name in self.written:  # a source whose photos come from several folders
                 name = f"{source.stem}-{frame.index + 1:06d}{source.suffix}"
             return self.path / name
         return self.path / f"frame-{frame.index + 1:06d}.png"
