@@ -34,6 +34,7 @@ class Summary:
     failed_sinks: list[str] = field(default_factory=list)  # outputs that stopped early
     label_counts: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list, repr=False)
+    stills: bool = False  # the frames were photos: counted as photos
 
     @property
     def fps(self) -> float:
@@ -51,10 +52,11 @@ class Summary:
 
     def describe(self) -> str:
         """A few human-readable lines."""
+        unit = "photo" if self.stills else "frame"
         lines = [
-            f"{self.frames} frames, {self.faces} faces "
-            f"({self.frames_with_faces} frames with a face), "
-            f"{self.fps:.1f} frames/s processing"
+            f"{_count(self.frames, unit)}, {_count(self.faces, 'face')} "
+            f"({_count(self.frames_with_faces, unit)} with a face), "
+            f"{self.fps:.1f} {unit}s/s processing"
         ]
         if self.latency_ms is not None:
             lines[0] += f", latency {self.latency_ms:.0f} ms"
@@ -72,6 +74,10 @@ class Summary:
         if self.interrupted:
             lines.append("interrupted: every processed frame was written")
         return "\n".join(lines)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _call(stage, method: str, *args):
@@ -207,6 +213,7 @@ class Pipeline:
         summary = self.summary = Summary()
         try:
             info = self.info = self.source.open()
+            summary.stills = info.stills
         except BaseException:  # stages may hold models already: release them
             for stage in self.stages():
                 _call(stage, "close")

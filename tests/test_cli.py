@@ -116,12 +116,12 @@ def test_unknown_stage_lists_the_known_ones():
 def test_a_stage_option_on_the_command_line_reaches_the_stage(photo, detector):
     plain = fervision("run", "--source", str(photo), "--detector", detector)
     assert plain.returncode == 0, plain.stderr
-    assert plain.stdout.startswith("1 frames, 2 faces")
+    assert plain.stdout.startswith("1 photo, 2 faces (1 photo with a face)")
     large = fervision(
         "run", "--source", str(photo), "--detector", detector, "-O", "detector.min_size=900"
     )
     assert large.returncode == 0, large.stderr
-    assert large.stdout.startswith("1 frames, 0 faces")
+    assert large.stdout.startswith("1 photo, 0 faces")
 
 
 @pytest.mark.parametrize(
