@@ -54,7 +54,7 @@ class Photo:
 
     name: str
     jpeg: bytes | None
-    faces: list[tuple[str, float]]  # (label, confidence) per face; "" and 0 when unlabelled
+    labels: list[str]  # one per face; "" when unlabelled
 
 
 def _data_uri(data: bytes, kind: str) -> str:
@@ -80,6 +80,10 @@ def _legend(labels, colours: dict[str, str]) -> str:
     return "".join(
         f'<span><i style="background:{colours[k]}"></i>{html.escape(k)}</span>' for k in labels
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _rows(pairs) -> str:
@@ -144,7 +148,7 @@ def render_html(
     out = _header(
         title,
         f"{summary['frames']} frames, {summary['duration_s']:.1f} s, "
-        f"{video['tracks']} face track{'s' if video['tracks'] != 1 else ''}",
+        f"{_count(video['tracks'], 'face track')}",
     )
     out += [
         "<h2>Whole video</h2>",
@@ -207,12 +211,10 @@ def render_photos_html(
 ) -> str:
     """The report page for a run over photos: the emotions of all faces, then each photo."""
     colours = label_colours(labels)
-    faces = [label for photo in photos for label, _ in photo.faces]
+    faces = [label for photo in photos for label in photo.labels]
     shares = {k: faces.count(k) / len(faces) if faces else 0.0 for k in labels}
     legend = _legend(labels, colours)
-    out = _header(
-        title, f"{len(photos)} photo{'s' if len(photos) != 1 else ''}, {len(faces)} faces"
-    )
+    out = _header(title, f"{_count(len(photos), 'photo')}, {len(faces)} faces")
     out += [
         "<h2>All photos</h2>",
         _shares_bar(shares, colours),
@@ -222,12 +224,11 @@ def render_photos_html(
     out += _run_table(settings, run, unit="photos")
     out.append(f"<h2>Photos ({len(photos)})</h2>")
     for photo in photos:
-        named = [(label, conf) for label, conf in photo.faces if label]
-        counts = {k: sum(label == k for label, _ in named) for k in labels}
+        named = [label for label in photo.labels if label]
+        counts = {k: named.count(k) for k in labels}
         out += [
             '<div class="track">',
-            f"<h3>{html.escape(photo.name)}: {len(photo.faces)} "
-            f"face{'s' if len(photo.faces) != 1 else ''}</h3>",
+            f"<h3>{html.escape(photo.name)}: {_count(len(photo.labels), 'face')}</h3>",
         ]
         if photo.jpeg:
             src = _data_uri(photo.jpeg, "image/jpeg")

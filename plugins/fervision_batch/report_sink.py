@@ -75,8 +75,7 @@ class ReportSink:
     def _keep_photo(self, frame: Frame) -> None:
         name = Path(frame.source_id).name if frame.source_id else f"frame {frame.index + 1}"
         picture = _picture(frame, PHOTO_WIDTH) if len(self._photos) < PHOTO_PICTURES else None
-        faces = [(face.label or "", face.confidence or 0.0) for face in frame.faces]
-        self._photos.append(Photo(name, picture, faces))
+        self._photos.append(Photo(name, picture, [face.label or "" for face in frame.faces]))
 
     def _keep_thumbnail(self, frame: Frame, face, fid: int) -> None:
         """Keep at most 2x THUMBNAILS pictures, spaced in time; thin them out as time goes."""
