@@ -9,9 +9,11 @@ from fervision_keras.training import (
     TrainConfig,
     _build,
     _schedule,
+    GracefulStop,
     _start_from,
     learning_rate_at,
     teacher_predictions,
+    train_epoch,
 )
 
 
@@ -93,3 +95,20 @@ def test_teacher_predictions_average_models_and_saved_arrays(tmp_path):
     np.testing.assert_allclose(both, (from_model + saved) / 2, atol=1e-6)
     with pytest.raises(FervisionError, match="holds 8 predictions"):
         teacher_predictions([str(tmp_path / "t.npy")], images[:4], lambda *a: None)
+
+
+def test_an_epoch_trains_on_every_batch_and_stops_after_the_batch_when_asked():
+    keras = pytest.importorskip("keras")
+    images, labels = faces(40)
+    batches = face_batches(images, one_hot(labels, 6), 8, seed=1, augment=True)
+    model = keras.Sequential(
+        [keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(6, "softmax")]
+    )
+    model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
+    logs = train_epoch(model, batches, GracefulStop(model), progress=False)
+    assert int(model.optimizer.iterations.numpy()) == 5
+    assert set(logs) == {"loss", "accuracy"} and 0 <= logs["accuracy"] <= 1
+    stop = GracefulStop(model)
+    stop.requested = True  # as Ctrl-C sets it: the batch in hand ends, the rest do not run
+    train_epoch(model, batches, stop, progress=False)
+    assert int(model.optimizer.iterations.numpy()) == 6
