@@ -54,8 +54,8 @@ class Summary:
         """A few human-readable lines."""
         unit = "photo" if self.stills else "frame"
         lines = [
-            f"{_count(self.frames, unit)}, {_count(self.faces, 'face')} "
-            f"({_count(self.frames_with_faces, unit)} with a face), "
+            f"{counted(self.frames, unit)}, {counted(self.faces, 'face')} "
+            f"({counted(self.frames_with_faces, unit)} with a face), "
             f"{self.fps:.1f} {unit}s/s processing"
         ]
         if self.latency_ms is not None:
@@ -76,7 +76,8 @@ class Summary:
         return "\n".join(lines)
 
 
-def _count(n: int, noun: str) -> str:
+def counted(n: int, noun: str) -> str:
+    """``n`` and ``noun``, plural unless n is 1: "1 photo", "3 faces"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
@@ -244,7 +245,7 @@ class Pipeline:
                 pm.hook.frame_processed(frame=frame)
                 if writer is not None:
                     writer.put(frame)
-                self._count(frame)  # before a window's Exit can end the run at this frame
+                self.counted(frame)  # before a window's Exit can end the run at this frame
                 if foreground:
                     self._write(foreground, frame)
                 yield frame
@@ -327,7 +328,7 @@ class Pipeline:
         """Open the suspended source again; frames continue where they stopped."""
         _call(self.source, "resume")
 
-    def _count(self, frame: Frame) -> None:
+    def counted(self, frame: Frame) -> None:
         s = self.summary
         s.frames += 1
         s.faces += len(frame.faces)

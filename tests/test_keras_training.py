@@ -97,17 +97,23 @@ def test_teacher_predictions_average_models_and_saved_arrays(tmp_path):
         teacher_predictions([str(tmp_path / "t.npy")], images[:4], lambda *a: None)
 
 
+def tiny_model(keras, optimizer):
+    """A one-layer classifier of 48x48 faces, compiled with ``optimizer``."""
+    model = keras.Sequential(
+        [keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(6, "softmax")]
+    )
+    model.compile(optimizer, "categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
 def test_an_epoch_trains_on_every_batch_and_stops_after_the_batch_when_asked():
     keras = pytest.importorskip("keras")
     images, labels = faces(40)
     batches = face_batches(images, one_hot(labels, 6), 16, seed=1, augment=True)
-    model = keras.Sequential(
-        [keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(6, "softmax")]
-    )
-    model.compile("adam", "categorical_crossentropy", metrics=["accuracy"])
-    train_epoch(model, batches, GracefulStop(model), progress=False)
+    model = tiny_model(keras, "adam")
+    train_epoch(model, batches, GracefulStop(), progress=False)
     assert int(model.optimizer.iterations.numpy()) == 3
-    stop = GracefulStop(model)
+    stop = GracefulStop()
     stop.requested = True  # as Ctrl-C sets it: the batch in hand ends, the rest do not run
     train_epoch(model, batches, stop, progress=False)
     assert int(model.optimizer.iterations.numpy()) == 4
@@ -119,11 +125,8 @@ def test_an_epochs_logs_average_every_face_not_only_the_last_batch():
     keras = pytest.importorskip("keras")
     images, labels = faces(40, seed=3)
     targets = one_hot(labels, 6)
-    model = keras.Sequential(
-        [keras.Input((48, 48, 1)), keras.layers.Flatten(), keras.layers.Dense(6, "softmax")]
-    )
-    model.compile(keras.optimizers.SGD(0.0), "categorical_crossentropy", metrics=["accuracy"])
-    logs = train_epoch(model, face_batches(images, targets, 16), GracefulStop(model), False)
+    model = tiny_model(keras, keras.optimizers.SGD(0.0))
+    logs = train_epoch(model, face_batches(images, targets, 16), GracefulStop(), False)
     expected = model.evaluate(face_batches(images, targets, 40), verbose=0, return_dict=True)
     assert logs["accuracy"] == pytest.approx(expected["accuracy"], abs=1e-6)
     assert logs["loss"] == pytest.approx(expected["loss"], rel=1e-4)

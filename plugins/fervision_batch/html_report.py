@@ -13,6 +13,8 @@ import html
 import time
 from dataclasses import dataclass
 
+from fervision.pipeline import counted
+
 from .report import EmotionTable, label_colours, plot_track, summarize
 
 STYLE = """
@@ -82,10 +84,6 @@ def _legend(labels, colours: dict[str, str]) -> str:
     )
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
 def _rows(pairs) -> str:
     return "".join(
         f"<tr><th>{html.escape(str(k))}</th><td>{html.escape(str(v))}</td></tr>"
@@ -148,7 +146,7 @@ def render_html(
     out = _header(
         title,
         f"{summary['frames']} frames, {summary['duration_s']:.1f} s, "
-        f"{_count(video['tracks'], 'face track')}",
+        + counted(video["tracks"], "face track"),
     )
     out += [
         "<h2>Whole video</h2>",
@@ -214,7 +212,7 @@ def render_photos_html(
     faces = [label for photo in photos for label in photo.labels]
     shares = {k: faces.count(k) / len(faces) if faces else 0.0 for k in labels}
     legend = _legend(labels, colours)
-    out = _header(title, f"{_count(len(photos), 'photo')}, {len(faces)} faces")
+    out = _header(title, f"{counted(len(photos), 'photo')}, {len(faces)} faces")
     out += [
         "<h2>All photos</h2>",
         _shares_bar(shares, colours),
@@ -228,7 +226,7 @@ def render_photos_html(
         counts = {k: named.count(k) for k in labels}
         out += [
             '<div class="track">',
-            f"<h3>{html.escape(photo.name)}: {_count(len(photo.labels), 'face')}</h3>",
+            f"<h3>{html.escape(photo.name)}: {counted(len(photo.labels), 'face')}</h3>",
         ]
         if photo.jpeg:
             src = _data_uri(photo.jpeg, "image/jpeg")

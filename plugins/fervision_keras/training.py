@@ -159,8 +159,7 @@ def teacher_predictions(paths, images: np.ndarray, notify=print) -> np.ndarray:
 class GracefulStop:
     """While active, Ctrl-C ends training after the current batch (a second one at once)."""
 
-    def __init__(self, model):
-        self.model = model
+    def __init__(self):
         self.requested = False
         self._previous = None
 
@@ -168,7 +167,6 @@ class GracefulStop:
         if self.requested:
             raise KeyboardInterrupt
         self.requested = True
-        self.model.stop_training = True
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():
@@ -395,7 +393,7 @@ def train(
             save_model(shipped, run.best, metadata)
         run.save_state(state)
 
-    stop = GracefulStop(model)
+    stop = GracefulStop()
     weights = _class_weights(train_set.labels, classes)[train_set.labels]
     batches = face_batches(
         train_set.images,
