@@ -6,8 +6,10 @@ Detects faces with the default detector in every frame inside a labelled segment
 ``real_videos_labels.json`` and classifies the largest face (raw, unsmoothed, LiteRT
 with the mirror averaged, as in the pipeline) cropped four ways: the box with the
 model's margin; the same moved up by 0.1 box heights (the classifier's default
-``lift``); and both of those rotated so the eyes are level, as FER2013's faces are.
-Prints the share of frames labelled right per clip and over all.
+``lift``); and both of those rotated so the eyes are level, as FER2013's faces are;
+then the default crop with flat faces not equalized (``equalize_below`` 0, see
+``fervision_keras.lighting``) and with every face averaged with its equalized copy. Prints the share of frames
+labelled right per clip and over all.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from real_videos import LABELS, SHARED
 from fervision import Frame, get_registry
 from fervision_keras.classifier import crop_faces
 from fervision_keras.inference import Predictor
+from fervision_keras.lighting import DEFAULT_EQUALIZE_BELOW
 
 
 def labelled_faces():
@@ -62,14 +65,18 @@ def main() -> None:
     predictor = Predictor.from_path()  # the pipeline's default: LiteRT, face + mirror
     meta = predictor.metadata
     samples = list(labelled_faces())
+    default = DEFAULT_EQUALIZE_BELOW
     variants = {
-        "box": (False, 0.0),
-        "box, lifted 0.1 (default)": (False, 0.1),
-        "eyes levelled": (True, 0.0),
-        "eyes levelled, lifted 0.1": (True, 0.1),
+        "box": (False, 0.0, default),
+        "box, lifted 0.1 (default)": (False, 0.1, default),
+        "eyes levelled": (True, 0.0, default),
+        "eyes levelled, lifted 0.1": (True, 0.1, default),
+        "default, flat not equalized": (False, 0.1, 0.0),
+        "default, every face with its equalized copy": (False, 0.1, 256.0),
     }
     print(f"{len(samples)} labelled frames with a face")
-    for title, (align, lift) in variants.items():
+    for title, (align, lift, equalize_below) in variants.items():
+        predictor.equalize_below = equalize_below
         crops = [
             crop_faces(
                 level_eyes(image, face) if align else image,

@@ -9,6 +9,7 @@ from fervision import FervisionError
 from fervision_keras.architecture import build_cnn
 from fervision_keras.classifier import crop_faces
 from fervision_keras.inference import KerasPredictor, LiteRTPredictor, Predictor
+from fervision_keras.lighting import equalized, flat_faces
 from fervision_keras.model_io import ModelMetadata, load_model, read_metadata, save_model
 
 LABELS = ("angry", "fear", "happy", "neutral", "sad", "surprise")
@@ -87,6 +88,27 @@ def test_flip_average_is_the_mean_of_face_and_mirror(tiny_model_path):
     expected = (plain(crops) + plain(crops[:, :, ::-1])) / 2
     np.testing.assert_allclose(both(crops), expected, atol=1e-5)
     assert both(crops[:0]).shape == (0, 6)
+
+
+def test_a_flat_face_is_averaged_with_its_equalized_copy_and_a_lit_one_is_not(tiny_model_path):
+    model, _ = load_model(tiny_model_path)
+    rng = np.random.default_rng(3)
+    lit = rng.integers(0, 255, (2, 48, 48), dtype=np.uint8)  # spread about 74
+    flat = rng.integers(70, 110, (2, 48, 48), dtype=np.uint8)  # spread about 12
+    crops = np.concatenate([lit, flat])
+    assert list(flat_faces(crops[..., None], 30.0)) == [2, 3]
+    assert len(flat_faces(crops[..., None], 0.0)) == 0
+    assert len(flat_faces(crops[..., None].astype(np.float32), 30.0)) == 0  # 0..1 floats
+    evened = equalized(flat[..., None])
+    assert evened.std() > 60 and evened.dtype == np.uint8
+    assert equalized(np.repeat(flat[..., None], 3, -1)).std() > 60  # RGB: on its luma
+    metadata = ModelMetadata(labels=LABELS, flip_average=False)
+    plain = KerasPredictor(model, metadata, equalize_below=0)
+    both = KerasPredictor(model, metadata, equalize_below=30)
+    expected = plain(crops)
+    expected[2:] = (expected[2:] + plain(evened[..., 0])) / 2
+    np.testing.assert_allclose(both(crops), expected, atol=1e-5)
+    assert not np.allclose(both(crops)[2:], plain(crops)[2:], atol=1e-3)
 
 
 def test_crops_are_square_model_sized_and_safe_at_the_edges():

@@ -157,7 +157,8 @@ def test_the_pipeline_classifies_faces_as_evaluate_scores_them(clip, tmp_path, c
     metrics = json.loads(report.read_text())
     assert metrics["images"] == len(crops)
     assert metrics["accuracy"] == 1.0, metrics["confusion_matrix"]
-    assert (metrics["backend"], metrics["flip_average"]) == (
+    assert (metrics["backend"], metrics["flip_average"], metrics["equalize_below"]) == (
         classifier.backend,
         classifier.flip_average,
+        classifier.equalize_below,
     )

@@ -10,6 +10,7 @@ from fervision.errors import FervisionError
 from fervision.imaging import box_iou
 from fervision.types import Frame
 
+from .lighting import DEFAULT_EQUALIZE_BELOW
 from .model_io import DEFAULT_MODEL, read_metadata
 
 #: An untracked face keeps the probabilities of an untracked face classified this recently
@@ -66,6 +67,8 @@ class EmotionClassifier:
         model: a ``.keras`` model file (default: the shipped one).
         backend: ``litert`` (the model's LiteRT form, no TensorFlow) or ``keras``.
         flip_average: average each face with its mirror image (default: on).
+        equalize_below: average a flat face (grey levels spread less than this) with its
+            histogram-equalized copy; 0 turns it off (see ``lighting``).
         lift: how far the crop moves up, in box heights.
         rate: classifications a second per tracked face; 0 classifies every frame.
     """
@@ -77,6 +80,7 @@ class EmotionClassifier:
         flip_average: bool | None = None,
         lift: float = 0.1,
         rate: float = 7.5,
+        equalize_below: float = DEFAULT_EQUALIZE_BELOW,
     ):
         from .inference import BACKENDS, DEFAULT_BACKEND, DEFAULT_FLIP_AVERAGE
 
@@ -90,6 +94,7 @@ class EmotionClassifier:
         self.backend = backend
         self.flip_average = DEFAULT_FLIP_AVERAGE if flip_average is None else flip_average
         self.lift = float(lift)
+        self.equalize_below = float(equalize_below)
         self.rate = float(rate)
         self._last: dict[int, tuple[float, int, np.ndarray]] = {}  # id: time, frame, probs
         self._places: list[tuple[float, int, tuple, np.ndarray]] = []  # time, frame, box, probs
@@ -101,7 +106,7 @@ class EmotionClassifier:
 
             # the detector runs on its own thread beside the classifier: leave it a core
             self._predictor = Predictor.from_path(
-                self.path, self.backend, self.flip_average, spare_cores=1
+                self.path, self.backend, self.flip_average, 1, self.equalize_below
             )
 
     def classify(self, frame: Frame) -> None:

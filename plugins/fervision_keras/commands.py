@@ -11,6 +11,7 @@ from fervision.cli_options import with_options
 
 from .dataset import SIX_CLASSES
 from .inference import BACKENDS, DEFAULT_BACKEND, DEFAULT_FLIP_AVERAGE
+from .lighting import DEFAULT_EQUALIZE_BELOW
 from .model_io import TRAIN_EXTRA, require_train_extra
 
 dataset_options = [
@@ -210,6 +211,7 @@ def _evaluate(
     limit=None,
     backend=DEFAULT_BACKEND,
     flip_average=DEFAULT_FLIP_AVERAGE,
+    equalize_below=DEFAULT_EQUALIZE_BELOW,
 ):
     """Score a model as ``fervision run`` classifies faces, unless told otherwise."""
     from fervision.errors import FervisionError
@@ -218,7 +220,7 @@ def _evaluate(
     from .evaluation import classification_metrics, format_report, write_report
     from .inference import Predictor
 
-    predictor = Predictor.from_path(model_path, backend, flip_average)
+    predictor = Predictor.from_path(model_path, backend, flip_average, 0, equalize_below)
     try:
         data = load_split(root, split, predictor.labels, require_all=False, notify=click.echo)
     except FervisionError as exc:
@@ -230,6 +232,7 @@ def _evaluate(
     metrics["split"] = split
     metrics["backend"] = backend
     metrics["flip_average"] = predictor.flip_average
+    metrics["equalize_below"] = predictor.equalize_below
     click.echo(format_report(metrics))
     paths = write_report(metrics, Path(out_dir), stem=split)
     if json_path:
@@ -266,7 +269,25 @@ def _evaluate(
     show_default=True,
     help="Average each face with its mirror image (the default is what `fervision run` does).",
 )
-def evaluate(model_path, dataset, data_dir, split, json_path, out, limit, backend, flip_average):
+@click.option(
+    "--equalize-below",
+    type=click.FloatRange(min=0),
+    default=DEFAULT_EQUALIZE_BELOW,
+    show_default=True,
+    help="Average a flat face (grey-level spread under this) with its equalized copy; 0: off.",
+)
+def evaluate(
+    model_path,
+    dataset,
+    data_dir,
+    split,
+    json_path,
+    out,
+    limit,
+    backend,
+    flip_average,
+    equalize_below,
+):
     """Accuracy, weighted F1 and per-class scores of a model on a dataset split, by default
     computed exactly as `fervision run` classifies faces."""
     require_train_extra("`fervision evaluate`", TRAIN_EXTRA)
@@ -278,9 +299,9 @@ def evaluate(model_path, dataset, data_dir, split, json_path, out, limit, backen
     if json_path:
         check_writable(json_path)
     root = resolve_dataset(dataset, data_dir)
-    _evaluate(
-        model_path or DEFAULT_MODEL, root, split, json_path, out, limit, backend, flip_average
-    )
+    model_path = model_path or DEFAULT_MODEL
+    args = (root, split, json_path, out, limit, backend, flip_average, equalize_below)
+    _evaluate(model_path, *args)
 
 
 @click.command()

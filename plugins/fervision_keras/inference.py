@@ -18,6 +18,7 @@ import numpy as np
 from fervision.errors import FervisionError
 from fervision.native import quiet_native_output
 
+from .lighting import DEFAULT_EQUALIZE_BELOW, equalized, flat_faces
 from .model_io import ModelMetadata, load_model, read_metadata, require_train_extra
 
 BACKENDS = ("litert", "keras")
@@ -44,10 +45,16 @@ def power_of_two_parts(x: np.ndarray) -> list[np.ndarray]:
 class Predictor:
     """Turns batches of model-sized uint8 face crops into class probabilities."""
 
-    def __init__(self, metadata: ModelMetadata, flip_average: bool | None = None):
+    def __init__(
+        self,
+        metadata: ModelMetadata,
+        flip_average: bool | None = None,
+        equalize_below: float = DEFAULT_EQUALIZE_BELOW,
+    ):
         self.metadata = metadata
         self.labels = tuple(metadata.labels)
         self.flip_average = metadata.flip_average if flip_average is None else flip_average
+        self.equalize_below = float(equalize_below)
 
     @classmethod
     def from_path(
@@ -56,37 +63,44 @@ class Predictor:
         backend: str = DEFAULT_BACKEND,
         flip_average: bool | None = None,
         spare_cores: int = 0,
+        equalize_below: float = DEFAULT_EQUALIZE_BELOW,
     ):
         """A predictor for the model file at ``path`` (default: the shipped model); LiteRT
         leaves ``spare_cores`` to work running beside it (a pipeline's detector)."""
         if backend == "keras":
             model, metadata = load_model(path)
-            return KerasPredictor(model, metadata, flip_average)
+            return KerasPredictor(model, metadata, flip_average, equalize_below)
         if backend == "litert":
-            return LiteRTPredictor.from_keras_file(path, flip_average, spare_cores)
+            return LiteRTPredictor.from_keras_file(path, flip_average, spare_cores, equalize_below)
         raise FervisionError(f"unknown backend {backend!r}; known backends: {', '.join(BACKENDS)}")
 
     def _forward(self, x: np.ndarray) -> np.ndarray:
         raise NotImplementedError
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
-        """Probabilities (N, classes) for crops shaped (N, size, size[, channels])."""
+        """Probabilities (N, classes) for uint8 crops shaped (N, size, size[, channels]);
+        a flat face's are averaged with its equalized copy's (see ``lighting``)."""
         n = len(crops)
         if n == 0:
             return np.zeros((0, len(self.labels)), np.float32)
         m = self.metadata
-        x = crops.astype(np.float32)
-        if x.ndim == 3:
-            x = x[..., None]
-        x = x * m.scale + m.offset
+        if crops.ndim == 3:
+            crops = crops[..., None]
+        flat = flat_faces(crops, self.equalize_below)
+        if len(flat):
+            crops = np.concatenate([crops, equalized(crops[flat])])
+        x = crops.astype(np.float32) * m.scale + m.offset
         if self.flip_average:
             x = np.concatenate([x, x[:, :, ::-1]])
         probs = np.concatenate(
             [np.asarray(self._forward(np.ascontiguousarray(p))) for p in power_of_two_parts(x)]
         )
         if self.flip_average:
-            probs = (probs[:n] + probs[n:]) / 2
-        return probs
+            half = len(probs) // 2
+            probs = (probs[:half] + probs[half:]) / 2
+        if len(flat):
+            probs[flat] = (probs[flat] + probs[n:]) / 2
+        return probs[:n]
 
     def predict_all(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Probabilities for a large array of crops, in batches."""
@@ -97,10 +111,16 @@ class Predictor:
 class KerasPredictor(Predictor):
     """The Keras model called directly through a ``tf.function`` (not ``model.predict``)."""
 
-    def __init__(self, model, metadata: ModelMetadata, flip_average: bool | None = None):
+    def __init__(
+        self,
+        model,
+        metadata: ModelMetadata,
+        flip_average: bool | None = None,
+        equalize_below: float = DEFAULT_EQUALIZE_BELOW,
+    ):
         import keras
 
-        super().__init__(metadata, flip_average)
+        super().__init__(metadata, flip_average, equalize_below)
         self.model = model
         self._call = lambda x: model(x, training=False)
         if keras.backend.backend() == "tensorflow":
@@ -165,15 +185,18 @@ class LiteRTPredictor(Predictor):
         flip_average=None,
         threads: int | None = None,
         spare_cores: int = 0,
+        equalize_below: float = DEFAULT_EQUALIZE_BELOW,
     ):
-        super().__init__(metadata, flip_average)
+        super().__init__(metadata, flip_average, equalize_below)
         self.path = Path(tflite_path)
         self.threads = threads
         self.spare_cores = spare_cores
         self._interpreters: dict[int, tuple] = {}
 
     @classmethod
-    def from_keras_file(cls, path=None, flip_average=None, spare_cores=0) -> LiteRTPredictor:
+    def from_keras_file(
+        cls, path=None, flip_average=None, spare_cores=0, equalize_below=DEFAULT_EQUALIZE_BELOW
+    ) -> LiteRTPredictor:
         """Use the model's LiteRT form, converting it once (and caching it) if needed."""
         from .model_io import DEFAULT_MODEL
 
@@ -184,7 +207,7 @@ class LiteRTPredictor(Predictor):
             require_train_extra(f"converting {keras_path.name} to its LiteRT form")
             model, metadata = load_model(keras_path)
             export_litert(model, target)
-        return cls(target, metadata, flip_average, spare_cores=spare_cores)
+        return cls(target, metadata, flip_average, None, spare_cores, equalize_below)
 
     def _threads_for(self, batch: int) -> int:
         """One thread for a few faces (a second costs more than it gains), else up to four
