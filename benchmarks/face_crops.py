@@ -8,8 +8,8 @@ with the mirror averaged, as in the pipeline) cropped four ways: the box with th
 model's margin; the same moved up by 0.1 box heights (the classifier's default
 ``lift``); and both of those rotated so the eyes are level, as FER2013's faces are;
 then the default crop with flat faces not equalized (``equalize_below`` 0, see
-``fervision_keras.lighting``) and with every face averaged with its equalized copy. Prints the share of frames
-labelled right per clip and over all.
+``fervision_keras.lighting``) and with every face averaged with its equalized copy.
+Prints the share of frames labelled right per clip and over all.
 """
 
 from __future__ import annotations

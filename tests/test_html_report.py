@@ -136,3 +136,10 @@ def test_a_folder_of_photos_gets_each_photo_with_its_faces(photo, tmp_path):
     assert set(pictures) == {"crowd.jpg", "pair.jpg"}
     assert all(p.shape[1] <= 720 for p in pictures.values())
     assert "Face tracks" not in page and "FPS" not in re.sub(r"data:[^\"]+", "", page)
+
+
+def test_a_photo_report_counts_one_face_as_one_face():
+    from fervision_batch.html_report import Photo, render_photos_html
+
+    page = render_photos_html([Photo("one.jpg", b"", ["happy"])], ("happy",), title="t")
+    assert "1 photo, 1 face<" in page and "<h3>one.jpg: 1 face</h3>" in page

@@ -212,7 +212,7 @@ def render_photos_html(
     faces = [label for photo in photos for label in photo.labels]
     shares = {k: faces.count(k) / len(faces) if faces else 0.0 for k in labels}
     legend = _legend(labels, colours)
-    out = _header(title, f"{counted(len(photos), 'photo')}, {len(faces)} faces")
+    out = _header(title, f"{counted(len(photos), 'photo')}, {counted(len(faces), 'face')}")
     out += [
         "<h2>All photos</h2>",
         _shares_bar(shares, colours),
