@@ -33,7 +33,7 @@ import numpy as np
 from machine import processor
 
 from fervision import Frame, Pipeline, SourceInfo, get_registry
-from fervision.pipeline import open_source
+from fervision.pipeline import counted, open_source
 
 SHARED = Path(os.environ.get("FERVISION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 FER_FPS_FROM_ISSUE = 28.0  # the `fer` package on this clip, as the issue measured it
@@ -337,7 +337,8 @@ def face_costs(photo: Path, repeats: int = 20):
     tile = cv2.resize(tile, (160, 160))
     rows = []
     for backend in ("litert", "keras"):
-        classifier = get_registry().build("classifier", "keras", backend=backend)
+        # rate 0: classify on every call (by default a face keeps its output a while)
+        classifier = get_registry().build("classifier", "keras", backend=backend, rate=0)
         classifier.open()
         for n in (1, 4, 16):
             side = int(np.ceil(np.sqrt(n)))
@@ -358,7 +359,7 @@ def face_costs(photo: Path, repeats: int = 20):
                 classifier.classify(frame)
                 times.append(time.perf_counter() - start)
             per_face = statistics.median(times) / n * 1000
-            rows.append((f"{backend}, {n:2d} faces", f"{per_face:6.2f} ms per face"))
+            rows.append((f"{backend}, {counted(n, 'face'):8}", f"{per_face:6.2f} ms per face"))
     show("classification cost per face (crop + one batched model call per frame)", rows)
 
 
