@@ -10,7 +10,6 @@ from fervision.errors import FervisionError
 from fervision.imaging import box_iou
 from fervision.types import Frame
 
-from .lighting import DEFAULT_EQUALIZE_BELOW
 from .model_io import DEFAULT_MODEL, read_metadata
 
 #: An untracked face keeps the probabilities of an untracked face classified this recently
@@ -80,7 +79,7 @@ class EmotionClassifier:
         flip_average: bool | None = None,
         lift: float = 0.1,
         rate: float = 7.5,
-        equalize_below: float = DEFAULT_EQUALIZE_BELOW,
+        equalize_below: float = 30.0,  # lighting.DEFAULT_EQUALIZE_BELOW; options read literals
     ):
         from .inference import BACKENDS, DEFAULT_BACKEND, DEFAULT_FLIP_AVERAGE
 
