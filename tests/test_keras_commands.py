@@ -75,6 +75,22 @@ def test_train_a_small_model_through_the_cli_then_evaluate_it(tmp_path, fer_env)
     )
     assert again.returncode == 1 and "pass --resume" in again.stderr
 
+    # fine-tuning from that model: with a learning rate of 0 its kernels stay as they were
+    tuned = tmp_path / "tuned"
+    common = ["--dataset", "msambare/fer2013/versions/1", "--epochs", "1", "--quiet"]
+    common += ["--limit-per-class", "20", "--init", str(out / "model.keras")]
+    args = ["--out", tuned, "--width", "8", "--learning-rate", "0"]
+    result = fervision("train", *common, *args, env=fer_env)
+    assert result.returncode == 0, result.stderr[-2000:]
+    from fervision_keras.model_io import load_model
+
+    models = (out / "model.keras", tuned / "model.keras")
+    start, end = (load_model(path)[0].get_weights()[0] for path in models)
+    np.testing.assert_array_equal(start, end)
+    wrong = fervision("train", *common, "--out", tmp_path / "no", "--width", "16", env=fer_env)
+    assert wrong.returncode == 1 and "another architecture" in wrong.stderr
+    assert "Traceback" not in wrong.stderr  # (TensorFlow logs its own lines before it)
+
 
 def test_ctrl_c_keeps_a_checkpoint_that_resume_continues(tmp_path, fer_env):
     out = tmp_path / "run"

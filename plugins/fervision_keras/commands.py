@@ -124,6 +124,11 @@ def _classes(value: str | None) -> tuple[str, ...]:
     show_default=True,
     help="Seeds the validation split; keep it equal across models you will combine.",
 )
+@click.option(
+    "--init",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Start from this model's weights (fine-tuning; same --width and --depth).",
+)
 @click.option("--resume", is_flag=True, help="Continue the run in --out from its checkpoint.")
 @click.option("--quiet", is_flag=True, help="One line per epoch instead of a progress bar.")
 def train(
@@ -148,6 +153,7 @@ def train(
     limit_per_class,
     seed,
     split_seed,
+    init,
     resume,
     quiet,
 ):
@@ -177,6 +183,7 @@ def train(
         limit_per_class=limit_per_class,
         seed=seed,
         split_seed=split_seed,
+        init=init,
     )
     run = run_training(
         root,
