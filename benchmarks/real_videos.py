@@ -1,7 +1,7 @@
 """The default pipeline (and each detector) on real videos, scored against labels made by eye.
 
     python benchmarks/real_videos.py [--detectors mediapipe,mediapipe:short,mediapipe:full,haar]
-                                     [--clips NAME,...] [--smoother ema] [--rows]
+                                     [--clips NAME,...] [--smoother ema]
 
 Runs every clip in ``shared/media`` (``$FERVISION_SHARED``) plus an HD crowd built here
 from ``team_crowd.jpg`` (upscaled 2.2x; a 1920x1080 window pans across it for 4 s at
