@@ -85,6 +85,20 @@ def _sink(spec: str, **options):
     return get_registry().build("sink", spec, **{k: v for k, v in options.items() if v is not None})
 
 
+def _window(asked: bool | None, pace: bool, timeline: bool, outputs: list):
+    """The display sink; a live source's default window, where none can open, is left out
+    with a note when other outputs are written (``--display`` asked for it: an error)."""
+    files = [p for p in outputs[:3] if p]
+    snapshots = os.path.dirname(os.path.abspath(files[0])) if files else None
+    try:
+        return _sink("display", pace=pace, snapshots=snapshots, timeline=timeline or None)
+    except FervisionError as exc:
+        if asked or not any(outputs):
+            raise
+        click.echo(f"running without a window: {exc}", err=True)
+        return None
+
+
 @cli.command()
 @click.option(
     "--source",
@@ -112,7 +126,7 @@ def _sink(spec: str, **options):
 @click.option(
     "--display/--no-display",
     default=None,
-    help="Show a window (default: on for webcams, off for files).",
+    help="Show a window (default: on for webcams and streams where a display is, off for files).",
 )
 @click.option(
     "--pace/--no-pace",
@@ -187,8 +201,10 @@ def run(
         if not (getattr(src, "live", False) and hasattr(src, "reconnect")):
             raise click.BadParameter("applies to streams and cameras", param_hint="--reconnect")
         src.reconnect = reconnect
-    if display is None:
-        display = bool(getattr(src, "live", False))
+    window = None
+    if display or (display is None and getattr(src, "live", False)):
+        window = _window(display, pace, timeline, [output, csv_path, report_path, *sinks])
+    display = window is not None
     output_kind = _output_kind(output) if output else None
     if output or display or report_path:
         overlay = {"bars": True} if bars else {}
@@ -204,12 +220,8 @@ def run(
         settings = {"source": source, **spec.settings()}
         built_sinks.append(_sink("report", path=report_path, settings=settings))
     built_sinks += [_sink(name) for name in sinks]
-    if display:
-        outputs = [p for p in (output, csv_path, report_path) if p]
-        snapshots = os.path.dirname(os.path.abspath(outputs[0])) if outputs else None
-        built_sinks.append(
-            _sink("display", pace=pace, snapshots=snapshots, timeline=timeline or None)
-        )
+    if window is not None:
+        built_sinks.append(window)
     pipeline = Pipeline.from_spec(spec, src, sinks=built_sinks, keep_going=keep_going)
     bar = None
     try:

@@ -245,3 +245,39 @@ def test_interrupt_leaves_complete_csv_and_playable_video(clip, tmp_path, sig):
     while capture.read()[0]:
         decoded += 1
     assert decoded >= len(frames) - 1
+
+
+def test_a_live_source_writing_outputs_runs_without_a_window_where_none_can_open(
+    tmp_path, monkeypatch
+):
+    """A camera or stream shows a window by default; on a machine without a display it
+    still writes the outputs asked for (with a note), and fails in one line only when the
+    window was asked for or is the only output."""
+    from click.testing import CliRunner
+
+    from fakes import ListSource
+    from fervision import hookimpl, register_plugin, unregister_plugin
+    from fervision.cli import cli
+
+    class LiveSource:
+        @hookimpl
+        def register_stages(self, registry):
+            registry.add("source", "fakelive", lambda: ListSource(count=5, live=True))
+
+    for name in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(name, raising=False)
+    register_plugin(LiveSource(), name="livesource")
+    try:
+        runner = CliRunner()
+        run = ["run", "--source", "fakelive", "--detector", "haar"]
+        result = runner.invoke(cli, [*run, "--csv", str(tmp_path / "out.csv")])
+        assert result.exit_code == 0, result.output
+        assert "running without a window: no display available" in result.stderr
+        assert (tmp_path / "out.csv").read_text().startswith("frame,")
+        for extra in ([], ["--display", "--csv", str(tmp_path / "again.csv")]):
+            result = runner.invoke(cli, [*run, *extra])
+            # (in-process the error reaches the caller; `fervision` prints it as one line)
+            assert "no display available" in str(result.exception), result.output
+            assert not (tmp_path / "again.csv").exists()
+    finally:
+        unregister_plugin("livesource")
