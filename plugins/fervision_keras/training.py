@@ -150,7 +150,8 @@ def teacher_predictions(paths, images: np.ndarray, notify=print) -> np.ndarray:
                 )
         else:
             model, metadata = load_model(path)
-            probs = KerasPredictor(model, metadata, flip_average=True).predict_all(images)
+            teacher = KerasPredictor(model, metadata, flip_average=True, equalize_below=0)
+            probs = teacher.predict_all(images)
         notify(f"teacher {path}: predictions on {len(images)} training faces")
         total = total + probs
     return (total / len(paths)).astype(np.float32)
@@ -291,7 +292,9 @@ def _finish_average(
 
     shipped.set_weights([m.astype(np.float32) for m in average.mean])
     recalibrate_batch_norm(shipped, train_set.images, metadata)
-    probs = KerasPredictor(shipped, metadata, flip_average=False).predict_all(val_set.images)
+    # scored as each epoch is (one pass, faces as they are), so the two compare
+    plain = KerasPredictor(shipped, metadata, flip_average=False, equalize_below=0)
+    probs = plain.predict_all(val_set.images)
     accuracy = classification_metrics(val_set.labels, probs, metadata.labels)["accuracy"]
     save_model(shipped, run.averaged, metadata)
     notify(f"weights of {average.count} epochs averaged: validation accuracy {accuracy:.4f}")
