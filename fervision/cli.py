@@ -14,6 +14,7 @@ import click
 from .cli_options import SIZE, pipeline_spec
 from .errors import FervisionError, SinkFailed, one_line
 from .options import OptionError
+from .outputs import check_distinct
 from .plugins import get_plugin_manager, get_registry, mark_failed, plugin_hooks, plugin_infos
 from .registry import KINDS, StageEntry
 
@@ -211,6 +212,7 @@ def run(
         overlay.update({"show_fps": False} if display or output_kind in ("image", "images") else {})
         spec = replace(spec, annotator="overlay").with_options(annotator=overlay)
     spec = spec.checked()  # every -O known and converted before an output or model is made
+    check_distinct({"--csv": csv_path, "--output": output, "--report": report_path})
     built_sinks = []
     if csv_path:
         built_sinks.append(_sink("csv", path=csv_path))

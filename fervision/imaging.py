@@ -4,6 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+#: Still-image suffixes OpenCV decodes (the ``image`` and ``folder`` sources read these).
+IMAGE_SUFFIXES = frozenset(
+    (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp")
+    + (".pgm", ".ppm", ".pbm", ".pnm", ".jp2", ".avif", ".exr", ".hdr")
+)
+
 
 def box_iou(a, b) -> float:
     """Intersection over union of two ``(x, y, w, h)`` boxes."""

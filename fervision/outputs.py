@@ -7,6 +7,7 @@ import tempfile
 from pathlib import Path
 
 from .errors import FervisionError
+from .imaging import IMAGE_SUFFIXES
 
 
 def check_writable(path, what: str = "output") -> Path:
@@ -31,3 +32,38 @@ def check_writable(path, what: str = "output") -> Path:
     if p.exists() and not os.access(p, os.W_OK):
         raise FervisionError(f"cannot write {what} {p}: the file is not writable")
     return p
+
+
+def same_file(a, b) -> bool:
+    """Whether two paths name one existing file (or folder)."""
+    try:
+        return os.path.exists(a) and os.path.exists(b) and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def check_not_input(path, source_id: str | None, what: str = "output") -> None:
+    """Refuse to write ``path`` when it is the source file, or a photo in the source
+    folder, with a one-line error; the input stays untouched."""
+    if not source_id or not os.path.exists(source_id):
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    photo = os.path.isfile(path) and Path(path).suffix.lower() in IMAGE_SUFFIXES
+    if same_file(path, source_id) or (photo and same_file(folder, source_id)):
+        raise FervisionError(
+            f"cannot write {what} {path}: it would overwrite the input; give another path"
+        )
+
+
+def check_distinct(outputs: dict[str, object]) -> None:
+    """Refuse two outputs on one path (``{"--csv": path, ...}``): one would overwrite the other."""
+    seen: dict[str, str] = {}
+    for option, path in outputs.items():
+        if not path:
+            continue
+        key = os.path.normcase(os.path.realpath(os.path.expanduser(str(path))))
+        if key in seen:
+            raise FervisionError(
+                f"{seen[key]} and {option} name the same file {path}; give each its own path"
+            )
+        seen[key] = option

@@ -2,6 +2,7 @@
 
 import csv
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -281,3 +282,31 @@ def test_a_live_source_writing_outputs_runs_without_a_window_where_none_can_open
             assert not (tmp_path / "again.csv").exists()
     finally:
         unregister_plugin("livesource")
+
+
+def test_no_output_overwrites_the_input_or_another_output(clip, photo, tmp_path):
+    """An output on the input video, on a photo of the input folder, or two outputs on one
+    path: one line, exit 1, and every input byte for byte as it was."""
+    video = tmp_path / "in.mp4"
+    shutil.copy(clip, video)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(photo, photos / "a.jpg")
+    before = {p: p.read_bytes() for p in (video, photos / "a.jpg")}
+    one_frame = ["--max-frames", "2", "--detector", "haar"]
+    for args in (
+        ["--source", video, "--output", video],
+        ["--source", video, "--csv", video],
+        ["--source", video, "--report", video],
+        ["--source", photos, "--csv", photos / "a.jpg"],
+    ):
+        one_line_error(fervision("run", *args, *one_frame), "would overwrite the input")
+    for a, b in (("--csv", "--output"), ("--csv", "--report")):
+        same = tmp_path / "same.mp4"
+        result = fervision("run", "--source", video, a, same, b, same, *one_frame)
+        one_line_error(result, f"{a} and {b} name the same file")
+        assert not same.exists()
+    assert {p: p.read_bytes() for p in before} == before
+    for _ in range(2):  # a log beside the photos is not one of them: reruns overwrite it
+        result = fervision("run", "--source", photos, "--csv", photos / "log.csv", *one_frame)
+        assert result.returncode == 0, result.stderr

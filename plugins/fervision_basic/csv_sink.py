@@ -11,7 +11,7 @@ import io
 import os
 
 from fervision.errors import FervisionError
-from fervision.outputs import check_writable
+from fervision.outputs import check_not_input, check_writable
 from fervision.types import Frame, SourceInfo
 
 FACE_COLUMNS = [
@@ -62,6 +62,7 @@ class CsvSink:
         self.labels: tuple[str, ...] = ()
 
     def open(self, info: SourceInfo, labels) -> None:
+        check_not_input(self.path, info.source_id, "CSV")
         self.labels = tuple(labels)
         self._file = open(self.path, "wb", buffering=0)
         self._size = 0

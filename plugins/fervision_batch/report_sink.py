@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fervision.outputs import check_writable
+from fervision.outputs import check_not_input, check_writable
 from fervision.types import Frame, SourceInfo
 
 from .html_report import Photo, Thumbnail, render_html, render_photos_html
@@ -55,6 +55,7 @@ class ReportSink:
         self.pipeline = pipeline
 
     def open(self, info: SourceInfo, labels=()) -> None:
+        check_not_input(self.path, info.source_id, "report")
         self._reset(labels, info)
 
     def write(self, frame: Frame) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 
 from fervision.errors import FervisionError
-from fervision.outputs import check_writable
+from fervision.outputs import check_writable, same_file
 from fervision.types import Frame, SourceInfo, to_bgr
 
 
@@ -61,7 +61,7 @@ class ImageSink:
         source = Path(info.source_id) if info.source_id else None
         if source is not None and source.exists():
             inputs = source if source.is_dir() else source.parent
-            if _same_file(self.path, source) or (self.folder and _same_file(self.path, inputs)):
+            if same_file(self.path, source) or (self.folder and same_file(self.path, inputs)):
                 raise FervisionError(
                     f"cannot write {'images into' if self.folder else 'image'} {self.path}: "
                     "it would overwrite the input; give another path"
@@ -70,7 +70,7 @@ class ImageSink:
 
     def write(self, frame: Frame) -> None:
         target = self._target(frame)
-        if frame.source_id and _same_file(target, Path(frame.source_id)):
+        if frame.source_id and same_file(target, frame.source_id):
             raise FervisionError(f"cannot write image {target}: it is the input image")
         image = frame.annotated if frame.annotated is not None else frame.image
         ok, encoded = cv2.imencode(target.suffix, to_bgr(image))
@@ -99,10 +99,3 @@ class ImageSink:
 
     def close(self) -> None:
         pass
-
-
-def _same_file(a: Path, b: Path) -> bool:
-    try:
-        return a.exists() and b.exists() and os.path.samefile(a, b)
-    except OSError:
-        return False

@@ -7,12 +7,7 @@ import re
 from pathlib import Path
 
 from fervision.errors import FervisionError
-
-#: Still-image suffixes OpenCV decodes (the ``image`` and ``folder`` sources).
-IMAGE_SUFFIXES = frozenset(
-    (".jpg", ".jpeg", ".jpe", ".png", ".bmp", ".dib", ".tif", ".tiff", ".webp")
-    + (".pgm", ".ppm", ".pbm", ".pnm", ".jp2", ".avif", ".exr", ".hdr")
-)
+from fervision.imaging import IMAGE_SUFFIXES  # noqa: F401  (the sources import it from here)
 
 
 def input_file(path, what: str) -> Path:

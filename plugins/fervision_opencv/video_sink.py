@@ -18,7 +18,7 @@ import math
 import cv2
 
 from fervision.errors import FervisionError
-from fervision.outputs import check_writable
+from fervision.outputs import check_not_input, check_writable
 from fervision.types import Frame, SourceInfo, to_bgr
 
 #: OpenCV's FourCC per file suffix (the fallback for H.264 suffixes).
@@ -75,6 +75,7 @@ class VideoSink:
         self._writer = None
 
     def open(self, info: SourceInfo, labels=()) -> None:
+        check_not_input(self.path, info.source_id, "video")
         fps = self.fps or info.fps
         if not (fps and math.isfinite(fps) and fps > 0):
             fps = FALLBACK_FPS
