@@ -178,6 +178,44 @@ def test_odd_sizes_and_opencv_fourccs_still_write(tmp_path):
     assert _probe(tmp_path / "part2.mp4")["codec"] == "mpeg4"
 
 
+def test_a_write_that_fails_keeps_the_earlier_file_and_leaves_no_partial(tmp_path):
+    """A full disk mid-run: the unfinished file goes, the video already at the path stays;
+    a run that ends well replaces it whole."""
+    from fervision.types import SourceInfo
+    from fervision_opencv import h264
+
+    frames = [np.full((120, 160, 3), i * 40, np.uint8) for i in range(5)]
+    path = tmp_path / "out.mp4"
+
+    def write(sink, count):
+        sink.open(SourceInfo("gray", 160, 120, 25.0), ())
+        try:
+            for i in range(count):
+                sink.write(Frame(image=frames[i], index=i, timestamp=i / 25))
+        finally:
+            sink.close()
+
+    write(VideoSink(path), 5)
+    earlier = path.read_bytes()
+    real_write = h264.H264Writer.write
+
+    def full_disk(self, image):
+        if self.frames == 3:
+            raise OSError(28, "No space left on device")
+        real_write(self, image)
+
+    h264.H264Writer.write = full_disk
+    try:
+        with pytest.raises(OSError, match="No space"):
+            write(VideoSink(path), 5)
+    finally:
+        h264.H264Writer.write = real_write
+    assert path.read_bytes() == earlier
+    assert [p.name for p in tmp_path.iterdir()] == ["out.mp4"]
+    write(VideoSink(path), 2)
+    assert len(_probe(path)["frames"]) == 2
+
+
 PAGE = """<!doctype html><video id="v" src="VIDEO" muted autoplay></video><pre id="out"></pre>
 <script>
 const v = document.getElementById("v"), out = document.getElementById("out");

@@ -4,16 +4,18 @@
 plays in browsers and chat tools, with the source file's sound when it has some and the
 output keeps its timing. ``.avi`` (MJPG), an explicit FourCC ``codec``, or a machine without
 PyAV use OpenCV's writer. The path is checked when the sink is built, so a bad ``--output``
-fails before any processing. Frames go straight to the final path at the source's frame
-rate and size (frames of another size are resized); :meth:`close` finalizes the file, and
-the pipeline calls it even when a run is interrupted, so the frames written so far stay
-playable.
+fails before any processing. Frames are written at the source's frame rate and size
+(frames of another size are resized) to a hidden file beside the path; :meth:`close`
+finalizes it and renames it into place. The pipeline calls it even when a run is
+interrupted, so the frames written so far stay playable; when writing fails (a full
+disk), the partial file is removed and a file already at the path is kept.
 """
 
 from __future__ import annotations
 
 import importlib.util
 import math
+import os
 
 import cv2
 
@@ -73,6 +75,8 @@ class VideoSink:
         self.frames_written = 0
         self.with_audio = False  # whether the file carries the source's sound
         self._writer = None
+        self._partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
+        self._failed = False
 
     def open(self, info: SourceInfo, labels=()) -> None:
         check_not_input(self.path, info.source_id, "video")
@@ -82,6 +86,7 @@ class VideoSink:
         self.size = (int(info.width), int(info.height))
         self.frames_written = 0
         self.with_audio = False
+        self._failed = False
         if self.h264:
             self._writer = self._open_h264(info, fps)
             self.with_audio = self._writer.audio is not None
@@ -95,7 +100,7 @@ class VideoSink:
 
         try:
             return H264Writer(
-                self.path,
+                self._partial,
                 self.size,
                 fps,
                 audio_from=info.media_path if self.audio else None,
@@ -106,7 +111,7 @@ class VideoSink:
 
     def _open_opencv(self, fps: float):
         writer = cv2.VideoWriter(
-            str(self.path), cv2.VideoWriter_fourcc(*self.codec), float(fps), self.size
+            str(self._partial), cv2.VideoWriter_fourcc(*self.codec), float(fps), self.size
         )
         if not writer.isOpened():
             writer.release()
@@ -122,7 +127,11 @@ class VideoSink:
         image = to_bgr(image)
         if (image.shape[1], image.shape[0]) != self.size:
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
-        self._writer.write(image)
+        try:
+            self._writer.write(image)
+        except BaseException:
+            self._failed = True
+            raise
         self.frames_written += 1
 
     def close(self) -> None:
@@ -130,7 +139,16 @@ class VideoSink:
         writer, self._writer = self._writer, None
         if writer is None:
             return
-        if self.h264:
-            writer.close()
-        else:
-            writer.release()
+        try:
+            if self.h264:
+                writer.close()
+            else:
+                writer.release()
+        except BaseException:
+            self._failed = True
+            raise
+        finally:
+            if self._failed:  # an unfinished file: keep what was at the path before
+                self._partial.unlink(missing_ok=True)
+            else:
+                os.replace(self._partial, self.path)
