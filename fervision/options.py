@@ -182,3 +182,12 @@ _CONVERTERS = {
     "Path": _path,
     "str": str,
 }
+
+
+def require_non_negative(stage: str, **values: float) -> None:
+    """A one-line error naming the first of ``values`` that is negative or not a number."""
+    import math
+
+    for name, value in values.items():
+        if not (math.isfinite(value) and value >= 0):
+            raise FervisionError(f"{stage} {name} must be a finite number, 0 or more, not {value}")

@@ -310,3 +310,9 @@ def test_no_output_overwrites_the_input_or_another_output(clip, photo, tmp_path)
     for _ in range(2):  # a log beside the photos is not one of them: reruns overwrite it
         result = fervision("run", "--source", photos, "--csv", photos / "log.csv", *one_frame)
         assert result.returncode == 0, result.stderr
+
+
+def test_a_file_sink_named_without_its_path_is_one_line(photo):
+    for sink, what in (("csv", "CSV"), ("video", "video")):
+        result = fervision("run", "--source", photo, "--sink", sink, "--detector", "haar")
+        one_line_error(result, f"{what} path not given")

@@ -183,3 +183,17 @@ def test_spec_is_picklable_checked_and_built_in_one_place(photo, tmp_path, monke
         PipelineSpec(options={"annotator": {"bars": "1"}}).checked()
     with pytest.raises(OptionError, match="tracker 'none' has no option 'min_iou'"):
         PipelineSpec(tracker="none", options={"tracker": {"min_iou": "0.1"}}).checked()
+
+
+@pytest.mark.parametrize(
+    "option",
+    ["smoother.tau=-1", "smoother.dwell=nan", "tracker.buffer=-0.5", "classifier.rate=inf"],
+)
+def test_a_negative_or_infinite_stage_option_is_one_line(option, tmp_path):
+    from fervision import FervisionError, PipelineSpec
+
+    kind, _, setting = option.partition(".")
+    name, _, value = setting.partition("=")
+    spec = PipelineSpec(options={kind: {name: value}}).checked()
+    with pytest.raises(FervisionError, match=f"{kind} {name} must be a finite number, 0 or more"):
+        spec.stage(kind)

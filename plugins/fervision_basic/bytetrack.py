@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from fervision.options import require_non_negative
 from fervision.scene import SceneCutDetector
 from fervision.types import Frame, SourceInfo
 
@@ -64,6 +65,7 @@ class ByteTracker:
         self.low_iou = float(low_iou)
         self.min_hits = max(1, int(min_hits))
         self.buffer = float(buffer)
+        require_non_negative("tracker", buffer=self.buffer)
         self.buffer_frames = math.ceil(self.buffer * 30)
         self.is_scene_cut = SceneCutDetector(cut_threshold)
         self.tracks: list[_Track] = []

@@ -54,7 +54,7 @@ class CsvSink:
         path: the CSV file to write (its folder must exist).
     """
 
-    def __init__(self, path):
+    def __init__(self, path=None):
         self.path = check_writable(path, "CSV")
         self._file = None
         self._size = 0  # bytes of whole rows in the file

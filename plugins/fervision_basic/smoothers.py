@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from fervision.options import require_non_negative
 from fervision.types import Face, Frame, SourceInfo
 
 
@@ -79,6 +80,15 @@ class EmaSmoother:
         self.dwell = float(dwell)
         self.urgent = float(urgent)
         self.settle = float(settle)
+        require_non_negative(
+            "smoother",
+            tau=self.tau,
+            margin=self.margin,
+            hold=self.hold,
+            dwell=self.dwell,
+            urgent=self.urgent,
+            settle=self.settle,
+        )
         self._settle = self.settle
         self.states: dict[int, _EmaState] = {}
         self._fallback = PassThroughSmoother()
