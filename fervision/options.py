@@ -190,4 +190,4 @@ def require_non_negative(stage: str, **values: float) -> None:
 
     for name, value in values.items():
         if not (math.isfinite(value) and value >= 0):
-            raise FervisionError(f"{stage} {name} must be a finite number, 0 or more, not {value}")
+            raise OptionError(f"{stage} {name} must be a finite number, 0 or more, not {value}")

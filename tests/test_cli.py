@@ -316,3 +316,10 @@ def test_a_file_sink_named_without_its_path_is_one_line(photo):
     for sink, what in (("csv", "CSV"), ("video", "video")):
         result = fervision("run", "--source", photo, "--sink", sink, "--detector", "haar")
         one_line_error(result, f"{what} path not given")
+
+
+def test_a_stage_option_out_of_range_is_a_usage_error(photo):
+    for option in ("detector.min_confidence=2", "smoother.tau=-1"):
+        result = fervision("run", "--source", photo, "-O", option)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fervision.errors import FervisionError
 from fervision.imaging import downscaled
+from fervision.options import OptionError
 from fervision.scene import SceneCutDetector
 from fervision.types import Face, Frame, SourceInfo, to_bgr
 
@@ -92,9 +92,7 @@ class MediaPipeDetector:
         except (TypeError, ValueError):
             self.min_confidence = -1.0
         if not 0.0 <= self.min_confidence <= 1.0:
-            raise FervisionError(
-                f"mediapipe min_confidence must be in 0..1, got {min_confidence!r}"
-            )
+            raise OptionError(f"mediapipe min_confidence must be in 0..1, got {min_confidence!r}")
         self.min_size = _positive("min_size", min_size, 0)
         self.downscale = _parse_downscale(downscale)
         self.tile, self.reprobe = _positive("tile", tile, 128), _positive("reprobe", reprobe, 0.1)
@@ -223,9 +221,7 @@ def _positive(name: str, value, least: float) -> float:
     except (TypeError, ValueError):
         number = -1.0
     if number < least:
-        raise FervisionError(
-            f"mediapipe {name} must be a number of at least {least}, got {value!r}"
-        )
+        raise OptionError(f"mediapipe {name} must be a number of at least {least}, got {value!r}")
     return number
 
 
@@ -239,7 +235,7 @@ def _parse_downscale(value) -> int | None:
     if pixels == 0:
         return None
     if pixels < 64:
-        raise FervisionError(
+        raise OptionError(
             f"mediapipe downscale must be a longer-side size of at least 64 pixels "
             f"or none, got {value!r}"
         )

@@ -16,6 +16,7 @@ import numpy as np
 
 from fervision.errors import FervisionError
 from fervision.imaging import box_iou, downscaled
+from fervision.options import OptionError
 from fervision.scene import SceneCutDetector
 from fervision.types import Face, Frame
 
@@ -41,9 +42,9 @@ def _pair(value, name: str) -> tuple[int, int]:
         else:
             w, h = (int(v) for v in value)
     except (TypeError, ValueError):
-        raise FervisionError(f"invalid {name} {value!r}: give N or (W, H)") from None
+        raise OptionError(f"invalid {name} {value!r}: give N or (W, H)") from None
     if w < 1 or h < 1:
-        raise FervisionError(f"invalid {name} {value!r}: must be positive")
+        raise OptionError(f"invalid {name} {value!r}: must be positive")
     return w, h
 
 
@@ -110,15 +111,15 @@ class HaarDetector:
                 else int(near_min_neighbors)
             )
         except (TypeError, ValueError) as exc:
-            raise FervisionError(f"invalid Haar option: {exc}") from None
+            raise OptionError(f"invalid Haar option: {exc}") from None
         if self.scale_factor <= 1.0:
-            raise FervisionError(f"scale_factor must be above 1, not {scale_factor}")
+            raise OptionError(f"scale_factor must be above 1, not {scale_factor}")
         if self.min_neighbors < 0 or self.near_min_neighbors < 0:
-            raise FervisionError("min_neighbors and near_min_neighbors must be 0 or more")
+            raise OptionError("min_neighbors and near_min_neighbors must be 0 or more")
         if not 0 <= self.large_faces < 1:
-            raise FervisionError(f"large_faces must be a fraction from 0 to 1, not {large_faces}")
+            raise OptionError(f"large_faces must be a fraction from 0 to 1, not {large_faces}")
         if self.downscale is not None and self.downscale < 32:
-            raise FervisionError(f"downscale must be at least 32 pixels, not {downscale}")
+            raise OptionError(f"downscale must be at least 32 pixels, not {downscale}")
         self.min_size = _pair(min_size, "min_size") if min_size else (0, 0)
         self.equalize = bool(equalize)
         self.full_every = max(1, int(full_every))
