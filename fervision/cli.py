@@ -257,8 +257,10 @@ def run(
         if path:
             click.echo(f"{label}: {path}")
     if not (csv_path or output or report_path or sinks or display):
+        annotated = "photo" if pipeline.summary.stills else "video"
         click.echo(
-            "nothing saved (--csv PATH: each face's emotions; --output PATH: the annotated video)"
+            f"nothing saved (--csv PATH: each face's emotions; --output PATH: the annotated "
+            f"{annotated})"
         )
     if pipeline.summary.failed_sinks:
         sys.exit(EXIT_ERROR)

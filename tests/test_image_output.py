@@ -70,5 +70,8 @@ def test_an_image_suffix_opencv_cannot_write_is_a_one_line_error(tmp_path):
 def test_a_run_that_saves_nothing_says_how_to_save(photo, tmp_path):
     result = fervision("run", "--source", str(photo), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "nothing saved (--csv PATH: each face's emotions; --output PATH" in result.stdout
+    assert (
+        "nothing saved (--csv PATH: each face's emotions; --output PATH: the annotated photo)"
+        in result.stdout
+    )
     assert not list(tmp_path.iterdir())

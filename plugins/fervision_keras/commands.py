@@ -262,7 +262,9 @@ def _evaluate(
     show_default=True,
     help="Folder for the report and confusion-matrix PNG.",
 )
-@click.option("--limit", type=int, help="Evaluate an even sample of about N images.")
+@click.option(
+    "--limit", type=click.IntRange(min=1), help="Evaluate an even sample of about N images."
+)
 @click.option(
     "--backend",
     type=click.Choice(BACKENDS),
