@@ -86,15 +86,16 @@ def _sink(spec: str, **options):
     return get_registry().build("sink", spec, **{k: v for k, v in options.items() if v is not None})
 
 
-def _window(asked: bool | None, pace: bool, timeline: bool, outputs: list):
-    """The display sink; a live source's default window, where none can open, is left out
-    with a note when other outputs are written (``--display`` asked for it: an error)."""
-    files = [p for p in outputs[:3] if p]
+def _window(asked: bool | None, pace: bool, timeline: bool, files: list, sinks) -> object:
+    """The display sink (snapshots beside the first output file); a live source's default
+    window, where none can open, is left out with a note when other outputs are written
+    (``--display`` asked for it: an error)."""
+    files = [p for p in files if p]
     snapshots = os.path.dirname(os.path.abspath(files[0])) if files else None
     try:
         return _sink("display", pace=pace, snapshots=snapshots, timeline=timeline or None)
     except FervisionError as exc:
-        if asked or not any(outputs):
+        if asked or not (files or sinks):
             raise
         click.echo(f"running without a window: {exc}", err=True)
         return None
@@ -127,7 +128,7 @@ def _window(asked: bool | None, pace: bool, timeline: bool, outputs: list):
 @click.option(
     "--display/--no-display",
     default=None,
-    help="Show a window (default: on for webcams and streams where a display is, off for files).",
+    help="Show a window (default: on for webcams and streams, off for files).",
 )
 @click.option(
     "--pace/--no-pace",
@@ -204,7 +205,7 @@ def run(
         src.reconnect = reconnect
     window = None
     if display or (display is None and getattr(src, "live", False)):
-        window = _window(display, pace, timeline, [output, csv_path, report_path, *sinks])
+        window = _window(display, pace, timeline, [output, csv_path, report_path], sinks)
     display = window is not None
     output_kind = _output_kind(output) if output else None
     if output or display or report_path:

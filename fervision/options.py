@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import math
 import os
 import re
 from dataclasses import dataclass
@@ -186,8 +187,6 @@ _CONVERTERS = {
 
 def require_non_negative(stage: str, **values: float) -> None:
     """A one-line error naming the first of ``values`` that is negative or not a number."""
-    import math
-
     for name, value in values.items():
         if not (math.isfinite(value) and value >= 0):
             raise OptionError(f"{stage} {name} must be a finite number, 0 or more, not {value}")

@@ -309,8 +309,7 @@ def evaluate(
         check_writable(json_path)
     root = resolve_dataset(dataset, data_dir)
     model_path = model_path or DEFAULT_MODEL
-    args = (root, split, json_path, out, limit, backend, flip_average, equalize_below)
-    _evaluate(model_path, *args)
+    _evaluate(model_path, root, split, json_path, out, limit, backend, flip_average, equalize_below)
 
 
 @click.command()

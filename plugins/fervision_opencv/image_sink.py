@@ -15,7 +15,7 @@ from pathlib import Path
 import cv2
 
 from fervision.errors import FervisionError
-from fervision.outputs import check_writable, same_file
+from fervision.outputs import check_not_input, check_writable, same_file
 from fervision.types import Frame, SourceInfo, to_bgr
 
 
@@ -59,11 +59,13 @@ class ImageSink:
                 f"({self.path.with_suffix('')}/) or a video file ({self.path.stem}.mp4)"
             )
         source = Path(info.source_id) if info.source_id else None
-        if source is not None and source.exists():
+        if not self.folder:
+            check_not_input(self.path, info.source_id, "image")
+        elif source is not None and source.exists():
             inputs = source if source.is_dir() else source.parent
-            if same_file(self.path, source) or (self.folder and same_file(self.path, inputs)):
+            if same_file(self.path, inputs):
                 raise FervisionError(
-                    f"cannot write {'images into' if self.folder else 'image'} {self.path}: "
+                    f"cannot write images into {self.path}: "
                     "it would overwrite the input; give another path"
                 )
         self.written = set()

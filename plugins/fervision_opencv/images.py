@@ -15,9 +15,10 @@ import cv2
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.imaging import IMAGE_SUFFIXES
 from fervision.types import Frame, SourceInfo, to_bgr
 
-from .paths import IMAGE_SUFFIXES, input_file, natural_key
+from .paths import input_file, natural_key
 
 log = logging.getLogger("fervision.opencv")
 

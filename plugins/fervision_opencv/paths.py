@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 from fervision.errors import FervisionError
-from fervision.imaging import IMAGE_SUFFIXES  # noqa: F401  (the sources import it from here)
 
 
 def input_file(path, what: str) -> Path:

@@ -7,9 +7,8 @@ import re
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.imaging import IMAGE_SUFFIXES
 from fervision.plugins import get_registry
-
-from .paths import IMAGE_SUFFIXES
 
 _URL = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*://")
 

@@ -76,7 +76,7 @@ class VideoSink:
         self.with_audio = False  # whether the file carries the source's sound
         self._writer = None
         self._partial = self.path.with_name(f".{self.path.stem}.partial{self.path.suffix}")
-        self._failed = False
+        self._failed = False  # a write failed: close keeps the file already at the path
 
     def open(self, info: SourceInfo, labels=()) -> None:
         check_not_input(self.path, info.source_id, "video")
@@ -129,7 +129,7 @@ class VideoSink:
             image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
         try:
             self._writer.write(image)
-        except BaseException:
+        except Exception:
             self._failed = True
             raise
         self.frames_written += 1
@@ -144,7 +144,7 @@ class VideoSink:
                 writer.close()
             else:
                 writer.release()
-        except BaseException:
+        except Exception:
             self._failed = True
             raise
         finally:
