@@ -61,11 +61,18 @@ def build_crowd(folder: Path, seconds: float = 4.0, fps: float = 30.0) -> Path:
 
 
 def run_clip(
-    path: Path, detector: str, smoother: str, keep_probs: bool = False, options=None
+    path: Path,
+    detector: str,
+    smoother: str,
+    keep_probs: bool = False,
+    options=None,
+    classifier: str = "keras",
 ) -> tuple[list[list[FaceRecord]], dict]:
     """Every frame's faces (with raw probabilities if ``keep_probs``), and the run's timing."""
     start = time.perf_counter()
-    pipeline = Pipeline(str(path), detector=detector, smoother=smoother, options=options)
+    pipeline = Pipeline(
+        str(path), detector=detector, classifier=classifier, smoother=smoother, options=options
+    )
     frames = []
     for frame in pipeline:
         labels = frame.labels
@@ -173,6 +180,7 @@ def main() -> None:
     parser.add_argument("--detectors", default="mediapipe")
     parser.add_argument("--clips", help="comma-separated clip names (default: all)")
     parser.add_argument("--smoother", default="ema")
+    parser.add_argument("--classifier", default="keras", help="e.g. keras:PATH.keras")
     args = parser.parse_args()
     if not (SHARED / "media").is_dir():
         raise SystemExit(f"{SHARED / 'media'} is absent (set FERVISION_SHARED)")
@@ -189,7 +197,7 @@ def main() -> None:
         for name in names:
             path = build_crowd(Path(tmp)) if name == CROWD else SHARED / "media" / name
             for detector in args.detectors.split(","):
-                frames, timing = run_clip(path, detector, args.smoother)
+                frames, timing = run_clip(path, detector, args.smoother, classifier=args.classifier)
                 r = score(name, frames, timing)
                 missed = targets(name, r)
                 ok = totals.setdefault(detector, [0, 0, 0.0, 0])

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 import time
 from collections import Counter
 from contextlib import closing
 from dataclasses import dataclass, field
+from numbers import Integral
 
 import numpy as np
 
@@ -123,6 +125,14 @@ class Pipeline:
         keep_going: bool = False,
         options: dict[str, dict] | None = None,
     ):
+        if (
+            isinstance(detect_every, bool)
+            or not isinstance(detect_every, Integral)
+            or detect_every < 1
+        ):
+            raise FervisionError(
+                f"detect_every must be a whole number, 1 or more, not {detect_every!r}"
+            )
         options = options or {}
         check_option_kinds(options)
         # Sinks first: a bad output path fails before any model loads.
@@ -133,7 +143,7 @@ class Pipeline:
         self.classifier = build_stage("classifier", classifier, options.get("classifier"))
         self.smoother = build_stage("smoother", smoother, options.get("smoother"))
         self.annotator = build_stage("annotator", annotator, options.get("annotator"))
-        self.detect_every = max(1, int(detect_every))
+        self.detect_every = detect_every
         self.keep_going = keep_going
         self.info: SourceInfo | None = None
         self.summary = Summary()
@@ -143,7 +153,7 @@ class Pipeline:
         """The pipeline ``spec`` describes, on ``source``; stages given as objects (``source``,
         or ``detector=...`` built once and reused) take the place of the spec's."""
         named = {kind: stages.get(kind, getattr(spec, kind)) for kind in STAGES}
-        built = {*stages, *([] if isinstance(source, str) else ["source"])}
+        built = {*stages, *([] if isinstance(source, (str, os.PathLike)) else ["source"])}
         options = {kind: v for kind, v in spec.options.items() if kind not in built}
         return cls(
             source,
@@ -207,6 +217,13 @@ class Pipeline:
 
     def frames(self, max_frames: int | None = None):
         """Like iterating the pipeline, stopping after ``max_frames``."""
+        if max_frames is not None and (
+            isinstance(max_frames, bool) or not isinstance(max_frames, Integral) or max_frames < 1
+        ):
+            raise FervisionError(
+                f"max_frames must be a whole number, 1 or more (None: every frame), "
+                f"not {max_frames!r}"
+            )
         return self._frames(max_frames)
 
     def _frames(self, max_frames):

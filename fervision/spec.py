@@ -4,6 +4,7 @@ build their stages from such a description through :func:`build_stage`."""
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -37,6 +38,9 @@ def check_option_kinds(options: dict) -> None:
     unknown = ", ".join(repr(kind) for kind in options if kind not in OPTION_KINDS)
     if unknown:
         raise OptionError(f"no options for {unknown}; options are for {', '.join(OPTION_KINDS)}")
+    for kind, values in options.items():
+        if not isinstance(values, dict):
+            raise OptionError(f"options for {kind} must be a dict of name: value, not {values!r}")
 
 
 def source_name(target: str) -> str:
@@ -48,7 +52,12 @@ def source_name(target: str) -> str:
 
 
 def open_source(target, **options):
-    """Build a source from a registered name (``sample``, ``webcam:1``), a path or a URL."""
+    """Build a source from a registered name (``sample``, ``webcam:1``), a camera index
+    (``0``), a path (``str`` or ``pathlib.Path``), a URL, or a source object."""
+    if isinstance(target, os.PathLike):
+        target = os.fspath(target)
+    elif isinstance(target, int) and not isinstance(target, bool):
+        target = f"webcam:{target}"
     if not isinstance(target, str):
         return build_stage("source", target, options)
     name = source_name(target)

@@ -23,26 +23,35 @@ import numpy as np
 
 
 def child(root: Path, out: Path, recipe: dict, deadline: float) -> None:
-    """Probe the recipe's speed, then train it for the epochs that fit before ``deadline``
-    (no deadline: the recipe's own epochs)."""
+    """Train the recipe, or finish the run already in ``out``, for the epochs that fit
+    before ``deadline`` (no deadline: the recipe's own epochs)."""
     from fervision_keras.training import TrainConfig, train
 
     config = TrainConfig.from_dict(recipe)
-    if not deadline:
-        train(root, out, config, verbose=2)
+    state_file = out / "state.json"
+    if state_file.exists():  # a run started earlier: lengthen it to the recipe's epochs
+        done = json.loads(state_file.read_text())["epoch"]
+        more = _epochs_that_fit(root, out, recipe, deadline) if deadline else config.epochs
+        train(root, out, config, resume=True, verbose=2, epochs=min(config.epochs, done + more))
         return
-    if (out / "state.json").exists():  # a run started earlier: finish it
-        train(root, out, config, resume=True, verbose=2, epochs=config.epochs)
-        return
+    if deadline:
+        config.epochs = min(config.epochs, _epochs_that_fit(root, out, recipe, deadline))
+    train(root, out, config, verbose=2)
+
+
+def _epochs_that_fit(root: Path, out: Path, recipe: dict, deadline: float) -> int:
+    """Epochs of ``recipe`` that fit before ``deadline``, from a 2-epoch probe run."""
+    from fervision_keras.training import TrainConfig, train
+
+    probe_dir = out.with_name(out.name + "-probe")
     probe = TrainConfig.from_dict({**recipe, "epochs": 2, "swa_from": 0.0, "teachers": []})
-    train(root, out.with_name(out.name + "-probe"), probe, verbose=2)
-    state = json.loads((out.with_name(out.name + "-probe") / "state.json").read_text())
-    images = state["train_images"]
+    train(root, probe_dir, probe, verbose=2)
+    state = json.loads((probe_dir / "state.json").read_text())
     speed = state["history"]["images_per_second"][-1]
     seconds = deadline - time.time() - 60  # compiling again, averaging, saving
-    config.epochs = max(2, min(config.epochs, int(seconds * speed / (images * 1.15))))
-    print(f"{out.name}: {speed:.0f} images/s, {config.epochs} epochs fit", flush=True)
-    train(root, out, config, verbose=2)
+    epochs = max(2, int(seconds * speed / (state["train_images"] * 1.15)))
+    print(f"{out.name}: {speed:.0f} images/s, {epochs} epochs fit", flush=True)
+    return epochs
 
 
 def score(runs: list[Path], root: Path, test: Path | None) -> dict:

@@ -337,6 +337,23 @@ def test_a_bad_stage_option_stops_the_batch_before_any_work(videos, tmp_path):
     assert not (tmp_path / "out").exists()
 
 
+@pytest.mark.parametrize("option", ["smoother.tau=-1", "detector.min_confidence=2"])
+def test_an_option_out_of_range_is_a_usage_error_and_no_video_is_failed(
+    videos, stages, tmp_path, option
+):
+    out = tmp_path / "out"
+    result = fervision("batch", videos / "stage.mp4", "--out", out, "-O", option, *stages)
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), lines
+    row = read_index(out)["stage.mp4"]
+    assert row["status"] == "not started" and row["reason"] == lines[0][len("error: ") :]
+    # nothing remembered as failed: the same command with a good option runs the video
+    result = fervision("batch", videos / "stage.mp4", "--out", out, *stages)
+    assert result.returncode == 0, result.stderr
+    assert read_index(out)["stage.mp4"]["status"] == "done"
+
+
 def test_ray_engine_without_ray_says_how_to_install_it(videos, tmp_path):
     code = (
         "import sys; sys.modules['ray'] = None  # as if ray were not installed\n"

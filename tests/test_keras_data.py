@@ -7,6 +7,7 @@ import pytest
 from fervision import FervisionError
 from fervision_keras.dataset import (
     SIX_CLASSES,
+    ImageSet,
     load_split,
     resolve_dataset,
     split_folder,
@@ -138,3 +139,14 @@ def test_kagglehub_failure_is_one_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("KAGGLEHUB_CACHE", str(tmp_path))
     with pytest.raises(FervisionError, match="could not get dataset 'nobody/nothing/versions/1'"):
         resolve_dataset("nobody/nothing/versions/1", None)
+
+
+@pytest.mark.parametrize("limit", [1, 7, 200, 201, 999])
+def test_an_evenly_spaced_sample_has_exactly_the_size_asked(limit):
+    labels = np.repeat(np.arange(6), [100, 50, 300, 200, 200, 150])
+    data = ImageSet(np.zeros((len(labels), 4, 4), np.uint8), labels, SIX_CLASSES)
+    sample = data.evenly_spaced(limit)
+    assert len(sample) == limit
+    if limit >= 200:  # every class kept in proportion, to within one image
+        counts = np.bincount(sample.labels, minlength=6)
+        assert np.all(np.abs(counts - np.bincount(labels) * limit / len(labels)) <= 1)

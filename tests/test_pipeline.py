@@ -204,6 +204,37 @@ def test_read_ahead_close_stops_a_blocked_producer():
     assert not reader._thread.is_alive()
 
 
+@pytest.mark.parametrize("max_frames", [0, -3, 2.5, True, "7"])
+def test_max_frames_that_is_not_a_count_is_one_clear_error(max_frames):
+    source = ListSource(count=5)
+    with pytest.raises(FervisionError, match="max_frames must be a whole number, 1 or more"):
+        make(source).run(max_frames=max_frames)
+
+
+@pytest.mark.parametrize(
+    "given, message",
+    [
+        ({"detect_every": 0}, "detect_every must be a whole number"),
+        ({"detect_every": "2"}, "detect_every must be a whole number"),
+        ({"options": {"smoother": 0.5}}, "options for smoother must be a dict"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_one_clear_error(given, message):
+    with pytest.raises(FervisionError, match=message):
+        make(**given)
+
+
+def test_a_pathlib_path_opens_as_its_string_does(tmp_path):
+    import cv2
+    import numpy as np
+
+    photo = tmp_path / "face.png"
+    cv2.imwrite(str(photo), np.full((40, 60, 3), 90, np.uint8))
+    for source in (photo, str(photo)):
+        frames = list(make(source))
+        assert len(frames) == 1 and frames[0].image.shape == (40, 60, 3)
+
+
 def test_unknown_stage_name_lists_known_ones():
     with pytest.raises(FervisionError, match=r"unknown smoother 'wobble'; known smoothers: .*ema"):
         make(smoother="wobble")

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.options import OptionError
 from fervision.spec import PipelineSpec
 
 from .inputs import find_videos, output_names
@@ -36,7 +37,18 @@ from .outputs import (
     write_index,
     write_video_outputs,
 )
-from .worker import BROKEN, CANCELLED, DONE, FAILED, LOST, NEEDS_DATA, VIDEO_SOURCE, Job, Result
+from .worker import (
+    BAD_OPTION,
+    BROKEN,
+    CANCELLED,
+    DONE,
+    FAILED,
+    LOST,
+    NEEDS_DATA,
+    VIDEO_SOURCE,
+    Job,
+    Result,
+)
 
 ENGINES = ("local", "ray")
 POLL_S = 0.2
@@ -217,8 +229,8 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
         if result.status == NEEDS_DATA:
             queue.append((job, True))
             return
-        if result.status == BROKEN:
-            raise _StageLoadError(result.reason)
+        if result.status in (BROKEN, BAD_OPTION):
+            raise _StageLoadError(result.reason, result.status == BAD_OPTION)
         if result.worker_deaths and result.status != LOST:
             echo(
                 f"note: a worker died (crashed or killed) while processing {job.source}; "
@@ -268,10 +280,10 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
         raise
     except _StageLoadError as exc:
         engine.close(force=True)
-        _mark_unfinished(rows, jobs, where, out, "pending")
+        _mark_unfinished(rows, jobs, where, out, "not started", reason=exc.reason)
         write_index(report.index, rows)
         bars.close()
-        raise FervisionError(str(exc)) from None
+        raise (OptionError if exc.bad_option else FervisionError)(exc.reason) from None
     except BaseException:
         if engine is not None:
             engine.close(force=True)
@@ -308,6 +320,10 @@ def interrupts_deferred():
 class _StageLoadError(Exception):
     """A worker could not build its stages: a configuration error, not a bad video."""
 
+    def __init__(self, reason: str, bad_option: bool = False):
+        super().__init__(reason)
+        self.reason, self.bad_option = reason, bad_option
+
 
 def _stop(engine, handle, rows, jobs, where, out, report) -> None:
     """After Ctrl-C: let workers stop, keep what finished, mark the rest interrupted."""
@@ -330,9 +346,9 @@ def _stop(engine, handle, rows, jobs, where, out, report) -> None:
         write_index(report.index, rows)
 
 
-def _mark_unfinished(rows, jobs, where, out, status) -> None:
+def _mark_unfinished(rows, jobs, where, out, status, reason: str = "") -> None:
     for job in jobs:
         pos = where[job.source]
         if rows[pos]["status"] == "pending":
-            rows[pos] = _row(job, output_paths(out, job.name), status)
+            rows[pos] = _row(job, output_paths(out, job.name), status, reason=reason)
         remove_partials(output_paths(out, job.name))

@@ -22,11 +22,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fervision.errors import one_line
+from fervision.options import OptionError
 from fervision.spec import PipelineSpec
 
 SCRATCH_PREFIX = "fervision-batch-"
 #: Result statuses a worker sends back.
 DONE, FAILED, CANCELLED, NEEDS_DATA, BROKEN = "done", "failed", "cancelled", "needs-data", "broken"
+BAD_OPTION = "bad-option"  # like BROKEN, from a stage option given wrong (a usage error)
 #: The status an engine gives a video whose worker died on every try (not the video's fault
 #: for sure, so not remembered as failed: the next run tries it again).
 LOST = "lost"
@@ -34,6 +36,7 @@ LOST = "lost"
 VIDEO_SOURCE = "video"
 #: Stages built once per worker (they load models); the others hold per-video state.
 SHARED_STAGES = ("detector", "classifier")
+PER_VIDEO_STAGES = ("tracker", "smoother")
 
 
 @dataclass(frozen=True)
@@ -111,19 +114,24 @@ class VideoWorker:
         self._frames = 0
         self._stages: dict = {}
         self.load_error: str | None = None
+        self.load_status = BROKEN
         self.load_seconds = 0.0
         self.load()
 
     def load(self) -> None:
-        """Build the heavy stages now; a failure is kept and reported for every video."""
+        """Build the heavy stages now, and the per-video ones once to check their options;
+        a failure is kept and reported for every video (a setting, not a bad video)."""
         start = time.perf_counter()
         try:
             for kind in SHARED_STAGES:
                 stage = self._stages[kind] = self.spec.stage(kind)
                 if hasattr(stage, "open"):
                     stage.open(None)  # load its model now, not in the first video
+            for kind in PER_VIDEO_STAGES:
+                self.spec.stage(kind)
         except Exception as exc:  # noqa: BLE001 - reported per video, one line
             self.load_error = one_line(exc)
+            self.load_status = BAD_OPTION if isinstance(exc, OptionError) else BROKEN
         self.load_seconds = time.perf_counter() - start
 
     def cancel(self) -> None:
@@ -139,7 +147,7 @@ class VideoWorker:
     def process(self, job: Job, data: bytes | None = None) -> Result:
         """Run the pipeline on one video and build its report; never raises for a bad video."""
         if self.load_error is not None:
-            return Result(job, BROKEN, reason=self.load_error)
+            return Result(job, self.load_status, reason=self.load_error)
         if data is None and not _same_file(job):
             return Result(job, NEEDS_DATA, reason=f"{job.source} is not on this worker's machine")
         with tempfile.TemporaryDirectory(prefix=f"{SCRATCH_PREFIX}{os.getpid()}-") as scratch:

@@ -232,7 +232,7 @@ def _evaluate(
         data = load_split(root, split, predictor.labels, require_all=False, notify=click.echo)
     except FervisionError as exc:
         raise FervisionError(f"{exc} (the model's labels: {', '.join(predictor.labels)})") from None
-    data = data.every_nth(limit)
+    data = data.evenly_spaced(limit)
     probs = predictor.predict_all(data.images)
     metrics = classification_metrics(data.labels, probs, predictor.labels)
     metrics["model"] = str(model_path)
@@ -262,9 +262,7 @@ def _evaluate(
     show_default=True,
     help="Folder for the report and confusion-matrix PNG.",
 )
-@click.option(
-    "--limit", type=click.IntRange(min=1), help="Evaluate an even sample of about N images."
-)
+@click.option("--limit", type=click.IntRange(min=1), help="Evaluate an even sample of N images.")
 @click.option(
     "--backend",
     type=click.Choice(BACKENDS),

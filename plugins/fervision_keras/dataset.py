@@ -50,12 +50,12 @@ class ImageSet:
     def __len__(self) -> int:
         return len(self.labels)
 
-    def every_nth(self, limit: int | None) -> ImageSet:
-        """An evenly spaced sample of about ``limit`` images (all classes kept in proportion)."""
+    def evenly_spaced(self, limit: int | None) -> ImageSet:
+        """An evenly spaced sample of ``limit`` images (all classes kept in proportion)."""
         if not limit or limit >= len(self):
             return self
-        step = len(self) // limit
-        return ImageSet(self.images[::step], self.labels[::step], self.classes, self.unreadable)
+        picked = np.arange(limit) * len(self) // limit
+        return ImageSet(self.images[picked], self.labels[picked], self.classes, self.unreadable)
 
     def take(self, indices: np.ndarray) -> ImageSet:
         return ImageSet(self.images[indices], self.labels[indices], self.classes)
