@@ -119,6 +119,29 @@ def test_missing_video_fails_at_construction(tmp_path):
         open_source(str(tmp_path / "nope.jpg"))
 
 
+def test_a_truncated_video_plays_to_its_cut_and_warns(clip, tmp_path, caplog):
+    import av
+
+    whole = tmp_path / "whole.mkv"  # remuxed: a container that plays up to any cut
+    with av.open(str(clip)) as inp, av.open(str(whole), "w") as out:
+        stream = out.add_stream_from_template(inp.streams.video[0])
+        for packet in inp.demux(inp.streams.video[0]):
+            if packet.dts is not None:
+                packet.stream = stream
+                out.mux(packet)
+    cut = tmp_path / "cut.mkv"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    for path, warned in ((whole, False), (cut, True)):
+        caplog.clear()
+        source = open_source(str(path))
+        expected = source.open().frame_count
+        decoded = sum(1 for _ in source.frames())
+        source.close()
+        assert decoded < 200 if warned else decoded == 275
+        assert ("ended after" in caplog.text) == warned, caplog.text
+    assert f"video {cut} ended after {decoded} of its {expected} frames" in caplog.text
+
+
 def test_random_bytes_named_mp4_cannot_be_decoded(tmp_path):
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(np.random.default_rng(0).integers(0, 256, 40_000, np.uint8).tobytes())

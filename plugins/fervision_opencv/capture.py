@@ -16,6 +16,7 @@ and ``index / fps`` otherwise; cameras and live streams use seconds since :meth:
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 import threading
@@ -35,6 +36,9 @@ from fervision.types import Frame, SourceInfo, to_bgr  # noqa: E402
 from .paths import input_file, redact_url  # noqa: E402
 
 DEFAULT_FPS = 30.0
+#: A file that ends before this share of its container's frame count gets a warning.
+SHORT_FILE = 0.8
+log = logging.getLogger("fervision.opencv")
 #: URL suffixes taken as a finite remote file rather than a live stream.
 REMOTE_FILE_SUFFIXES = frozenset(".mp4 .m4v .mov .mkv .avi .webm .mpg .mpeg .wmv .flv".split())
 #: With ``reconnect``: seconds without a frame before a live source is opened again, and
@@ -152,8 +156,9 @@ class _CaptureSource:
                         continue
                     if self._closing or self._cap is None:
                         return
-                    if not self.live:
-                        return  # the end of a file
+                    if not self.live:  # the end of a file
+                        self._warn_if_short(index)
+                        return
                     quiet = time.perf_counter() - last_good
                     if self.reconnect and quiet > min(self.stall_timeout, RECONNECT_AFTER_S):
                         item = self._reopen(index, last_good)
@@ -178,6 +183,18 @@ class _CaptureSource:
                 captured_at=captured_at,
             )
             index += 1
+
+    def _warn_if_short(self, decoded: int) -> None:
+        """Warn when a file ends well before the frame count its container gives (an
+        estimate in some containers, hence the margin)."""
+        expected = self.info.frame_count
+        if expected and decoded < SHORT_FILE * expected:
+            log.warning(
+                "warning: %s ended after %d of its %d frames; the file may be truncated or damaged",
+                self._what(),
+                decoded,
+                expected,
+            )
 
     def _reopen(self, index: int, last_good: float):
         """After a drop, open the capture again: its first frame, or None when closing.
