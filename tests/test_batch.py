@@ -415,3 +415,24 @@ def test_a_lock_a_killed_worker_held_blocks_neither_progress_nor_cancel():
         assert engine._counter is not old and engine._counter.get_lock().acquire(timeout=1)
     finally:
         engine.close(force=True)
+
+
+def test_an_output_that_cannot_be_written_is_one_line_naming_it_not_its_temporary_file(
+    tmp_path,
+):
+    from fervision_batch.outputs import write_atomic
+
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    target = blocker / "clip.timeline.png"  # creating or removing anything in it fails
+    with pytest.raises(FervisionError) as caught:
+        write_atomic(target, b"png")
+    assert str(caught.value).startswith(f"cannot write {target}: ")
+    assert ".partial" not in str(caught.value)
+    kept = tmp_path / "kept.json"
+    kept.write_text("old")
+    write_atomic(kept, b"new")
+    assert kept.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == [
+        "kept.json",
+        "not-a-folder",
+    ]

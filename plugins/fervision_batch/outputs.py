@@ -72,9 +72,17 @@ def _write_partial(path: Path, data: bytes) -> Path:
             f.flush()
             os.fsync(f.fileno())
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
         raise FervisionError(f"cannot write {path}: {exc.strerror or exc}") from None
     return tmp
+
+
+def _discard(tmp: Path) -> None:
+    """Remove a temporary file if it is there (a read-only folder holds none)."""
+    try:
+        tmp.unlink(missing_ok=True)
+    except OSError:
+        pass
 
 
 def write_atomic(path: Path, data: bytes) -> None:
@@ -83,8 +91,10 @@ def write_atomic(path: Path, data: bytes) -> None:
     try:
         _write_partial(path, data)
         os.replace(tmp, path)
+    except OSError as exc:
+        raise FervisionError(f"cannot write {path}: {exc.strerror or exc}") from None
     finally:
-        tmp.unlink(missing_ok=True)
+        _discard(tmp)
 
 
 def write_video_outputs(paths: dict[str, Path], files: dict[str, bytes]) -> None:

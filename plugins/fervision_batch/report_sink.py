@@ -8,7 +8,6 @@ Over photos it keeps each photo's picture (the first ``PHOTO_PICTURES``) and fac
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ from fervision.outputs import check_not_input, check_writable
 from fervision.types import Frame, SourceInfo
 
 from .html_report import Photo, Thumbnail, render_html, render_photos_html
+from .outputs import write_atomic
 from .report import UNTRACKED, EmotionTable
 
 THUMBNAILS = 4  # per track
@@ -129,9 +129,7 @@ class ReportSink:
             page = render_html(
                 self._table(), title=title, settings=self.settings, run=run, thumbnails=thumbs
             )
-        partial = self.path.with_name(self.path.name + ".partial")
-        partial.write_text(page, encoding="utf-8")
-        os.replace(partial, self.path)
+        write_atomic(self.path, page.encode("utf-8"))
 
 
 def _spread(items: list, n: int) -> list:
