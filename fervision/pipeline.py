@@ -37,6 +37,7 @@ class Summary:
     label_counts: Counter = field(default_factory=Counter)
     latencies: list[float] = field(default_factory=list, repr=False)
     stills: bool = False  # the frames were photos: counted as photos
+    skipped: int = 0  # inputs the source could not read (photos it skipped)
 
     @property
     def fps(self) -> float:
@@ -62,6 +63,8 @@ class Summary:
         ]
         if self.latency_ms is not None:
             lines[0] += f", latency {self.latency_ms:.0f} ms"
+        if self.skipped:
+            lines[0] += f", {self.skipped} skipped (not readable)"
         if self.dropped:
             lines[0] += f", {self.dropped} stale frames dropped"
         if self.reconnects:
@@ -280,6 +283,7 @@ class Pipeline:
                 reader.close()
             summary.reconnects = getattr(self.source, "reconnects", 0)
             summary.missed = getattr(self.source, "frames_missed", 0)
+            summary.skipped = len(getattr(self.source, "skipped", ()))
             _call(self.source, "close")
             try:
                 if writer is not None:

@@ -385,3 +385,12 @@ def test_a_suspended_video_waits_instead_of_ending(clip):
     reader.join(5)
     assert got and got[0].index == 1
     source.close()
+
+
+def test_a_run_over_a_folder_counts_the_photos_it_skipped(tmp_path):
+    from fervision import Pipeline
+
+    _write_folder(tmp_path)
+    summary = Pipeline(str(tmp_path), detector=None, tracker=None, classifier=None).run()
+    assert summary.frames == 4 and summary.skipped == 1
+    assert "4 photos" in summary.describe() and "1 skipped (not readable)" in summary.describe()

@@ -1,0 +1,37 @@
+"""The quiet window around native start-up hides C++ logs, never Python's own output."""
+
+import subprocess
+import sys
+import textwrap
+
+SCRIPT = textwrap.dedent(
+    """
+    import logging, os, sys, threading
+    from fervision.native import quiet_native_output
+
+    log = logging.getLogger("fervision.test")
+    with quiet_native_output():
+        os.write(2, b"native chatter\\n")  # what a C++ library writes: hidden
+        worker = threading.Thread(target=lambda: log.warning("warning from a thread"))
+        worker.start(); worker.join()
+        with quiet_native_output():  # nested, as lazy loaders do
+            os.write(1, b"more chatter\\n")
+            print("printed inside")
+        log.warning("warning after the nested window")
+    os.write(2, b"native after\\n")  # the terminal is back
+    print("printed after")
+    """
+)
+
+
+def test_native_writes_are_hidden_and_python_output_of_every_thread_is_kept():
+    result = subprocess.run(
+        [sys.executable, "-c", SCRIPT], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [
+        "warning from a thread",
+        "warning after the nested window",
+        "native after",
+    ]
+    assert result.stdout.splitlines() == ["printed inside", "printed after"]
