@@ -216,6 +216,27 @@ def test_scene_cut_triggers_a_probe(photo, crowd_frame):
         detector.close()
 
 
+def test_each_photo_gets_its_own_probe_whatever_came_before(photo):
+    from fervision.types import SourceInfo
+
+    colour = cv2.imread(str(photo))  # a grey copy right after it is no scene cut
+    grey = cv2.cvtColor(cv2.cvtColor(colour, cv2.COLOR_BGR2GRAY), cv2.COLOR_GRAY2BGR)
+    h, w = colour.shape[:2]
+    info = SourceInfo("photos", w, h, 1.0, frame_count=2)
+    with MediaPipeDetector() as detector:
+        detector.open(info)
+        after_colour = [
+            detector.detect(Frame(img, i, float(i))) for i, img in enumerate([colour, grey])
+        ]
+    with MediaPipeDetector() as detector:
+        detector.open(info)
+        alone = detector.detect(Frame(grey, 0, 0.0))
+    assert detector.probes == 1
+    boxes = [[f.box for f in faces] for faces in (after_colour[1], alone)]
+    assert boxes[0] == boxes[1] and len(boxes[0]) == 2
+    assert [f.score for f in after_colour[1]] == pytest.approx([f.score for f in alone])
+
+
 def test_finds_faces_in_most_clip_frames(clip):
     detector = MediaPipeDetector()
     capture = cv2.VideoCapture(str(clip))

@@ -109,6 +109,7 @@ class MediaPipeDetector:
         self._auto = len(self.plans) > 1
         self.plan_counts = {p.name: 0 for p in STILL_PLANS}  # frames each plan ran on
         self.probes = 0
+        self._stills = False
         self._reset_choice()
         self.open()  # fail now, with one line, if MediaPipe cannot use a model
 
@@ -126,9 +127,11 @@ class MediaPipeDetector:
         self._is_cut = SceneCutDetector()
 
     def open(self, info: SourceInfo | None = None) -> None:
-        """Load the models unless they are loaded already; photos get the small tiles too."""
+        """Load the models unless they are loaded already; photos get the small tiles too,
+        and each photo its own probe (no photo's choice depends on the one before)."""
+        self._stills = info is not None and info.stills
         if self._auto:
-            self.plans = STILL_PLANS if info is not None and info.stills else PLANS
+            self.plans = STILL_PLANS if self._stills else PLANS
         for variant, path in self.model_paths.items():
             if variant not in self._engines:
                 self._engines[variant] = BlazeFace(path, self.min_confidence)
@@ -153,9 +156,10 @@ class MediaPipeDetector:
         return sorted(faces, key=lambda face: face.score, reverse=True)
 
     def _due_for_probe(self, now: float, image: np.ndarray) -> bool:
-        """At the start, a scene cut, every ``reprobe`` s, or 0.5 s after a face went missing."""
+        """At the start, a scene cut, every ``reprobe`` s, or 0.5 s after a face went missing
+        (every photo is a start)."""
         cut = self._is_cut(image)  # called on every frame: it compares with the previous one
-        if cut or self._probed_at is None or now < self._probed_at:
+        if self._stills or cut or self._probed_at is None or now < self._probed_at:
             return True
         elapsed = now - self._probed_at
         return elapsed >= self.reprobe or (self._missing and elapsed >= 0.5)
