@@ -67,3 +67,21 @@ def check_distinct(outputs: dict[str, object]) -> None:
                 f"{seen[key]} and {option} name the same file {path}; give each its own path"
             )
         seen[key] = option
+
+
+def prepare_folder(out_dir) -> Path:
+    """Create the output folder if needed and check that it can be written."""
+    out = Path(out_dir).expanduser().absolute()
+    if out.exists() and not out.is_dir():
+        raise FervisionError(f"output path is not a folder: {out}")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise FervisionError(f"cannot create output folder {out}: {exc.strerror}") from None
+    probe = out / f".fervision-probe-{os.getpid()}.partial"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise FervisionError(f"output folder is not writable: {out} ({exc.strerror})") from None
+    return out

@@ -277,3 +277,25 @@ def test_average_of_different_architectures_is_one_line(tmp_path):
         f"error: cannot average {a} and {wide}: different architectures "
         "(average snapshots of one run, or use `fervision ensemble`)"
     ]
+
+
+def test_a_dataset_with_some_classes_keeps_every_image_in_the_confusion_matrix():
+    from fervision_keras.evaluation import classification_metrics
+
+    classes = ("angry", "fear", "happy", "neutral", "sad", "surprise")
+    y_true = np.array([2, 2, 2, 4, 4, 4, 4])  # happy and sad folders only
+    y_pred = np.array([2, 2, 3, 4, 4, 3, 0])  # some read as classes with no folder
+    metrics = classification_metrics(y_true, np.eye(6)[y_pred], classes)
+    matrix = np.array(metrics["confusion_matrix"])
+    assert metrics["labels"] == ["happy", "sad"] and metrics["predicted_labels"] == list(classes)
+    assert matrix.shape == (2, 6) and matrix.sum(axis=1).tolist() == [3, 4]
+    assert matrix[0].tolist() == [0, 0, 2, 1, 0, 0] and matrix[1].tolist() == [1, 0, 0, 1, 2, 0]
+    assert metrics["accuracy"] == pytest.approx(4 / 7)
+
+
+def test_evaluate_out_on_a_file_fails_before_any_work(tmp_path):
+    taken = tmp_path / "taken.jpg"
+    taken.write_bytes(b"not a folder")
+    result = fervision("evaluate", "--data-dir", tmp_path / "nowhere", "--out", taken)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"error: output path is not a folder: {taken}"]

@@ -126,7 +126,9 @@ def report(csv_path, out_dir, html):
     number of label changes; the plot shows each emotion's smoothed probability over
     time for the faces seen longest.
     """
-    from .outputs import SUMMARY, TIMELINE, prepare_folder, write_atomic
+    from fervision.outputs import prepare_folder
+
+    from .outputs import SUMMARY, TIMELINE, write_atomic
     from .report import build_report, summary_json
 
     source = Path(csv_path)

@@ -36,24 +36,6 @@ INDEX_COLUMNS = [
 ]
 
 
-def prepare_folder(out_dir) -> Path:
-    """Create the output folder if needed and check that it can be written."""
-    out = Path(out_dir).expanduser().absolute()
-    if out.exists() and not out.is_dir():
-        raise FervisionError(f"output path is not a folder: {out}")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise FervisionError(f"cannot create output folder {out}: {exc.strerror}") from None
-    probe = out / f".fervision-probe-{os.getpid()}{PARTIAL}"
-    try:
-        probe.write_bytes(b"")
-        probe.unlink()
-    except OSError as exc:
-        raise FervisionError(f"output folder is not writable: {out} ({exc.strerror})") from None
-    return out
-
-
 def output_paths(out_dir: Path, name: str) -> dict[str, Path]:
     return {kind: out_dir / f"{name}{kind}" for kind in KINDS}
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from fervision.errors import FervisionError
 from fervision.options import OptionError
+from fervision.outputs import prepare_folder
 from fervision.spec import PipelineSpec
 
 from .inputs import find_videos, output_names
@@ -30,7 +31,6 @@ from .outputs import (
     completed_summary,
     failure_path,
     output_paths,
-    prepare_folder,
     record_failure,
     recorded_failure,
     remove_partials,

@@ -298,13 +298,14 @@ def evaluate(
     """Accuracy, weighted F1 and per-class scores of a model on a dataset split, by default
     computed exactly as `fervision run` classifies faces."""
     require_train_extra("`fervision evaluate`", TRAIN_EXTRA)
-    from fervision.outputs import check_writable
+    from fervision.outputs import check_writable, prepare_folder
 
     from .dataset import resolve_dataset
     from .model_io import DEFAULT_MODEL
 
     if json_path:
         check_writable(json_path)
+    out = prepare_folder(out)
     root = resolve_dataset(dataset, data_dir)
     model_path = model_path or DEFAULT_MODEL
     _evaluate(model_path, root, split, json_path, out, limit, backend, flip_average, equalize_below)

@@ -12,7 +12,8 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes) -> di
     """Accuracy, weighted/macro F1, per-class scores and the confusion matrix.
 
     Only the classes present in ``y_true`` are scored, so a dataset holding some of the
-    model's classes can still be evaluated.
+    model's classes can still be evaluated; the matrix has a row per class present and a
+    column per class of the model, so every image is in it.
     """
     from sklearn.metrics import (
         accuracy_score,
@@ -45,7 +46,10 @@ def classification_metrics(y_true: np.ndarray, probs: np.ndarray, classes) -> di
             for c, p, r, f, s in zip(present, precision, recall, f1, support)
         },
         "labels": [classes[c] for c in present],
-        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=present).tolist(),
+        "predicted_labels": list(classes),
+        "confusion_matrix": confusion_matrix(y_true, y_pred, labels=range(len(classes)))[
+            present
+        ].tolist(),
     }
 
 
@@ -76,15 +80,15 @@ def plot_confusion(metrics: dict, path: Path) -> None:
 
     cm = np.array(metrics["confusion_matrix"], dtype=float)
     norm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
-    labels = metrics["labels"]
-    fig, ax = plt.subplots(figsize=(1.1 * len(labels) + 2, 1.1 * len(labels) + 1.5))
+    rows, columns = metrics["labels"], metrics.get("predicted_labels", metrics["labels"])
+    fig, ax = plt.subplots(figsize=(1.1 * len(columns) + 2, 1.1 * len(rows) + 1.5))
     ax.imshow(norm, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right")
-    ax.set_yticks(range(len(labels)), labels)
+    ax.set_xticks(range(len(columns)), columns, rotation=45, ha="right")
+    ax.set_yticks(range(len(rows)), rows)
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
-    for i in range(len(labels)):
-        for j in range(len(labels)):
+    for i in range(len(rows)):
+        for j in range(len(columns)):
             color = "white" if norm[i, j] > 0.5 else "black"
             ax.text(
                 j,
