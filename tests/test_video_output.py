@@ -266,3 +266,17 @@ def test_headless_chromium_plays_the_mp4_and_not_mp4v(clip, tmp_path):
     old = tmp_path / "old.mp4"
     _run(str(clip), old, max_frames=10, detector=None, codec="mp4v")
     assert _play_in_chromium(old)["error"] is not None  # what the issue saw before
+
+
+def test_frames_of_another_size_are_letterboxed_not_stretched():
+    from fervision_opencv.video_sink import letterboxed
+
+    tall = np.full((300, 100, 3), 200, np.uint8)  # 1:3, into a 4:3 frame
+    boxed = letterboxed(tall, (400, 300))
+    assert boxed.shape == (300, 400, 3)
+    lit = np.flatnonzero(boxed[150, :, 0] > 100)
+    assert (lit[0], lit[-1]) == (150, 249)  # 100 wide, centred: the shape kept
+    assert boxed[:, :150].max() == 0 and boxed[:, 250:].max() == 0
+    wide = letterboxed(np.full((10, 80, 3), 255, np.uint8), (40, 40))
+    rows = np.flatnonzero(wide[:, 20, 0] > 100)
+    assert (rows[0], rows[-1]) == (17, 21)  # 40x5, centred

@@ -5,8 +5,8 @@ plays in browsers and chat tools, with the source file's sound when it has some 
 output keeps its timing. ``.avi`` (MJPG), an explicit FourCC ``codec``, or a machine without
 PyAV use OpenCV's writer. The path is checked when the sink is built, so a bad ``--output``
 fails before any processing. Frames are written at the source's frame rate and size
-(frames of another size are resized) to a hidden file beside the path; :meth:`close`
-finalizes it and renames it into place. The pipeline calls it even when a run is
+(frames of another size are fitted inside it, letterboxed) to a hidden file beside the
+path; :meth:`close` finalizes it and renames it into place. The pipeline calls it even when a run is
 interrupted, so the frames written so far stay playable; when writing fails (a full
 disk), the partial file is removed and a file already at the path is kept.
 """
@@ -18,6 +18,7 @@ import math
 import os
 
 import cv2
+import numpy as np
 
 from fervision.errors import FervisionError
 from fervision.outputs import check_not_input, check_writable
@@ -126,7 +127,7 @@ class VideoSink:
         image = frame.annotated if frame.annotated is not None else frame.image
         image = to_bgr(image)
         if (image.shape[1], image.shape[0]) != self.size:
-            image = cv2.resize(image, self.size, interpolation=cv2.INTER_AREA)
+            image = letterboxed(image, self.size)
         try:
             self._writer.write(image)
         except Exception:
@@ -152,3 +153,16 @@ class VideoSink:
                 self._partial.unlink(missing_ok=True)
             else:
                 os.replace(self._partial, self.path)
+
+
+def letterboxed(image: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """``image`` scaled to fit ``size`` (width, height) without distortion, centred on black."""
+    width, height = size
+    scale = min(width / image.shape[1], height / image.shape[0])
+    fitted = (max(1, round(image.shape[1] * scale)), max(1, round(image.shape[0] * scale)))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    small = cv2.resize(image, fitted, interpolation=interpolation)
+    canvas = np.zeros((height, width, 3), np.uint8)
+    x, y = (width - fitted[0]) // 2, (height - fitted[1]) // 2
+    canvas[y : y + fitted[1], x : x + fitted[0]] = small
+    return canvas
