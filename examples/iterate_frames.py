@@ -10,7 +10,7 @@ from fervision import Pipeline
 source = sys.argv[1] if len(sys.argv) > 1 else "sample"
 for frame in Pipeline(source).frames(max_frames=60):
     for face in frame.faces:
-        if face.label is None:  # a new face: its label comes after 0.3 s of evidence
+        if face.label is None:  # only without a classifier or smoother
             continue
         print(
             f"frame {frame.index:4d} t={frame.timestamp:6.2f}s face #{face.track_id}: "

@@ -14,6 +14,8 @@ def check_writable(path, what: str = "output") -> Path:
     """Return ``path`` as a Path if a file can be written there, else raise a one-line error."""
     if path is None or str(path) == "":
         raise FervisionError(f"{what} path not given")
+    if str(path).endswith(("/", os.sep)):
+        raise FervisionError(f"cannot write {what} {path}: give a file name, not a folder")
     p = Path(os.path.expanduser(str(path)))
     parent = p.parent if str(p.parent) else Path(".")
     if not parent.exists():

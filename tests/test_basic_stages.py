@@ -265,3 +265,9 @@ def test_csv_path_in_a_missing_directory_fails_before_processing(tmp_path):
 def test_csv_path_in_a_read_only_directory_fails(read_only_dir):
     with pytest.raises(FervisionError, match="not writable"):
         CsvSink(read_only_dir / "out.csv")
+
+
+def test_a_csv_path_ending_in_a_slash_is_a_folder_not_a_file_name(tmp_path):
+    with pytest.raises(FervisionError, match="give a file name, not a folder"):
+        CsvSink(f"{tmp_path}/logs/")
+    assert not (tmp_path / "logs").exists()
