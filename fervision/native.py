@@ -10,6 +10,7 @@ import threading
 _lock = threading.Lock()
 _depth = 0  # callers inside the quiet window now (any thread); the first opens it
 _saved: dict = {}
+_quiet_threads: dict[int, int] = {}  # thread id -> its callers inside the window
 
 
 @contextlib.contextmanager
@@ -17,8 +18,9 @@ def quiet_native_output():
     """Send file descriptors 1 and 2 to /dev/null while native code starts up.
 
     C++ logs written before logging is configured ignore Python's settings; this hides
-    them. Python's own output (``sys.stdout``/``sys.stderr``, any thread's warnings) still
-    reaches the terminal meanwhile. ``FERVISION_DEBUG=1`` leaves everything visible.
+    them, and the Python output of the threads inside the window (a converter's prints).
+    Other threads' Python output (a warning, a progress bar) still reaches the terminal.
+    ``FERVISION_DEBUG=1`` leaves everything visible.
     """
     if os.environ.get("FERVISION_DEBUG"):
         yield
@@ -33,6 +35,8 @@ def quiet_native_output():
 def _enter() -> None:
     global _depth
     with _lock:
+        me = threading.get_ident()
+        _quiet_threads[me] = _quiet_threads.get(me, 0) + 1
         _depth += 1
         if _depth > 1:
             return
@@ -51,6 +55,10 @@ def _enter() -> None:
 def _leave() -> None:
     global _depth
     with _lock:
+        me = threading.get_ident()
+        _quiet_threads[me] -= 1
+        if not _quiet_threads[me]:
+            del _quiet_threads[me]
         _depth -= 1
         if _depth:
             return
@@ -65,12 +73,30 @@ def _leave() -> None:
 
 
 def _writer(fd: int, like):
-    """A text stream on ``fd`` (the terminal's saved descriptor) encoded as ``like`` is."""
+    """A stream on ``fd`` (the terminal's saved descriptor), encoded as ``like`` is, that
+    drops what the quiet threads write."""
     if like is None:
         return None
     encoding = getattr(like, "encoding", None) or "utf-8"
     errors = getattr(like, "errors", None) or "backslashreplace"
-    return open(fd, "w", buffering=1, encoding=encoding, errors=errors, closefd=False)
+    return _OtherThreadsOnly(
+        open(fd, "w", buffering=1, encoding=encoding, errors=errors, closefd=False)
+    )
+
+
+class _OtherThreadsOnly:
+    """A text stream that passes on the writes of threads outside the quiet window."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        if threading.get_ident() in _quiet_threads:
+            return len(text)
+        return self._stream.write(text)
+
+    def __getattr__(self, name: str):  # flush, fileno, isatty, encoding...
+        return getattr(self._stream, name)
 
 
 def _flush(stream) -> None:

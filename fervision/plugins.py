@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.metadata
+import logging
 import os
 from dataclasses import dataclass, replace
 
@@ -42,7 +43,15 @@ def get_plugin_manager() -> pluggy.PluginManager:
         pm.add_hookspecs(hookspecs)
         allow = os.environ.get("FERVISION_LOAD_PLUGINS")
         allowed = {n.strip() for n in allow.split(",")} if allow else None
-        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP):
+        entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        unknown = sorted((allowed or set()) - {ep.name for ep in entry_points} - {""})
+        if unknown:
+            logging.getLogger("fervision").warning(
+                "warning: FERVISION_LOAD_PLUGINS names %s, not installed (installed: %s)",
+                ", ".join(unknown),
+                ", ".join(sorted({ep.name for ep in entry_points})),
+            )
+        for ep in entry_points:
             if allowed is not None and ep.name not in allowed:
                 continue
             if pm.has_plugin(ep.name):

@@ -299,3 +299,24 @@ def test_evaluate_out_on_a_file_fails_before_any_work(tmp_path):
     result = fervision("evaluate", "--data-dir", tmp_path / "nowhere", "--out", taken)
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [f"error: output path is not a folder: {taken}"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["evaluate", "--model", ".", "--data-dir", "."], "is a folder; give a .keras model file"),
+        (
+            ["evaluate", "--dataset", "a/b", "--data-dir", "."],
+            "give --dataset or --data-dir, not both",
+        ),
+        (
+            ["average", "m.keras", "m.keras", "--out", "x.keras", "--batches", "0"],
+            "0 is not in the range",
+        ),
+    ],
+)
+def test_model_and_dataset_arguments_given_wrong_are_one_line(tmp_path, args, message):
+    result = fervision(*args, cwd=tmp_path)
+    assert result.returncode in (1, 2)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and message in lines[0], lines

@@ -228,3 +228,14 @@ def test_register_commands_adds_a_cli_command():
     finally:
         unregister_plugin("greeter")
         cli.commands.pop("hello", None)
+
+
+def test_a_plugin_limit_naming_no_installed_plugin_says_so():
+    env = {**os.environ, "FERVISION_LOAD_PLUGINS": "opencv,nosuch"}
+    result = run_cli("plugins", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "opencv" in result.stdout and "basic" not in result.stdout
+    warning = result.stderr.strip().splitlines()
+    assert len(warning) == 1 and warning[0].startswith(
+        "warning: FERVISION_LOAD_PLUGINS names nosuch, not installed (installed: basic,"
+    )

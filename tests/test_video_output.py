@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fervision import Pipeline
+from fervision import FervisionError, Pipeline
 from fervision.types import Frame
 
 av = pytest.importorskip("av", reason="PyAV writes the H.264 video")
@@ -280,3 +280,10 @@ def test_frames_of_another_size_are_letterboxed_not_stretched():
     wide = letterboxed(np.full((10, 80, 3), 255, np.uint8), (40, 40))
     rows = np.flatnonzero(wide[:, 20, 0] > 100)
     assert (rows[0], rows[-1]) == (17, 21)  # 40x5, centred
+
+
+def test_an_unknown_video_suffix_names_the_video_and_image_choices(tmp_path):
+    from fervision_opencv.video_sink import VideoSink
+
+    with pytest.raises(FervisionError, match=r"use a suffix of .*\.mp4 \(or \.jpg, \.png"):
+        VideoSink(str(tmp_path / "clip.gif"))

@@ -340,7 +340,9 @@ def ensemble(models, out):
     show_default=True,
     help="The runs' --split-seed: its validation images are left out and scored.",
 )
-@click.option("--batches", type=int, default=100, show_default=True, help="Batches of 256.")
+@click.option(
+    "--batches", type=click.IntRange(min=1), default=100, show_default=True, help="Batches of 256."
+)
 def average(models, dataset, data_dir, out, split_seed, batches):
     """Average the weights of snapshots of one run (or take one model), re-estimate its
     batch-norm statistics on the plain training images, and score it on validation."""

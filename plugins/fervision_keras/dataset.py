@@ -67,6 +67,8 @@ class ImageSet:
 
 def resolve_dataset(dataset: str | None, data_dir: str | None) -> Path:
     """The local folder of a dataset: ``--data-dir`` as is, or a kagglehub handle downloaded."""
+    if data_dir and dataset:
+        raise FervisionError("give --dataset or --data-dir, not both")
     if data_dir:
         path = Path(data_dir)
         if not path.is_dir():

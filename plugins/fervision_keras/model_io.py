@@ -68,6 +68,8 @@ def save_model(model, path: str | Path, metadata: ModelMetadata) -> Path:
 def read_metadata(path: str | Path) -> ModelMetadata:
     """The metadata of a saved model, without loading TensorFlow."""
     path = Path(path)
+    if path.is_dir():
+        raise FervisionError(f"{path} is a folder; give a .keras model file")
     if not path.is_file():
         raise FervisionError(f"model file not found: {path}")
     try:
@@ -85,11 +87,11 @@ def load_model(path: str | Path | None = None):
     path = Path(path) if path else DEFAULT_MODEL
     metadata = read_metadata(path)
     require_train_extra(f"loading {path.name} with Keras")
-    with quiet_native_output():
-        import keras
-
     try:
-        model = keras.saving.load_model(path, compile=False)
+        with quiet_native_output():  # TensorFlow logs its device search on first use
+            import keras
+
+            model = keras.saving.load_model(path, compile=False)
     except Exception as exc:
         raise FervisionError(f"could not load model {path}: {exc}".splitlines()[0]) from None
     inputs = model.inputs[0].shape

@@ -61,7 +61,10 @@ class VideoSink:
         suffix = self.path.suffix.lower()
         if codec is None and suffix not in CODECS:
             known = ", ".join(sorted(CODECS))
-            raise FervisionError(f"cannot write video {self.path}: use a suffix of {known}")
+            raise FervisionError(
+                f"cannot write video {self.path}: use a suffix of {known} (or .jpg, .png, "
+                ".webp for an annotated image, a folder ending in / for images)"
+            )
         self.h264 = codec is None and suffix in H264_SUFFIXES and have_pyav()
         self.codec = "h264" if self.h264 else str(codec or CODECS[suffix])
         if not self.h264 and len(self.codec) != 4:
