@@ -9,8 +9,11 @@ window's close button); click them or press their keys.
 
 import sys
 
-from fervision import Pipeline
+from fervision import FervisionError, Pipeline
 
 camera = sys.argv[1] if len(sys.argv) > 1 else "0"
-pipeline = Pipeline(f"webcam:{camera}", annotator="overlay", sinks=["display"])
-print(pipeline.run().describe())
+try:
+    pipeline = Pipeline(f"webcam:{camera}", annotator="overlay", sinks=["display"])
+    print(pipeline.run().describe())
+except FervisionError as exc:  # no camera, no display: one line, not a traceback
+    sys.exit(f"live_overlay: {exc}")

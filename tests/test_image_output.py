@@ -44,7 +44,7 @@ def test_video_frames_into_a_folder_are_numbered(clip, tmp_path):
     result = fervision("run", "--source", str(clip), "--max-frames", "3", "-o", str(tmp_path))
     assert result.returncode == 0, result.stderr
     names = sorted(p.name for p in tmp_path.iterdir())
-    assert names == ["frame-000001.png", "frame-000002.png", "frame-000003.png"]
+    assert names == ["frame-000000.png", "frame-000001.png", "frame-000002.png"]
     assert cv2.imread(str(tmp_path / names[0])).shape == (360, 640, 3)
 
 

@@ -111,7 +111,9 @@ class DisplaySink:
     ) -> None:
         problem = display_problem()
         if problem:
-            raise FervisionError(f"{problem}; use --no-display")
+            raise FervisionError(
+                f"{problem}; run without a window (--no-display, or no display sink)"
+            )
         self.title = title
         self.max_size = int(max_size)
         self.pace = bool(pace)
@@ -155,7 +157,10 @@ class DisplaySink:
             cv2.setMouseCallback(name, self._on_mouse)
         except cv2.error as exc:
             detail = str(exc).strip().splitlines()[-1] if str(exc).strip() else "error"
-            raise FervisionError(f"cannot open a window: {detail}; use --no-display") from None
+            raise FervisionError(
+                f"cannot open a window: {detail}; run without a window (--no-display, or no "
+                "display sink)"
+            ) from None
         self.window = name
         self.state = "running"
         self._requests.clear()

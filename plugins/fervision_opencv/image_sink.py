@@ -2,9 +2,10 @@
 
 A path with an image suffix (``.jpg``, ``.png``, ``.webp``...) takes the one frame of a
 photo. A folder (an existing one, or a path ending in ``/``) takes every frame: named
-after its image file for a folder of photos, ``frame-000001.png`` and on for video. Each
-file is written under a hidden temporary name and renamed into place, so an interrupted
-run leaves only whole images; the inputs themselves are never overwritten.
+after its image file for a folder of photos, ``frame-000000.png`` and on for video (the
+CSV's frame numbers). Each file is written under a hidden temporary name and renamed
+into place, so an interrupted run leaves only whole images; the inputs themselves are
+never overwritten.
 """
 
 from __future__ import annotations
@@ -95,9 +96,9 @@ class ImageSink:
         if source is not None and cv2.haveImageWriter(str(source)):
             name = source.name
             if name in self.written:  # a source whose photos come from several folders
-                name = f"{source.stem}-{frame.index + 1:06d}{source.suffix}"
+                name = f"{source.stem}-{frame.index:06d}{source.suffix}"
             return self.path / name
-        return self.path / f"frame-{frame.index + 1:06d}.png"
+        return self.path / f"frame-{frame.index:06d}.png"
 
     def close(self) -> None:
         pass
