@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from fervision.errors import FervisionError
-from fervision_keras.batches import augment_faces, face_batches, one_hot
+from fervision_keras.batches import augment_faces, erase_mouths, face_batches, one_hot
 from fervision_keras.training import (
     GracefulStop,
     TrainConfig,
@@ -57,6 +57,17 @@ def test_mixup_keeps_targets_a_distribution_and_unseeded_batches_are_plain():
     x, y = face_batches(images, targets, 32)[0]  # validation: in order, untouched
     np.testing.assert_array_equal(x[..., 0], images / np.float32(255))
     np.testing.assert_array_equal(y, targets)
+
+
+def test_mouth_erasing_covers_the_mouth_of_about_the_share_asked_and_nothing_else():
+    faces = np.full((400, 48, 48, 1), 0.5, np.float32)
+    erase_mouths(faces, 0.3, np.random.default_rng(0))
+    changed = np.flatnonzero((faces != 0.5).any(axis=(1, 2, 3)))
+    assert 90 < len(changed) < 150  # about 0.3 of 400
+    rows, cols = np.nonzero((faces[changed] != 0.5).any(axis=(0, 3)))
+    assert rows.min() >= 29 and rows.max() <= 46  # 31..45 (the mouth), shifted 2 px at most
+    assert cols.min() >= 9 and cols.max() <= 38
+    assert (faces[changed, 38, 24] != 0.5).mean() > 0.9  # the mouth's centre is erased
 
 
 def test_compiled_schedule_follows_learning_rate_at():

@@ -85,6 +85,13 @@ def _classes(value: str | None) -> tuple[str, ...]:
     help="Share of faces given a randomly erased patch.",
 )
 @click.option(
+    "--mouth-erasing",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Share of faces whose mouth is erased (teaches the eyes and brows too).",
+)
+@click.option(
     "--swa-from",
     type=click.FloatRange(0, 1),
     default=0.0,
@@ -145,6 +152,7 @@ def train(
     weight_decay,
     mixup,
     erasing,
+    mouth_erasing,
     swa_from,
     teachers,
     distill,
@@ -175,6 +183,7 @@ def train(
         weight_decay=weight_decay,
         mixup=mixup,
         erasing=erasing,
+        mouth_erasing=mouth_erasing,
         swa_from=swa_from,
         teachers=tuple(teachers),
         distill=distill,

@@ -86,7 +86,8 @@ def load_model(path: str | Path | None = None):
     """Load a model and its metadata; checks the output width matches the labels."""
     path = Path(path) if path else DEFAULT_MODEL
     metadata = read_metadata(path)
-    require_train_extra(f"loading {path.name} with Keras")
+    if os.environ.get("KERAS_BACKEND", "tensorflow") == "tensorflow":  # JAX trains too
+        require_train_extra(f"loading {path.name} with Keras")
     try:
         with quiet_native_output():  # TensorFlow logs its device search on first use
             import keras

@@ -39,6 +39,7 @@ class TrainConfig:
     optimizer: str = "adamw"  # or "sgd": SGD with Nesterov momentum 0.9
     mixup: float = 0.0  # mixup's Beta(a, a) parameter; 0 = off
     erasing: float = 0.0  # share of faces given a random erased patch
+    mouth_erasing: float = 0.0  # share of faces whose mouth is erased
     swa_from: float = 0.0  # average the weights of every epoch after this share of the run
     teachers: tuple[str, ...] = ()  # models (or their saved predictions) to distil
     distill: float = 0.5  # weight of the teachers' predictions in the targets
@@ -408,6 +409,7 @@ def train(
         augment=True,
         mixup=config.mixup,
         erasing=config.erasing,
+        mouth_erasing=config.mouth_erasing,
     )
     validation = face_batches(val_set.images, one_hot(val_set.labels, classes), 256)
     try:
