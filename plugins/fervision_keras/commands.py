@@ -22,6 +22,13 @@ dataset_options = [
 ]
 
 
+def share_option(name: str, help: str):
+    """An option taking a share from 0 to 1, off (0) by default."""
+    return click.option(
+        name, type=click.FloatRange(0, 1), default=0.0, show_default=True, help=help
+    )
+
+
 def _classes(value: str | None) -> tuple[str, ...]:
     from .dataset import canonical_class
 
@@ -77,26 +84,13 @@ def _classes(value: str | None) -> tuple[str, ...]:
     show_default=True,
     help="Mix pairs of faces and labels, Beta(a, a) weights; 0 = off.",
 )
-@click.option(
-    "--erasing",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Share of faces given a randomly erased patch.",
+@share_option("--erasing", "Share of faces given a randomly erased patch.")
+@share_option(
+    "--mouth-erasing", "Share of faces whose mouth is erased (teaches the eyes and brows too)."
 )
-@click.option(
-    "--mouth-erasing",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Share of faces whose mouth is erased (teaches the eyes and brows too).",
-)
-@click.option(
+@share_option(
     "--swa-from",
-    type=click.FloatRange(0, 1),
-    default=0.0,
-    show_default=True,
-    help="Average the weights of each epoch after this share of the run "
+    "Average the weights of each epoch after this share of the run "
     "(batch norm then re-estimated); 0 = off.",
 )
 @click.option(
