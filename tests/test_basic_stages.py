@@ -2,6 +2,7 @@
 
 import contextlib
 import csv
+import os
 
 import numpy as np
 import pytest
@@ -209,6 +210,26 @@ def test_csv_columns_follow_the_model_labels():
     assert csv_columns(tuple("abcdefg"))[-15:] == [f"p_{c}" for c in "abcdefg"] + [
         f"raw_{c}" for c in "abcdefg"
     ] + ["raw_frame"]
+
+
+def test_a_photo_run_names_each_row_s_photo_in_a_last_file_column(tmp_path):
+    photos = tmp_path / "photos"
+    (photos / "day2").mkdir(parents=True)
+    sink = CsvSink(tmp_path / "photos.csv")
+    sink.open(SourceInfo(str(photos), 300, 200, 1.0, frame_count=2), LABELS)
+    for i, name in enumerate(["a.jpg", "day2/b.png"]):  # b.png: after an unreadable photo
+        frame = frame_with(i, [(10, 10, 50, 50)] if i == 0 else [])
+        frame.source_id = str(photos / name)
+        sink.write(frame)
+    sink.close()
+    rows = read_csv(tmp_path / "photos.csv")
+    assert rows[0][-2:] == ["raw_frame", "file"]
+    assert [r[-1] for r in rows[1:]] == ["a.jpg", os.path.join("day2", "b.png")]
+    assert all(len(r) == len(rows[0]) for r in rows)
+    video = CsvSink(tmp_path / "video.csv")
+    video.open(SourceInfo("clip.mp4", 300, 200, 30.0, frame_count=90), LABELS)
+    video.close()
+    assert read_csv(tmp_path / "video.csv")[0][-1] == "raw_frame"  # no file column for video
 
 
 def test_csv_rows_are_flushed_as_frames_arrive(tmp_path):

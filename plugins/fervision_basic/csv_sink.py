@@ -28,9 +28,10 @@ FACE_COLUMNS = [
 ]
 
 
-def csv_columns(labels) -> list[str]:
-    """Column names, in order, for a model with ``labels``."""
-    return FACE_COLUMNS + [f"p_{n}" for n in labels] + [f"raw_{n}" for n in labels] + ["raw_frame"]
+def csv_columns(labels, photos: bool = False) -> list[str]:
+    """Column names, in order, for a model with ``labels`` (and a ``file`` for photos)."""
+    probs = [f"p_{n}" for n in labels] + [f"raw_{n}" for n in labels]
+    return FACE_COLUMNS + probs + ["raw_frame"] + (["file"] if photos else [])
 
 
 def _probs(values, count: int) -> list[str]:
@@ -60,17 +61,29 @@ class CsvSink:
         self._size = 0  # bytes of whole rows in the file
         self.last_frame: int | None = None  # the last frame whose rows are in the file
         self.labels: tuple[str, ...] = ()
+        self._photos_in: str | None = None  # photos: the folder their names are relative to
 
     def open(self, info: SourceInfo, labels) -> None:
         check_not_input(self.path, info.source_id, "CSV")
         self.labels = tuple(labels)
+        self._photos_in = None
+        if info.stills:
+            folder = info.source_id if os.path.isdir(info.source_id) else None
+            self._photos_in = folder or os.path.dirname(info.source_id)
         self._file = open(self.path, "wb", buffering=0)
         self._size = 0
         self.last_frame = None
-        self._append([csv_columns(self.labels)])
+        self._append([csv_columns(self.labels, photos=info.stills)])
 
     def rows(self, frame: Frame) -> list[list]:
         """The rows of one frame."""
+        rows = self._face_rows(frame)
+        if self._photos_in is not None:  # which photo: frame numbers skip unreadable ones
+            name = os.path.relpath(frame.source_id, self._photos_in or ".")
+            rows = [row + [name] for row in rows]
+        return rows
+
+    def _face_rows(self, frame: Frame) -> list[list]:
         n = len(self.labels)
         head = [frame.index, f"{frame.timestamp:.3f}"]
         if not frame.faces:
