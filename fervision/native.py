@@ -48,8 +48,11 @@ def _enter() -> None:
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
         os.close(devnull)
-        _saved.update(streams=streams, fds=fds)
-        sys.stdout, sys.stderr = (_writer(fd, s) for fd, s in zip(fds, streams))
+        writers = [_writer(fd, s) for fd, s in zip(fds, streams)]
+        _saved.update(streams=streams, fds=fds, writers=writers)
+        sys.stdout, sys.stderr = (
+            s if s is None else _OtherThreadsOnly(i, s) for i, s in enumerate(streams)
+        )
 
 
 def _leave() -> None:
@@ -62,41 +65,43 @@ def _leave() -> None:
         _depth -= 1
         if _depth:
             return
-        for stream in (sys.stdout, sys.stderr):
+        for stream in _saved["writers"]:
             _flush(stream)
         for target, fd in zip((1, 2), _saved["fds"]):
             os.dup2(fd, target)
         sys.stdout, sys.stderr = _saved["streams"]
-        for fd in _saved["fds"]:
+        fds = _saved["fds"]
+        _saved.clear()  # from here a kept proxy writes to the stream it replaced
+        for fd in fds:
             os.close(fd)
-        _saved.clear()
 
 
 def _writer(fd: int, like):
-    """A stream on ``fd`` (the terminal's saved descriptor), encoded as ``like`` is, that
-    drops what the quiet threads write."""
-    if like is None:
-        return None
+    """A text stream on ``fd`` (the terminal's saved descriptor), encoded as ``like`` is."""
     encoding = getattr(like, "encoding", None) or "utf-8"
     errors = getattr(like, "errors", None) or "backslashreplace"
-    return _OtherThreadsOnly(
-        open(fd, "w", buffering=1, encoding=encoding, errors=errors, closefd=False)
-    )
+    return open(fd, "w", buffering=1, encoding=encoding, errors=errors, closefd=False)
 
 
 class _OtherThreadsOnly:
-    """A text stream that passes on the writes of threads outside the quiet window."""
+    """``sys.stdout``/``sys.stderr`` while the window is open: the writes of threads
+    outside it go to the terminal, the quiet threads' are dropped. One kept after the
+    window (a logging handler made inside it) writes to the stream it replaced."""
 
-    def __init__(self, stream):
-        self._stream = stream
+    def __init__(self, index: int, replaced):
+        self._index, self._replaced = index, replaced
+
+    def _target(self):
+        writers = _saved.get("writers")
+        return writers[self._index] if writers else self._replaced
 
     def write(self, text: str) -> int:
-        if threading.get_ident() in _quiet_threads:
+        if _saved and threading.get_ident() in _quiet_threads:
             return len(text)
-        return self._stream.write(text)
+        return self._target().write(text)
 
     def __getattr__(self, name: str):  # flush, fileno, isatty, encoding...
-        return getattr(self._stream, name)
+        return getattr(self._target(), name)
 
 
 def _flush(stream) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.native import quiet_native_output
 
 from .dataset import SIX_CLASSES, ImageSet, load_split, split_indices
 from .model_io import ModelMetadata, save_model
@@ -318,7 +319,10 @@ def train(
     the new length from where the run is; ``precision`` suits the run to this machine.
     The checkpoint holds weights only, so a resumed optimizer starts its momentum afresh.
     """
-    import keras
+    with quiet_native_output():  # TensorFlow's start-up and device-search logs
+        import keras
+
+        keras.ops.zeros(1)  # the backend finds its devices here, quietly, not mid-run
 
     from .batches import face_batches, one_hot
 
