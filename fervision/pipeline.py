@@ -128,11 +128,7 @@ class Pipeline:
         keep_going: bool = False,
         options: dict[str, dict] | None = None,
     ):
-        if (
-            isinstance(detect_every, bool)
-            or not isinstance(detect_every, Integral)
-            or detect_every < 1
-        ):
+        if not _is_count(detect_every):
             raise FervisionError(
                 f"detect_every must be a whole number, 1 or more, not {detect_every!r}"
             )
@@ -220,9 +216,7 @@ class Pipeline:
 
     def frames(self, max_frames: int | None = None):
         """Like iterating the pipeline, stopping after ``max_frames``."""
-        if max_frames is not None and (
-            isinstance(max_frames, bool) or not isinstance(max_frames, Integral) or max_frames < 1
-        ):
+        if max_frames is not None and not _is_count(max_frames):
             raise FervisionError(
                 f"max_frames must be a whole number, 1 or more (None: every frame), "
                 f"not {max_frames!r}"
@@ -366,3 +360,8 @@ class Pipeline:
             for _ in frames:
                 pass
         return self.summary
+
+
+def _is_count(value) -> bool:
+    """Whether ``value`` is a whole number of 1 or more (``True`` is not one)."""
+    return isinstance(value, Integral) and not isinstance(value, bool) and value >= 1

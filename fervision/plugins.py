@@ -44,12 +44,13 @@ def get_plugin_manager() -> pluggy.PluginManager:
         allow = os.environ.get("FERVISION_LOAD_PLUGINS")
         allowed = {n.strip() for n in allow.split(",")} if allow else None
         entry_points = importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
-        unknown = sorted((allowed or set()) - {ep.name for ep in entry_points} - {""})
+        installed = sorted({ep.name for ep in entry_points})
+        unknown = sorted((allowed or set()) - set(installed) - {""})
         if unknown:
             logging.getLogger("fervision").warning(
                 "warning: FERVISION_LOAD_PLUGINS names %s, not installed (installed: %s)",
                 ", ".join(unknown),
-                ", ".join(sorted({ep.name for ep in entry_points})),
+                ", ".join(installed),
             )
         for ep in entry_points:
             if allowed is not None and ep.name not in allowed:

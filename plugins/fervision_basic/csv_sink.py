@@ -68,8 +68,8 @@ class CsvSink:
         self.labels = tuple(labels)
         self._photos_in = None
         if info.stills:
-            folder = info.source_id if os.path.isdir(info.source_id) else None
-            self._photos_in = folder or os.path.dirname(info.source_id)
+            folder = os.path.isdir(info.source_id)
+            self._photos_in = info.source_id if folder else os.path.dirname(info.source_id) or "."
         self._file = open(self.path, "wb", buffering=0)
         self._size = 0
         self.last_frame = None
@@ -79,7 +79,7 @@ class CsvSink:
         """The rows of one frame."""
         rows = self._face_rows(frame)
         if self._photos_in is not None:  # which photo: frame numbers skip unreadable ones
-            name = os.path.relpath(frame.source_id, self._photos_in or ".")
+            name = os.path.relpath(frame.source_id, self._photos_in)
             rows = [row + [name] for row in rows]
         return rows
 
