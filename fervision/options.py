@@ -185,8 +185,14 @@ _CONVERTERS = {
 }
 
 
+def require_between(stage: str, low: float, high: float, **values: float) -> None:
+    """A one-line error naming the first of ``values`` not a finite number from low to high."""
+    for name, value in values.items():
+        if not (math.isfinite(value) and low <= value <= high):
+            limits = f"{low:g} or more" if high == math.inf else f"from {low:g} to {high:g}"
+            raise OptionError(f"{stage} {name} must be a finite number, {limits}, not {value}")
+
+
 def require_non_negative(stage: str, **values: float) -> None:
     """A one-line error naming the first of ``values`` that is negative or not a number."""
-    for name, value in values.items():
-        if not (math.isfinite(value) and value >= 0):
-            raise OptionError(f"{stage} {name} must be a finite number, 0 or more, not {value}")
+    require_between(stage, 0, math.inf, **values)

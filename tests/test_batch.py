@@ -144,6 +144,10 @@ def check_first_and_second_run(videos: Path, out: Path, *options):
 
 def test_local_batch_fails_only_the_corrupt_video_and_reruns_skip(videos, stages, tmp_path):
     check_first_and_second_run(videos, tmp_path / "out", "--workers", "2", *stages)
+    other = fervision("batch", videos, "--out", tmp_path / "out", "--smoother", "vote", *stages)
+    assert "3 done, 0 skipped, 1 failed" in other.stdout  # other stages: processed again
+    summary = json.loads((tmp_path / "out" / "stage.summary.json").read_text())
+    assert summary["processing"]["stages"]["smoother"] == "vote"
 
 
 def test_ray_batch_fails_only_the_corrupt_video_and_reruns_skip(videos, stages, tmp_path):

@@ -197,3 +197,40 @@ def test_a_negative_or_infinite_stage_option_is_one_line(option, tmp_path):
     spec = PipelineSpec(options={kind: {name: value}}).checked()
     with pytest.raises(FervisionError, match=f"{kind} {name} must be a finite number, 0 or more"):
         spec.stage(kind)
+
+
+@pytest.mark.parametrize(
+    "stages, option, limits",
+    [
+        ({"smoother": "vote"}, "smoother.window=0", "1 or more"),
+        ({}, "tracker.high_score=5", "from 0 to 1"),
+        ({}, "tracker.min_iou=2", "from 0 to 1"),
+        ({}, "tracker.low_iou=nan", "from 0 to 1"),
+        ({}, "tracker.min_hits=-2", "1 or more"),
+        ({}, "tracker.cut_threshold=-1", "from 0 to 2"),
+        ({"tracker": "iou"}, "tracker.max_age=-1", "0 or more"),
+        ({"tracker": "iou"}, "tracker.min_iou=1.5", "from 0 to 1"),
+        ({"detector": "haar"}, "detector.full_every=0", "1 or more"),
+        ({"detector": "haar"}, "detector.memory=-1", "1 or more"),
+        ({}, "classifier.lift=inf", "from -1 to 1"),
+    ],
+)
+def test_a_stage_option_out_of_its_range_is_one_line(stages, option, limits):
+    """Values that used to be taken silently (or crash mid-run) are refused when built."""
+    from fervision import FervisionError, PipelineSpec
+
+    kind, _, setting = option.partition(".")
+    name, _, value = setting.partition("=")
+    spec = PipelineSpec(**stages, options={kind: {name: value}}).checked()
+    with pytest.raises(FervisionError, match=f"{kind} {name} must be a finite number, {limits},"):
+        spec.stage(kind)
+
+
+def test_a_haar_model_that_is_not_xml_is_one_line(tmp_path):
+    from fervision import FervisionError, PipelineSpec
+
+    junk = tmp_path / "junk.xml"
+    junk.write_bytes(os.urandom(2000))
+    spec = PipelineSpec(detector="haar", options={"detector": {"model": str(junk)}}).checked()
+    with pytest.raises(FervisionError, match="not a cascade XML file"):
+        spec.stage("detector")

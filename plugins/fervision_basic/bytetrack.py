@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from fervision.options import require_non_negative
+from fervision.options import require_between, require_non_negative
 from fervision.scene import SceneCutDetector
 from fervision.types import Frame, SourceInfo
 
@@ -63,8 +63,13 @@ class ByteTracker:
         self.high_score = float(high_score)
         self.min_iou = float(min_iou)
         self.low_iou = float(low_iou)
-        self.min_hits = max(1, int(min_hits))
+        self.min_hits = int(min_hits)
         self.buffer = float(buffer)
+        require_between(
+            "tracker", 0, 1, high_score=self.high_score, min_iou=self.min_iou, low_iou=self.low_iou
+        )
+        require_between("tracker", 1, math.inf, min_hits=self.min_hits)
+        require_between("tracker", 0, 2, cut_threshold=float(cut_threshold))
         require_non_negative("tracker", buffer=self.buffer)
         self.buffer_frames = math.ceil(self.buffer * 30)
         self.is_scene_cut = SceneCutDetector(cut_threshold)

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from fervision.options import require_non_negative
+from fervision.options import require_between, require_non_negative
 from fervision.types import Face, Frame, SourceInfo
 
 
@@ -159,6 +159,7 @@ class VoteSmoother:
 
     def __init__(self, window: int = 9):
         self.window = int(window)
+        require_between("smoother", 1, math.inf, window=self.window)
         self.states: dict[int, _VoteState] = {}
         self._fallback = PassThroughSmoother()
 

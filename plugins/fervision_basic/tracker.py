@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fervision.options import require_between, require_non_negative
 from fervision.scene import SceneCutDetector
 from fervision.types import Frame
 
@@ -55,8 +56,11 @@ class IouTracker:
     """
 
     def __init__(self, min_iou: float = 0.2, max_age: int = 15, cut_threshold: float = 0.5):
-        self.min_iou = min_iou
-        self.max_age = max_age
+        self.min_iou = float(min_iou)
+        self.max_age = int(max_age)
+        require_between("tracker", 0, 1, min_iou=self.min_iou)
+        require_between("tracker", 0, 2, cut_threshold=float(cut_threshold))
+        require_non_negative("tracker", max_age=self.max_age)
         self.is_scene_cut = SceneCutDetector(cut_threshold)
         self.tracks: list[Track] = []
         self.ended: list[int] = []

@@ -63,8 +63,9 @@ def batch(
     """Process many videos: an emotion CSV, summary JSON and timeline PNG for each.
 
     INPUT is a video file, a folder (searched recursively for videos) or a glob pattern
-    such as 'clips/**/*.mp4'. Finished videos are skipped when the command runs again,
-    so an interrupted batch resumes where it stopped; OUT/index.csv lists every input
+    such as 'clips/**/*.mp4'. Finished videos are skipped when the command runs again
+    with the same stages and options, so an interrupted batch resumes where it stopped
+    (other stages or options process them again); OUT/index.csv lists every input
     as done, skipped, failed (with the reason) or interrupted. Exits 1 if any video
     failed, 130 when interrupted. Local workers' own output (native libraries' logs) goes to
     OUT/workers.log.

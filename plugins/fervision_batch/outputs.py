@@ -109,8 +109,11 @@ def remove_partials(paths: dict[str, Path]) -> None:
         partial_path(path).unlink(missing_ok=True)
 
 
-def completed_summary(paths: dict[str, Path], size: int, mtime_ns: int) -> dict | None:
-    """The summary of a video whose outputs are complete and up to date, else None."""
+def completed_summary(
+    paths: dict[str, Path], size: int, mtime_ns: int, stages: dict[str, str]
+) -> dict | None:
+    """The summary of a video whose outputs are complete, up to date and made with
+    ``stages`` (a rerun with other stages or options processes it again), else None."""
     if not all(p.is_file() for p in paths.values()):
         return None
     try:
@@ -119,6 +122,8 @@ def completed_summary(paths: dict[str, Path], size: int, mtime_ns: int) -> dict 
     except (OSError, ValueError, KeyError, TypeError):
         return None
     if source.get("size") != size or source.get("mtime_ns") != mtime_ns:
+        return None
+    if summary.get("processing", {}).get("stages") != stages:
         return None
     return summary
 

@@ -160,7 +160,9 @@ def run_batch(
         job = Job.for_video(video, name)
         paths = output_paths(out, name)
         remove_partials(paths)
-        summary = None if overwrite else completed_summary(paths, job.size, job.mtime_ns)
+        summary = None
+        if not overwrite:
+            summary = completed_summary(paths, job.size, job.mtime_ns, spec.settings())
         failed_before = None
         if not (overwrite or retry_failed):
             failed_before = recorded_failure(failure_path(out, name), job.size, job.mtime_ns)

@@ -8,7 +8,7 @@ import numpy as np
 
 from fervision.errors import FervisionError
 from fervision.imaging import box_iou
-from fervision.options import require_non_negative
+from fervision.options import require_between, require_non_negative
 from fervision.types import Frame
 
 from .model_io import DEFAULT_MODEL, read_metadata
@@ -97,6 +97,7 @@ class EmotionClassifier:
         self.equalize_below = float(equalize_below)
         self.rate = float(rate)
         require_non_negative("classifier", rate=self.rate, equalize_below=self.equalize_below)
+        require_between("classifier", -1, 1, lift=self.lift)
         self._last: dict[int, tuple[float, int, np.ndarray]] = {}  # id: time, frame, probs
         self._places: list[tuple[float, int, tuple, np.ndarray]] = []  # time, frame, box, probs
         self._predictor = None

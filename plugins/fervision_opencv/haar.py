@@ -8,6 +8,7 @@ face confirmed by ``n`` overlapping raw hits: about 0.5 for a face that barely p
 
 from __future__ import annotations
 
+import math
 import os
 from pathlib import Path
 
@@ -16,7 +17,7 @@ import numpy as np
 
 from fervision.errors import FervisionError
 from fervision.imaging import box_iou, downscaled
-from fervision.options import OptionError
+from fervision.options import OptionError, require_between
 from fervision.scene import SceneCutDetector
 from fervision.types import Face, Frame
 
@@ -97,7 +98,10 @@ class HaarDetector:
         if not path.is_file():
             raise FervisionError(f"Haar cascade file not found: {path}")
         self.model = path
-        self.classifier = cv2.CascadeClassifier(str(path))
+        try:
+            self.classifier = cv2.CascadeClassifier(str(path))
+        except (cv2.error, SystemError):  # OpenCV raises on a file that is not XML at all
+            self.classifier = cv2.CascadeClassifier()
         if self.classifier.empty():
             raise FervisionError(f"cannot load Haar cascade {path}: not a cascade XML file")
         try:
@@ -122,8 +126,9 @@ class HaarDetector:
             raise OptionError(f"downscale must be at least 32 pixels, not {downscale}")
         self.min_size = _pair(min_size, "min_size") if min_size else (0, 0)
         self.equalize = bool(equalize)
-        self.full_every = max(1, int(full_every))
-        self.memory = max(1, int(memory))
+        self.full_every = int(full_every)
+        self.memory = int(memory)
+        require_between("detector", 1, math.inf, full_every=self.full_every, memory=self.memory)
         self.is_scene_cut = SceneCutDetector()
         self._frames = 0
         self._last_full = -(10**9)
