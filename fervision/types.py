@@ -60,11 +60,12 @@ class SourceInfo:
     frame_count: int | None = None  # None when unknown or endless
     live: bool = False  # a camera or stream: drop stale frames rather than wait
     media_path: str | None = None  # the file whose timing the frames keep (its audio may follow)
+    video: bool = False  # decoded from a video file, camera or stream: never photos
 
     @property
     def stills(self) -> bool:
         """Whether the frames are photos (one image, or images under 5 a second), not video."""
-        return self.frame_count == 1 or 0 < self.fps < 5
+        return not self.video and (self.frame_count == 1 or 0 < self.fps < 5)
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:

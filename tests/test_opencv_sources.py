@@ -394,3 +394,26 @@ def test_a_run_over_a_folder_counts_the_photos_it_skipped(tmp_path):
     summary = Pipeline(str(tmp_path), detector=None, tracker=None, classifier=None).run()
     assert summary.frames == 4 and summary.skipped == 1
     assert "4 photos" in summary.describe() and "1 skipped (not readable)" in summary.describe()
+
+
+@pytest.mark.parametrize("fps, count", [(3.0, 4), (25.0, 1)])
+def test_a_slow_or_one_frame_video_is_video_not_photos(photo, tmp_path, fps, count):
+    """A video at under 5 frames/s (or of one frame) keeps its ids and has no file column."""
+    import csv
+
+    from fervision import Pipeline
+
+    image = cv2.imread(str(photo))
+    path = tmp_path / "slow.mp4"
+    h, w = image.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+    for _ in range(count):
+        writer.write(image)
+    writer.release()
+    out = tmp_path / "slow.csv"
+    summary = Pipeline(str(path), classifier=None, sinks=[f"csv:{out}"]).run()
+    assert summary.frames == count and not summary.stills
+    with open(out, newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert "file" not in rows[0]
+    assert len({row["face_id"] for row in rows}) == 2  # the two people, one id each

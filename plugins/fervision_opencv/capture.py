@@ -133,6 +133,7 @@ class _CaptureSource:
             frame_count=count,
             live=self.live,
             media_path=self._media_path() if self.fps_override is None else None,
+            video=True,
         )
         self._use_msec = self.fps_override is None
         self._last_ts = -1.0
