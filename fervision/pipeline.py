@@ -14,6 +14,7 @@ from numbers import Integral
 import numpy as np
 
 from .errors import FervisionError, SinkFailed, StopPipeline, one_line
+from .outputs import check_not_input
 from .plugins import get_plugin_manager
 from .registry import DEFAULT_STAGES
 from .spec import STAGES, PipelineSpec, build_stage, check_option_kinds, open_source
@@ -84,6 +85,14 @@ class Summary:
 def counted(n: int, noun: str) -> str:
     """``n`` and ``noun``, plural unless n is 1: "1 photo", "3 faces"."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
+def _check_not_input(sink, info: SourceInfo) -> None:
+    """A sink with a ``path`` (as file sinks, plugins' too, name their file) must not be
+    about to write over the input; checked before any sink opens (and truncates) a file."""
+    path = getattr(sink, "path", None)
+    if isinstance(path, (str, os.PathLike)):
+        check_not_input(path, info.source_id)
 
 
 def _call(stage, method: str, *args):
@@ -239,6 +248,8 @@ class Pipeline:
         try:
             for stage in self.stages():
                 _call(stage, "open", info)
+            for sink in self.sinks:
+                _check_not_input(sink, info)
             for sink in self.sinks:
                 _call(sink, "open", info, self.labels)
                 opened.append(sink)

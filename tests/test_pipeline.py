@@ -250,3 +250,28 @@ def test_sigterm_handler_turns_into_keyboard_interrupt():
             time.sleep(1)
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def test_a_plugin_sink_given_the_input_as_its_path_is_refused_before_it_opens(clip, tmp_path):
+    """Any sink with a ``path`` naming the input is refused; the video stays intact."""
+    import shutil
+    from pathlib import Path
+
+    video = shutil.copy(clip, tmp_path / "clip.mp4")
+    before = Path(video).read_bytes()
+
+    class TruncatingSink:
+        def __init__(self, path):
+            self.path = path
+
+        def open(self, info, labels):
+            open(self.path, "w").close()
+
+        def write(self, frame):
+            pass
+
+    sink = TruncatingSink(str(video))
+    pipeline = Pipeline(str(video), detector=None, tracker=None, classifier=None, sinks=[sink])
+    with pytest.raises(FervisionError, match="would overwrite the input"):
+        pipeline.run()
+    assert Path(video).read_bytes() == before
