@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import time
 from collections import Counter
 from contextlib import closing
@@ -155,6 +156,7 @@ class Pipeline:
         self.keep_going = keep_going
         self.info: SourceInfo | None = None
         self.summary = Summary()
+        self._running = threading.Lock()  # one run at a time: the stages keep per-run state
 
     @classmethod
     def from_spec(cls, spec: PipelineSpec, source, sinks=(), keep_going=False, **stages):
@@ -233,6 +235,16 @@ class Pipeline:
         return self._frames(max_frames)
 
     def _frames(self, max_frames):
+        if not self._running.acquire(blocking=False):
+            raise FervisionError(
+                "this pipeline is already running; build another Pipeline to run two at once"
+            )
+        try:
+            yield from self._run_frames(max_frames)
+        finally:
+            self._running.release()
+
+    def _run_frames(self, max_frames):
         pm = get_plugin_manager()
         summary = self.summary = Summary()
         try:

@@ -275,3 +275,15 @@ def test_a_plugin_sink_given_the_input_as_its_path_is_refused_before_it_opens(cl
     with pytest.raises(FervisionError, match="would overwrite the input"):
         pipeline.run()
     assert Path(video).read_bytes() == before
+
+
+def test_one_pipeline_iterated_twice_at_once_is_refused_then_runs_again():
+    pipeline = Pipeline(
+        ListSource(count=5), detector=BoxDetector(), tracker=None, classifier=FixedClassifier()
+    )
+    first = pipeline.frames()
+    next(first)
+    with pytest.raises(FervisionError, match="already running"):
+        next(iter(pipeline))
+    assert len(list(first)) == 4  # the first run is untouched
+    assert pipeline.run().frames == 5  # and once it ended, the pipeline runs again
