@@ -285,6 +285,23 @@ def disk_full_csv(work: Path) -> str:
     return got
 
 
+@case("disk full under the video")
+def disk_full_video(work: Path) -> str:
+    full = work / "full"
+    full.mkdir()
+    (work / "full.kept").mkdir()
+    csv_path = work / "e.csv"
+    prefix = _full_disk_prefix(full, 48)
+    result = fervision(
+        "run", "--source", "sample", "--csv", csv_path, "-o", full / "a.mp4", prefix=prefix
+    )
+    check(result.returncode != 99, "could not mount the tmpfs")
+    got = error_line(result, f"cannot write video {full / 'a.mp4'}: No space left on device")
+    check(0 < len(whole_csv(csv_path)), "no whole CSV")
+    check(not list((work / "full.kept").iterdir()), "a partial video was left")
+    return got
+
+
 @case("disk full under a batch's output folder")
 def disk_full_batch(work: Path) -> str:
     videos, full = work / "videos", work / "full"

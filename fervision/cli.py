@@ -238,6 +238,7 @@ def run(
                 if bar is not None:
                     bar.update()
     except KeyboardInterrupt:
+        _ignore_further_interrupts()
         if bar is not None:
             bar.close()
         pipeline.summary.interrupted = True
@@ -285,6 +286,12 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def _ignore_further_interrupts() -> None:
+    """The run is over (its outputs closed): Ctrl-C pressed on must not cut the exit short."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+
+
 def main(argv=None) -> None:
     """Entry point: one-line errors, exit 130 when interrupted (Ctrl-C or SIGTERM)."""
     signal.signal(signal.SIGTERM, _raise_interrupt)
@@ -305,6 +312,7 @@ def main(argv=None) -> None:
         exc.show()
         sys.exit(exc.exit_code)
     except (KeyboardInterrupt, click.exceptions.Abort):
+        _ignore_further_interrupts()
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except OptionError as exc:  # a stage option given wrong: a usage error

@@ -15,6 +15,7 @@ from numbers import Integral
 import numpy as np
 
 from .errors import FervisionError, SinkFailed, StopPipeline, one_line
+from .interrupts import interrupts_deferred
 from .outputs import check_not_input
 from .plugins import get_plugin_manager
 from .registry import DEFAULT_STAGES
@@ -295,21 +296,28 @@ class Pipeline:
             raise
         finally:
             summary.seconds = time.perf_counter() - start
-            if reader is not None:
-                summary.dropped = reader.dropped
-                reader.close()
-            summary.reconnects = getattr(self.source, "reconnects", 0)
-            summary.missed = getattr(self.source, "frames_missed", 0)
-            summary.skipped = len(getattr(self.source, "skipped", ()))
-            _call(self.source, "close")
-            try:
-                if writer is not None:
-                    writer.close()
-            finally:
-                self._close_sinks(opened)
-                for stage in self.stages():
-                    _call(stage, "close")
-                pm.hook.pipeline_finished(summary=summary)
+            # Ctrl-C pressed again must not cut this short (a reader left running, a video
+            # without its end): it is delivered once everything is closed.
+            with interrupts_deferred():
+                self._finish(reader, writer, opened, summary)
+
+    def _finish(self, reader, writer, opened: list, summary: Summary) -> None:
+        """Stop the reader, close the source, drain the writer, close sinks and stages."""
+        if reader is not None:
+            summary.dropped = reader.dropped
+            reader.close()
+        summary.reconnects = getattr(self.source, "reconnects", 0)
+        summary.missed = getattr(self.source, "frames_missed", 0)
+        summary.skipped = len(getattr(self.source, "skipped", ()))
+        _call(self.source, "close")
+        try:
+            if writer is not None:
+                writer.close()
+        finally:
+            self._close_sinks(opened)
+            for stage in self.stages():
+                _call(stage, "close")
+            get_plugin_manager().hook.pipeline_finished(summary=summary)
 
     def _write(self, sinks: list, frame: Frame) -> None:
         """Give ``frame`` to each sink; one that raises is dropped and reported once.

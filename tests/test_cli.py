@@ -200,8 +200,11 @@ def test_folder_of_gray_and_bgra_images(photo, tmp_path):
     assert {r[0] for r in rows} == {"0", "1"} and all(r[8] in LABELS for r in rows)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_interrupt_leaves_complete_csv_and_playable_video(clip, tmp_path, sig):
+@pytest.mark.parametrize(
+    "sig, again", [(signal.SIGINT, False), (signal.SIGTERM, False), (signal.SIGINT, True)]
+)
+def test_interrupt_leaves_complete_csv_and_playable_video(clip, tmp_path, sig, again):
+    """Ctrl-C or SIGTERM, once or (``again``) pressed on while the outputs are finished."""
     out_csv, out_video = tmp_path / "out.csv", tmp_path / "out.mp4"
     proc = subprocess.Popen(
         [
@@ -228,6 +231,9 @@ def test_interrupt_leaves_complete_csv_and_playable_video(clip, tmp_path, sig):
             break
         time.sleep(0.2)
     proc.send_signal(sig)
+    while again and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.02)
+        proc.send_signal(sig)
     try:
         stdout, stderr = proc.communicate(timeout=60)
     except subprocess.TimeoutExpired:  # a hang: fail with every thread's stack

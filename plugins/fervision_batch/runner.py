@@ -9,15 +9,13 @@ rest ``interrupted`` in the index and raises ``KeyboardInterrupt`` again.
 from __future__ import annotations
 
 import os
-import signal
 import sys
-import threading
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.interrupts import interrupts_deferred
 from fervision.options import OptionError
 from fervision.outputs import prepare_folder
 from fervision.spec import PipelineSpec
@@ -295,28 +293,6 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
             frame_bar.close()
     engine.close()
     bars.close()
-
-
-@contextmanager
-def interrupts_deferred():
-    """Hold Ctrl-C (and SIGTERM) until the block ends, then deliver it.
-
-    So bookkeeping (a job handed to a worker and recorded as in flight, a result's
-    files and index row) is never cut in half.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    caught: list[int] = []
-    held = (signal.SIGINT, signal.SIGTERM)
-    previous = {signum: signal.signal(signum, lambda n, f: caught.append(n)) for signum in held}
-    try:
-        yield
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-        for signum in dict.fromkeys(caught):
-            os.kill(os.getpid(), signum)
 
 
 class _StageLoadError(Exception):

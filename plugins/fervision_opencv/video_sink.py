@@ -133,10 +133,16 @@ class VideoSink:
             image = letterboxed(image, self.size)
         try:
             self._writer.write(image)
+        except OSError as exc:  # a full disk, named by the final path, not the hidden one
+            self._failed = True
+            raise self._cannot_write(exc) from None
         except Exception:
             self._failed = True
             raise
         self.frames_written += 1
+
+    def _cannot_write(self, exc: OSError) -> FervisionError:
+        return FervisionError(f"cannot write video {self.path}: {exc.strerror or exc}")
 
     def close(self) -> None:
         """Finalize the file (safe to call twice)."""
@@ -148,6 +154,9 @@ class VideoSink:
                 writer.close()
             else:
                 writer.release()
+        except OSError as exc:
+            self._failed = True
+            raise self._cannot_write(exc) from None
         except Exception:
             self._failed = True
             raise

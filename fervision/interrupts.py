@@ -1,0 +1,31 @@
+"""Holding Ctrl-C (and SIGTERM) while work that must not be cut in half finishes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from contextlib import contextmanager
+
+
+@contextmanager
+def interrupts_deferred():
+    """Hold Ctrl-C (and SIGTERM) until the block ends, then deliver it.
+
+    So finishing work (a video's last frames and index, a batch's bookkeeping) is never
+    cut in half by a second Ctrl-C. Outside the main thread signals cannot be held: the
+    block runs as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    caught: list[int] = []
+    held = (signal.SIGINT, signal.SIGTERM)
+    previous = {signum: signal.signal(signum, lambda n, f: caught.append(n)) for signum in held}
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in dict.fromkeys(caught):
+            os.kill(os.getpid(), signum)
