@@ -416,8 +416,23 @@ for _name, _args, _option in (
     ("--detect-every 0", ("run", "--detect-every", "0"), "--detect-every"),
     ("--reconnect on a file", ("run", "--reconnect", "2"), "--reconnect"),
     ("batch --workers 0", ("batch", ".", "--out", "o", "--workers", "0"), "--workers"),
+    ("--fps nan", ("run", "--fps", "nan"), "0 < fps"),
+    ("-O source.fps=0", ("run", "-O", "source.fps=0"), "0 < fps"),
+    ("--tracker bogus", ("run", "--tracker", "bogus"), "unknown tracker 'bogus'"),
+    ("--sink bogus", ("run", "--sink", "bogus:x"), "unknown sink 'bogus'"),
+    ("-O detector.variant=bogus", ("run", "-O", "detector.variant=bogus"), "variant 'bogus'"),
+    ("-O classifier.backend=bogus", ("run", "-O", "classifier.backend=bogus"), "backend 'bogus'"),
+    ("vote window 0", ("run", "--smoother", "vote", "-O", "smoother.window=0"), "window"),
+    ("tracker high_score 5", ("run", "-O", "tracker.high_score=5"), "from 0 to 1, not 5"),
+    ("classifier lift nan", ("run", "-O", "classifier.lift=nan"), "lift must be"),
 ):
     case(_name)(_bad_option(*_args, option=_option))
+
+case("--sink csv and --csv on one file")(
+    _bad_option(
+        "run", "--csv", "e.csv", "--sink", "csv:e.csv", option="name the same file", status=1
+    )
+)
 
 
 def _odd_image(name: str, make, expect_error: str | None = None):

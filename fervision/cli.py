@@ -12,7 +12,7 @@ from dataclasses import replace
 import click
 
 from .cli_options import SIZE, pipeline_spec
-from .errors import FervisionError, SinkFailed, one_line
+from .errors import FervisionError, SinkFailed, StageNotFound, one_line
 from .options import OptionError
 from .outputs import check_distinct
 from .plugins import get_plugin_manager, get_registry, mark_failed, plugin_hooks, plugin_infos
@@ -213,7 +213,12 @@ def run(
         overlay.update({"show_fps": False} if display or output_kind in ("image", "images") else {})
         spec = replace(spec, annotator="overlay").with_options(annotator=overlay)
     spec = spec.checked()  # every -O known and converted before an output or model is made
-    check_distinct({"--csv": csv_path, "--output": output, "--report": report_path})
+    extra_sinks = [_sink(name) for name in sinks]
+    paths = {"--csv": csv_path, "--output": output, "--report": report_path}
+    for name, sink in zip(sinks, extra_sinks):
+        path = getattr(sink, "path", None)  # a file sink's path, by convention
+        paths[f"--sink {name}"] = path if isinstance(path, (str, os.PathLike)) else None
+    check_distinct(paths)
     built_sinks = []
     if csv_path:
         built_sinks.append(_sink("csv", path=csv_path))
@@ -222,7 +227,7 @@ def run(
     if report_path:
         settings = {"source": source, **spec.settings()}
         built_sinks.append(_sink("report", path=report_path, settings=settings))
-    built_sinks += [_sink(name) for name in sinks]
+    built_sinks += extra_sinks
     if window is not None:
         built_sinks.append(window)
     pipeline = Pipeline.from_spec(spec, src, sinks=built_sinks, keep_going=keep_going)
@@ -315,7 +320,7 @@ def main(argv=None) -> None:
         _ignore_further_interrupts()
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
-    except OptionError as exc:  # a stage option given wrong: a usage error
+    except (OptionError, StageNotFound) as exc:  # a stage or its option given wrong: usage
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except FervisionError as exc:

@@ -59,11 +59,12 @@ class StageOption:
         if "None" in types and value.strip().lower() in ("", "none"):
             return None
         known = [name for name in _CONVERTERS if name in types]
+        known += [name for name in types if _tuple_items(name)]
         if not types or not known:
             return value
         for name in known:
             try:
-                return _CONVERTERS[name](value)
+                return _convert(name, value)
             except ValueError:
                 continue
         raise ValueError(f"{value!r} is not {self.type or known[0]}")
@@ -183,6 +184,26 @@ _CONVERTERS = {
     "Path": _path,
     "str": str,
 }
+
+
+def _tuple_items(name: str) -> list[str] | None:
+    """The item types of ``tuple[int, int]`` (a fixed-length tuple of known types), else None."""
+    match = re.fullmatch(r"(?:tuple|Tuple)\[(.+)\]", name)
+    items = [item.strip() for item in match[1].split(",")] if match else []
+    return items if items and all(item in _CONVERTERS for item in items) else None
+
+
+def _convert(name: str, text: str):
+    """``text`` as the type ``name``; a tuple is written ``30,30`` or ``(30, 30)`` (numbers
+    also ``30x30``)."""
+    items = _tuple_items(name)
+    if items is None:
+        return _CONVERTERS[name](text)
+    numbers = all(item in ("int", "float") for item in items)
+    parts = re.split(r"\s*[,x]\s*" if numbers else r"\s*,\s*", text.strip().strip("()[]").strip())
+    if len(parts) != len(items):
+        raise ValueError(f"{text!r} is not {len(items)} values")
+    return tuple(_CONVERTERS[item](part) for item, part in zip(items, parts))
 
 
 def require_between(stage: str, low: float, high: float, **values: float) -> None:

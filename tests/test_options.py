@@ -234,3 +234,18 @@ def test_a_haar_model_that_is_not_xml_is_one_line(tmp_path):
     spec = PipelineSpec(detector="haar", options={"detector": {"model": str(junk)}}).checked()
     with pytest.raises(FervisionError, match="not a cascade XML file"):
         spec.stage("detector")
+
+
+@pytest.mark.parametrize(
+    "text, value",
+    [("30", 30), ("30,40", (30, 40)), ("(30, 40)", (30, 40)), ("30x40", (30, 40)), ("none", None)],
+)
+def test_a_tuple_option_is_written_as_values_with_commas(text, value):
+    option = StageOption("min_size", "int | tuple[int, int] | None")
+    assert option.convert(text) == value
+
+
+def test_a_tuple_option_of_the_wrong_length_is_refused():
+    with pytest.raises(ValueError, match="is not int | tuple"):
+        StageOption("min_size", "int | tuple[int, int] | None").convert("1,2,3")
+    assert StageOption("names", "tuple[str, str]").convert("a x, b") == ("a x", "b")

@@ -6,9 +6,8 @@ import os
 
 import numpy as np
 
-from fervision.errors import FervisionError
 from fervision.imaging import box_iou
-from fervision.options import require_between, require_non_negative
+from fervision.options import OptionError, require_between, require_non_negative
 from fervision.types import Frame
 
 from .model_io import DEFAULT_MODEL, read_metadata
@@ -90,7 +89,7 @@ class EmotionClassifier:
         self.metadata = read_metadata(self.path)  # fails fast, before TensorFlow loads
         self.labels = tuple(self.metadata.labels)
         if backend not in BACKENDS:
-            raise FervisionError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
+            raise OptionError(f"unknown backend {backend!r}; known: {', '.join(BACKENDS)}")
         self.backend = backend
         self.flip_average = DEFAULT_FLIP_AVERAGE if flip_average is None else flip_average
         self.lift = float(lift)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.options import OptionError
 
 MODEL_ENV = "FERVISION_MEDIAPIPE_MODEL"
 TFLITE_IDENTIFIER = b"TFL3"
@@ -52,7 +53,7 @@ def get_spec(variant: str) -> ModelSpec:
     try:
         return MODELS[variant.strip().lower()]
     except KeyError:
-        raise FervisionError(
+        raise OptionError(
             f"unknown MediaPipe face model variant {variant!r}; known: auto, "
             f"{', '.join(MODELS)} (or pass model=PATH / --detector-model PATH)"
         ) from None

@@ -31,6 +31,7 @@ import cv2  # noqa: E402 - after the log level, which FFmpeg reads when it first
 
 from fervision.errors import FervisionError  # noqa: E402
 from fervision.native import quiet_native_output  # noqa: E402
+from fervision.options import OptionError  # noqa: E402
 from fervision.types import Frame, SourceInfo, to_bgr  # noqa: E402
 
 from .paths import input_file, redact_url  # noqa: E402
@@ -68,7 +69,7 @@ class _CaptureSource:
     def __init__(self, fps: float | None = None) -> None:
         self.fps_override = _sane_fps(fps) if fps is not None else None
         if fps is not None and self.fps_override is None:
-            raise FervisionError(f"invalid fps {fps!r}: give a number above 0")
+            raise OptionError(f"invalid fps {fps!r}: give a number above 0")
         self.source_id = ""
         self.info: SourceInfo | None = None
         self._cap = None
@@ -407,7 +408,7 @@ def _backend(name: str | None) -> int:
     attr = _BACKENDS.get(str(name).lower())
     if attr is None or not hasattr(cv2, attr):
         known = ", ".join(sorted(_BACKENDS))
-        raise FervisionError(f"unknown capture backend {name!r}; known: {known}")
+        raise OptionError(f"unknown capture backend {name!r}; known: {known}")
     return getattr(cv2, attr)
 
 

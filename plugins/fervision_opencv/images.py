@@ -16,6 +16,7 @@ import numpy as np
 
 from fervision.errors import FervisionError
 from fervision.imaging import IMAGE_SUFFIXES
+from fervision.options import OptionError
 from fervision.types import Frame, SourceInfo, to_bgr
 
 from .paths import input_file, natural_key
@@ -43,7 +44,7 @@ def _fps(fps) -> float:
     except (TypeError, ValueError):
         value = 0.0
     if not 0 < value <= 1000:
-        raise FervisionError(f"invalid fps {fps!r}: give a number above 0")
+        raise OptionError(f"invalid fps {fps!r}: give a number above 0")
     return value
 
 

@@ -14,6 +14,7 @@ import cv2
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.options import OptionError
 from fervision.sample_photo import FACE_CENTER, sample_image_path
 from fervision.types import Frame, SourceInfo
 
@@ -39,9 +40,9 @@ class SampleSource:
             self.fps = float(fps)
             self.width, self.height = int(width), int(height)
         except (TypeError, ValueError) as exc:
-            raise FervisionError(f"invalid sample option: {exc}") from None
+            raise OptionError(f"invalid sample option: {exc}") from None
         if self.count < 1 or not 0 < self.fps <= 1000 or min(self.width, self.height) < 64:
-            raise FervisionError(
+            raise OptionError(
                 "sample needs frames >= 1, 0 < fps <= 1000 and a size of at least 64x64"
             )
         self.path = sample_image_path()
