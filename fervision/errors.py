@@ -13,6 +13,10 @@ class PluginError(FervisionError):
     """A plugin misbehaved: two plugins claiming one name, a stage missing a method."""
 
 
+class StageClash(PluginError):
+    """Two plugins registering one stage name: the later one is not loaded."""
+
+
 class SinkFailed(FervisionError):
     """A sink raised while writing; the run stopped with every other output closed."""
 

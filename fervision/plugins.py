@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import pluggy
 
 from . import hookspecs
-from .errors import PluginError, one_line
+from .errors import StageClash, one_line
 from .registry import Registry
 
 ENTRY_POINT_GROUP = "fervision"
@@ -101,8 +101,9 @@ def reset_registry() -> None:
 def get_registry() -> Registry:
     """Every stage registered by the loaded plugins, each attributed to its plugin.
 
-    A plugin whose ``register_stages`` raises (other than a conflict with another plugin)
-    adds nothing and is remembered as failed; the others are unaffected.
+    A plugin whose ``register_stages`` raises, or claims a name another plugin has
+    already registered, adds nothing and is remembered as failed (a clash is also
+    warned about); the others are unaffected, so every command still works.
     """
     global _registry
     if _registry is None:
@@ -111,11 +112,13 @@ def get_registry() -> Registry:
         for impl in pm.hook.register_stages.get_hookimpls():
             try:
                 impl.function(registry=registry.bind(impl.plugin_name))
-            except PluginError:
-                raise
             except Exception as exc:
                 registry.remove(impl.plugin_name)
                 mark_failed(impl.plugin_name, exc)
+                if isinstance(exc, StageClash):
+                    logging.getLogger("fervision").warning(
+                        "warning: plugin %r not loaded: %s", impl.plugin_name, exc
+                    )
         registry.failed = {i.name: i.error for i in _infos.values() if i.error}
         _registry = registry
     return _registry

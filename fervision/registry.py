@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PluginError, StageNotFound
+from .errors import PluginError, StageClash, StageNotFound
 from .lazy import LazyFactory, describe
 from .options import OptionSet, option_set
 from .stages import check_stage
@@ -77,7 +77,7 @@ class Registry:
             raise PluginError(f"plugin {plugin!r} registered unknown stage kind {kind!r}")
         existing = self._entries.get((kind, name))
         if existing is not None:
-            raise PluginError(
+            raise StageClash(
                 f"{kind} {name!r} is registered by two plugins: {existing.plugin!r} and {plugin!r}"
             )
         if isinstance(factory, str):
