@@ -5,6 +5,7 @@ build their stages from such a description through :func:`build_stage`."""
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -51,13 +52,24 @@ def source_name(target: str) -> str:
     return target if named else "auto"
 
 
+def is_images(target) -> bool:
+    """Whether ``target`` is numpy images in memory (one, or an iterable of them)."""
+    if isinstance(target, (str, bytes, os.PathLike)) or hasattr(target, "open"):
+        return False
+    return isinstance(target, Iterable)  # an ndarray is one too
+
+
 def open_source(target, **options):
     """Build a source from a registered name (``sample``, ``webcam:1``), a camera index
-    (``0``), a path (``str`` or ``pathlib.Path``), a URL, or a source object."""
+    (``0``), a path (``str`` or ``pathlib.Path``), a URL, numpy images, or a source object."""
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
     elif isinstance(target, int) and not isinstance(target, bool):
         target = f"webcam:{target}"
+    if is_images(target):
+        from .memory import ArraySource
+
+        return ArraySource(target, **options)
     if not isinstance(target, str):
         return build_stage("source", target, options)
     name = source_name(target)

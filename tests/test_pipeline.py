@@ -4,6 +4,7 @@ import signal
 import time
 from contextlib import closing
 
+import numpy as np
 import pytest
 
 from fakes import BoxDetector, FixedClassifier, ListSource, RecordingSink
@@ -287,3 +288,30 @@ def test_one_pipeline_iterated_twice_at_once_is_refused_then_runs_again():
         next(iter(pipeline))
     assert len(list(first)) == 4  # the first run is untouched
     assert pipeline.run().frames == 5  # and once it ended, the pipeline runs again
+
+
+def test_numpy_images_in_memory_are_a_source(photo):
+    """One array is a photo; a list or a generator of arrays is video with stable ids."""
+    import cv2
+
+    image = cv2.imread(str(photo))
+    summary = Pipeline(image, classifier=None).run()
+    assert summary.stills and summary.frames == 1 and summary.faces == 2
+    frames = list(Pipeline([image] * 5, classifier=None))
+    assert [f.timestamp for f in frames] == [i / 30 for i in range(5)]
+    assert {face.track_id for face in frames[-1].faces} == {1, 2}
+    gray = (cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) for _ in range(3))
+    summary = Pipeline(gray, classifier=None, options={"source": {"fps": 10}}).run()
+    assert summary.frames == 3 and summary.faces == 6 and not summary.stills
+
+
+@pytest.mark.parametrize(
+    "images, message",
+    [
+        ([np.zeros(3, np.uint8)], r"image 0 of the source is not an image .*: \(3,\)"),
+        ([], "the source has no images"),
+    ],
+)
+def test_numpy_images_that_are_not_images_are_one_line(images, message):
+    with pytest.raises(FervisionError, match=message):
+        Pipeline(images, detector=None, tracker=None, classifier=None).run()

@@ -1,0 +1,66 @@
+"""Frames already in memory as a source: one numpy image (a photo) or a sequence (video)."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterable
+
+import numpy as np
+
+from .errors import FervisionError
+from .options import require_between
+from .types import Frame, SourceInfo, to_bgr
+
+
+class ArraySource:
+    """Numpy images as a source: ``Pipeline(image)`` or ``Pipeline([frame, frame, ...])``.
+
+    One image (H x W, H x W x 3 BGR or H x W x 4 BGRA, uint8) is a photo; a list, an
+    N x H x W x 3 array or any iterable of images (a generator from your own camera loop)
+    is video at ``fps``, each image a frame.
+
+    Args:
+        images: one image, or an iterable of them.
+        fps: the frame rate of a sequence (frame i is at i / fps seconds).
+    """
+
+    live = False
+
+    def __init__(self, images, fps: float = 30.0) -> None:
+        self.fps = float(fps)
+        require_between("source", 1e-3, 1000, fps=self.fps)
+        self.single = isinstance(images, np.ndarray) and images.ndim in (2, 3)
+        if not (self.single or isinstance(images, Iterable)) or isinstance(images, (str, bytes)):
+            raise FervisionError(f"a source must be a name, path, image or images, not {images!r}")
+        self.images = [images] if self.single else images
+        self.source_id = "memory"
+        self._first: np.ndarray | None = None
+        self._rest = iter(())
+
+    def open(self) -> SourceInfo:
+        rest = iter(self.images)
+        first = next(rest, None)
+        if first is None:
+            raise FervisionError("the source has no images")
+        self._first, self._rest = _image(first, 0), rest
+        h, w = self._first.shape[:2]
+        count = 1 if self.single else getattr(self.images, "__len__", lambda: None)()
+        return SourceInfo(self.source_id, w, h, self.fps, count, video=not self.single)
+
+    def frames(self):
+        if self._first is None:
+            raise FervisionError("the source is not open: call open() first")
+        first, self._first = self._first, None
+        for index, image in enumerate(itertools.chain([first], self._rest)):
+            yield Frame(_image(image, index), index, index / self.fps, self.source_id)
+
+
+def _image(image, index: int) -> np.ndarray:
+    """``image`` as BGR uint8, or a one-line error naming the frame."""
+    try:
+        return to_bgr(np.asarray(image))
+    except (ValueError, TypeError):
+        shape = getattr(image, "shape", type(image).__name__)
+        raise FervisionError(
+            f"image {index} of the source is not an image (H x W, H x W x 3 or 4): {shape}"
+        ) from None
