@@ -97,6 +97,16 @@ def _check_not_input(sink, info: SourceInfo) -> None:
         check_not_input(path, info.source_id)
 
 
+def _open_sink(sink, info: SourceInfo, labels) -> None:
+    """Open ``sink``; an error that does not name it (a plugin's OSError) is made to."""
+    try:
+        _call(sink, "open", info, labels)
+    except FervisionError:
+        raise
+    except Exception as exc:
+        raise FervisionError(f"cannot open {sink_name(sink)}: {one_line(exc)}") from exc
+
+
 def _call(stage, method: str, *args):
     fn = getattr(stage, method, None)
     return fn(*args) if fn is not None else None
@@ -264,7 +274,7 @@ class Pipeline:
             for sink in self.sinks:
                 _check_not_input(sink, info)
             for sink in self.sinks:
-                _call(sink, "open", info, self.labels)
+                _open_sink(sink, info, self.labels)
                 opened.append(sink)
                 _call(sink, "bind", self)  # a sink that steers the run (a window's Stop)
             background = [s for s in self.sinks if not getattr(s, "main_thread", False)]

@@ -305,7 +305,7 @@ def test_inputs_from_folders_quoted_globs_and_files_each_once(tmp_path):
 
 def test_bad_stage_options_fail_in_one_line_before_any_work(videos, tmp_path):
     result = fervision("batch", videos, "--out", tmp_path / "out", "--detector", "nope")
-    assert result.returncode == 1
+    assert result.returncode == 2  # an unknown stage is a usage error
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: unknown detector 'nope'")
     assert not (tmp_path / "out").exists()

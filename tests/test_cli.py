@@ -32,8 +32,8 @@ def read_rows(path):
         return list(csv.reader(f))
 
 
-def one_line_error(result, *fragments):
-    assert result.returncode == 1, result.stderr
+def one_line_error(result, *fragments, status=1):
+    assert result.returncode == status, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
     for fragment in fragments:
@@ -107,10 +107,10 @@ def test_camera_that_cannot_be_opened():
 
 
 def test_unknown_stage_lists_the_known_ones():
-    one_line_error(
-        fervision("run", "--detector", "nope"), "unknown detector 'nope'", "haar", "mediapipe"
-    )
-    one_line_error(fervision("run", "--smoother", "wobbly"), "known smoothers: ema, none, vote")
+    nope = fervision("run", "--detector", "nope")
+    one_line_error(nope, "unknown detector 'nope'", "haar", "mediapipe", status=2)
+    wobbly = fervision("run", "--smoother", "wobbly")
+    one_line_error(wobbly, "known smoothers: ema, none, vote", status=2)
 
 
 @pytest.mark.parametrize("detector", ["mediapipe", "haar"])

@@ -315,3 +315,19 @@ def test_numpy_images_in_memory_are_a_source(photo):
 def test_numpy_images_that_are_not_images_are_one_line(images, message):
     with pytest.raises(FervisionError, match=message):
         Pipeline(images, detector=None, tracker=None, classifier=None).run()
+
+
+def test_a_sink_that_fails_to_open_is_named_in_the_error(tmp_path):
+    class LockedSink:
+        path = str(tmp_path / "out.jsonl")
+
+        def open(self, info, labels):
+            raise PermissionError(13, "Permission denied")
+
+        def write(self, frame):
+            pass
+
+    pipeline = Pipeline(ListSource(count=3), detector=None, tracker=None, classifier=None)
+    pipeline.sinks = [LockedSink()]
+    with pytest.raises(FervisionError, match=r"cannot open locked sink .*out.jsonl: Permission"):
+        pipeline.run()

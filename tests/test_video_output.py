@@ -206,7 +206,7 @@ def test_a_write_that_fails_keeps_the_earlier_file_and_leaves_no_partial(tmp_pat
 
     h264.H264Writer.write = full_disk
     try:
-        with pytest.raises(OSError, match="No space"):
+        with pytest.raises(FervisionError, match=r"cannot write video .*out.mp4: No space left"):
             write(VideoSink(path), 5)
     finally:
         h264.H264Writer.write = real_write

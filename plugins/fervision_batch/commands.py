@@ -148,9 +148,11 @@ def report(csv_path, out_dir, html):
         html_path = out / f"{stem}{REPORT}"
         page = render_html(read_emotion_csv(source), title=stem, settings={"csv": str(source)})
         write_atomic(html_path, page.encode("utf-8"))
+    from fervision.pipeline import counted
+
     video = summary["video"]
     click.echo(
-        f"{summary['frames']} frames, {video['tracks']} face tracks, "
+        f"{counted(summary['frames'], 'frame')}, {counted(video['tracks'], 'face track')}, "
         f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s with a face, "
         f"mostly {video['dominant_emotion'] or 'nothing'}"
     )
