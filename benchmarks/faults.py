@@ -267,17 +267,22 @@ def _full_disk_prefix(mount: Path, size_kb: int) -> list[str]:
     return ["unshare", "--user", "--map-root-user", "--mount", "sh", "-c", script, "sh"]
 
 
+def _on_full_disk(work: Path, size_kb: int, *args, **kw):
+    """Run ``fervision *args`` with a ``size_kb`` tmpfs at ``work/full``; what it left there
+    is copied to ``work/full.kept``."""
+    (work / "full").mkdir()
+    (work / "full.kept").mkdir()
+    result = fervision(*args, prefix=_full_disk_prefix(work / "full", size_kb), **kw)
+    check(result.returncode != 99, "could not mount the tmpfs")
+    return result
+
+
 @case("disk full under the CSV")
 def disk_full_csv(work: Path) -> str:
-    full = work / "full"
-    full.mkdir()
-    (work / "full.kept").mkdir()
-    video = work / "annotated.mp4"
-    prefix = _full_disk_prefix(full, 12)
-    result = fervision(
-        "run", "--source", "sample", "--csv", full / "e.csv", "-o", video, prefix=prefix
+    full, video = work / "full", work / "annotated.mp4"
+    result = _on_full_disk(
+        work, 12, "run", "--source", "sample", "--csv", full / "e.csv", "-o", video
     )
-    check(result.returncode != 99, "could not mount the tmpfs")
     got = error_line(result, str(full / "e.csv"), "No space left on device")
     frames = whole_csv(work / "full.kept" / "e.csv")
     check(0 < len(frames) < 150, f"{len(frames)} frames in the CSV")
@@ -287,15 +292,9 @@ def disk_full_csv(work: Path) -> str:
 
 @case("disk full under the video")
 def disk_full_video(work: Path) -> str:
-    full = work / "full"
-    full.mkdir()
-    (work / "full.kept").mkdir()
-    csv_path = work / "e.csv"
-    prefix = _full_disk_prefix(full, 48)
-    result = fervision(
-        "run", "--source", "sample", "--csv", csv_path, "-o", full / "a.mp4", prefix=prefix
-    )
-    check(result.returncode != 99, "could not mount the tmpfs")
+    full, csv_path = work / "full", work / "e.csv"
+    args = ("run", "--source", "sample", "--csv", csv_path, "-o", full / "a.mp4")
+    result = _on_full_disk(work, 48, *args)
     got = error_line(result, f"cannot write video {full / 'a.mp4'}: No space left on device")
     check(0 < len(whole_csv(csv_path)), "no whole CSV")
     check(not list((work / "full.kept").iterdir()), "a partial video was left")
@@ -306,12 +305,9 @@ def disk_full_video(work: Path) -> str:
 def disk_full_batch(work: Path) -> str:
     videos, full = work / "videos", work / "full"
     videos.mkdir()
-    full.mkdir()
-    (work / "full.kept").mkdir()
     write_video(videos / "a.mp4", clip_frames(150))
     args = ("batch", videos, "--out", full, "--workers", "1", "--detector", "haar")
-    result = fervision(*args, prefix=_full_disk_prefix(full, 16), cwd=work)
-    check(result.returncode != 99, "could not mount the tmpfs")
+    result = _on_full_disk(work, 16, *args, cwd=work)
     got = error_line(result, f"cannot write {full}/a.", "No space left on device")
     kept = work / "full.kept"
     rows = list(csv.DictReader((kept / "index.csv").open(newline="")))

@@ -190,7 +190,7 @@ def run(
     """Run the pipeline on a source; write CSV, video, or show a window."""
     from tqdm import tqdm
 
-    from .pipeline import Pipeline, open_source
+    from .pipeline import Pipeline, open_source, sink_path
 
     source_options = {"fps": fps} if fps else {}
     if camera_size:
@@ -215,9 +215,7 @@ def run(
     spec = spec.checked()  # every -O known and converted before an output or model is made
     extra_sinks = [_sink(name) for name in sinks]
     paths = {"--csv": csv_path, "--output": output, "--report": report_path}
-    for name, sink in zip(sinks, extra_sinks):
-        path = getattr(sink, "path", None)  # a file sink's path, by convention
-        paths[f"--sink {name}"] = path if isinstance(path, (str, os.PathLike)) else None
+    paths.update({f"--sink {name}": sink_path(s) for name, s in zip(sinks, extra_sinks)})
     check_distinct(paths)
     built_sinks = []
     if csv_path:

@@ -89,11 +89,17 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
-def _check_not_input(sink, info: SourceInfo) -> None:
-    """A sink with a ``path`` (as file sinks, plugins' too, name their file) must not be
-    about to write over the input; checked before any sink opens (and truncates) a file."""
+def sink_path(sink) -> str | os.PathLike | None:
+    """The file a sink writes: its ``path``, as file sinks (plugins' too) name it; else None."""
     path = getattr(sink, "path", None)
-    if isinstance(path, (str, os.PathLike)):
+    return path if isinstance(path, (str, os.PathLike)) else None
+
+
+def _check_not_input(sink, info: SourceInfo) -> None:
+    """A sink must not be about to write over the input; checked before any sink opens
+    (and truncates) a file."""
+    path = sink_path(sink)
+    if path is not None:
         check_not_input(path, info.source_id)
 
 
