@@ -221,7 +221,10 @@ def run(
     if csv_path:
         built_sinks.append(_sink("csv", path=csv_path))
     if output:
-        built_sinks.append(_sink("video" if output_kind == "video" else "image", path=output))
+        if output_kind == "video":
+            built_sinks.append(_sink("video", path=output))
+        else:
+            built_sinks.append(_sink("image", path=output, max_frames=max_frames))
     if report_path:
         settings = {"source": source, **spec.settings()}
         built_sinks.append(_sink("report", path=report_path, settings=settings))

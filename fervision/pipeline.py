@@ -7,7 +7,7 @@ import os
 import sys
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from contextlib import closing
 from dataclasses import dataclass, field
 from numbers import Integral
@@ -22,6 +22,9 @@ from .registry import DEFAULT_STAGES
 from .spec import STAGES, PipelineSpec, build_stage, check_option_kinds, open_source
 from .threads import ReadAhead, WriteBehind
 from .types import Face, Frame, SourceInfo
+
+
+_UNCOUNTABLE = 64  # recent frames whose counts can be taken back (the write queue holds 8)
 
 
 @dataclass
@@ -173,6 +176,7 @@ class Pipeline:
         self.keep_going = keep_going
         self.info: SourceInfo | None = None
         self.summary = Summary()
+        self._counted: deque = deque(maxlen=_UNCOUNTABLE)  # what the latest frames added
         self._running = threading.Lock()  # one run at a time: the stages keep per-run state
 
     @classmethod
@@ -273,6 +277,7 @@ class Pipeline:
             raise
         reader = writer = None
         opened = []
+        self._counted.clear()
         start = time.perf_counter()  # reset once every stage is open
         try:
             for stage in self.stages():
@@ -330,6 +335,8 @@ class Pipeline:
             if writer is not None:
                 writer.close()
         finally:
+            if writer is not None and writer.failed:
+                self._uncount_after(writer.failed_item.index)
             self._close_sinks(opened)
             for stage in self.stages():
                 _call(stage, "close")
@@ -391,15 +398,30 @@ class Pipeline:
         _call(self.source, "resume")
 
     def counted(self, frame: Frame) -> None:
+        """Add ``frame`` to the run's summary."""
         s = self.summary
+        labels = [f.label for f in frame.faces if f.label]
         s.frames += 1
         s.faces += len(frame.faces)
         s.frames_with_faces += bool(frame.faces)
-        s.label_counts.update(f.label for f in frame.faces if f.label)
+        s.label_counts.update(labels)
+        self._counted.append((frame.index, len(frame.faces), labels))
         if frame.captured_at and self.info.live:
             s.latencies.append(time.perf_counter() - frame.captured_at)
             if len(s.latencies) > 10_000:  # keep memory flat on endless streams
                 del s.latencies[:5_000]
+
+    def _uncount_after(self, index: int) -> None:
+        """Take frames after ``index`` out of the summary: a background sink stopped the run
+        at ``index`` while they were processed, so no output got them."""
+        s = self.summary
+        while self._counted and self._counted[-1][0] > index:
+            _, faces, labels = self._counted.pop()
+            s.frames -= 1
+            s.faces -= faces
+            s.frames_with_faces -= bool(faces)
+            s.label_counts.subtract(labels)
+        s.label_counts += Counter()  # drop labels counted down to zero
 
     def run(self, max_frames: int | None = None) -> Summary:
         """Process the whole source (or ``max_frames``) and return the summary."""

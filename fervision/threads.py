@@ -96,6 +96,8 @@ class WriteBehind:
         self._consume = consume
         self._queue: queue.Queue = queue.Queue(maxsize=maxsize)
         self._error: BaseException | None = None
+        self.failed = False  # once consume raises, nothing more is consumed
+        self.failed_item = None  # the item it raised on
         self._thread = threading.Thread(target=self._run, name="fervision-write", daemon=True)
         self._thread.start()
 
@@ -107,11 +109,11 @@ class WriteBehind:
                 continue
             if item is _END:
                 return
-            if self._error is None:
+            if not self.failed:
                 try:
                     self._consume(item)
                 except BaseException as exc:
-                    self._error = exc
+                    self._error, self.failed, self.failed_item = exc, True, item
 
     def put(self, item) -> None:
         self._raise_error()

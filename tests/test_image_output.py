@@ -50,8 +50,22 @@ def test_video_frames_into_a_folder_are_numbered(clip, tmp_path):
 
 def test_a_video_into_one_image_is_refused_before_any_work(clip, tmp_path):
     out = tmp_path / "one.jpg"
-    one_line_error(fervision("run", "--source", str(clip), "-o", str(out)), "275 frames", "one/")
+    one_line_error(
+        fervision("run", "--source", str(clip), "-o", str(out)), "275 frames", "one/", "--max-frames 1"
+    )
     assert not out.exists()
+
+
+def test_one_frame_of_a_video_into_one_image(clip, tmp_path):
+    out = tmp_path / "first.png"
+    result = fervision("run", "--source", str(clip), "--max-frames", "1", "-o", str(out))
+    assert result.returncode == 0, result.stderr
+    capture = cv2.VideoCapture(str(clip))
+    ok, first = capture.read()
+    capture.release()
+    annotated = cv2.imread(str(out))
+    assert ok and annotated.shape == first.shape
+    assert 0 < np.abs(annotated.astype(int) - first).mean() < 20  # the frame, boxes drawn on it
 
 
 def test_an_output_over_the_input_is_refused_and_the_input_kept(photo, tmp_path):

@@ -73,6 +73,21 @@ def test_stop_pipeline_from_a_sink_ends_cleanly():
     assert sink.frames == behind.frames == [0, 1, 2, 3]
 
 
+def test_a_background_sink_stopping_the_run_is_what_the_summary_counts():
+    class StopAt3(RecordingSink):
+        def write(self, frame):
+            super().write(frame)
+            if frame.index == 3:
+                time.sleep(0.2)  # the main thread runs ahead meanwhile
+                raise StopPipeline
+
+    sink, behind = StopAt3(), RecordingSink()
+    summary = make(ListSource(30), sinks=[behind, sink]).run()
+    assert behind.frames == sink.frames == [0, 1, 2, 3]
+    assert summary.frames == 4 and summary.frames_with_faces == 4
+    assert sum(summary.label_counts.values()) == summary.faces
+
+
 class Broken(RecordingSink):
     """Raises like a full disk from frame ``at`` on."""
 

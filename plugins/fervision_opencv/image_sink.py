@@ -31,9 +31,10 @@ class ImageSink:
 
     Args:
         path: an image file (``.jpg``, ``.png``...) for a photo, or a folder for many frames.
+        max_frames: frames the run stops after; 1 lets one image file take a video's first.
     """
 
-    def __init__(self, path=None) -> None:
+    def __init__(self, path=None, max_frames: int | None = None) -> None:
         if path is None or str(path) == "":
             raise FervisionError("image path not given")
         self.folder = is_folder_path(path)
@@ -50,14 +51,16 @@ class ImageSink:
                     f"cannot write image {self.path}: OpenCV writes no {self.path.suffix!r} "
                     "files; use .jpg, .png or .webp, or a folder ending in /"
                 )
+        self.max_frames = max_frames
         self.written: set[str] = set()  # names written this run
 
     def open(self, info: SourceInfo, labels=()) -> None:
-        if not self.folder and info.frame_count != 1:
+        if not self.folder and info.frame_count != 1 and self.max_frames != 1:
             frames = f"{info.frame_count} frames" if info.frame_count else "a live source"
             raise FervisionError(
                 f"cannot write image {self.path}: the source has {frames}; give a folder "
-                f"({self.path.with_suffix('')}/) or a video file ({self.path.stem}.mp4)"
+                f"({self.path.with_suffix('')}/), a video file ({self.path.stem}.mp4) or "
+                "--max-frames 1"
             )
         source = Path(info.source_id) if info.source_id else None
         if not self.folder:
