@@ -7,6 +7,7 @@ import os
 import sys
 import threading
 import time
+import weakref
 from collections import Counter, deque
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -140,6 +141,10 @@ class Pipeline:
     name; by default the run then stops with every other output closed and valid; with
     ``keep_going`` the others go on.
 
+    Breaking out of ``for frame in pipeline`` ends the run; so does :meth:`close` or
+    leaving a ``with pipeline:`` block, also where an exception in the loop keeps the
+    iteration alive (a notebook's traceback holds it).
+
     Example:
         >>> pipeline = Pipeline("sample", sinks=["csv:emotions.csv"])
         >>> summary = pipeline.run(max_frames=50)
@@ -178,6 +183,8 @@ class Pipeline:
         self.summary = Summary()
         self._counted: deque = deque(maxlen=_UNCOUNTABLE)  # what the latest frames added
         self._running = threading.Lock()  # one run at a time: the stages keep per-run state
+        # iterations to end on close(); weak: a loop left behind still ends its run at once
+        self._runs: weakref.WeakSet = weakref.WeakSet()
 
     @classmethod
     def from_spec(cls, spec: PipelineSpec, source, sinks=(), keep_going=False, **stages):
@@ -246,6 +253,17 @@ class Pipeline:
         """Open everything, yield each processed frame, and close everything at the end."""
         return self._frames(None)
 
+    def __enter__(self) -> Pipeline:
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """End the run in progress, if any: every output closed and valid, the source released."""
+        for run in list(self._runs):
+            run.close()
+
     def frames(self, max_frames: int | None = None):
         """Like iterating the pipeline, stopping after ``max_frames``."""
         if max_frames is not None and not _is_count(max_frames):
@@ -256,6 +274,11 @@ class Pipeline:
         return self._frames(max_frames)
 
     def _frames(self, max_frames):
+        run = self._iterate(max_frames)
+        self._runs.add(run)
+        return run
+
+    def _iterate(self, max_frames):
         if not self._running.acquire(blocking=False):
             raise FervisionError(
                 "this pipeline is already running; build another Pipeline to run two at once"

@@ -346,3 +346,21 @@ def test_a_sink_that_fails_to_open_is_named_in_the_error(tmp_path):
     pipeline.sinks = [LockedSink()]
     with pytest.raises(FervisionError, match=r"cannot open locked sink .*out.jsonl: Permission"):
         pipeline.run()
+
+
+def test_leaving_a_with_block_ends_the_run_even_while_a_traceback_holds_the_loop():
+    sink, source = RecordingSink(), ListSource(30)
+    with pytest.raises(RuntimeError) as caught:  # keeps the loop's frame, as a notebook does
+        with make(source, sinks=[sink]) as pipeline:
+            for frame in pipeline:
+                if frame.index == 5:
+                    raise RuntimeError("user code failed")
+    assert caught.value is not None
+    assert sink.closed and source.closed and sink.frames == list(range(6))
+    assert pipeline.run().frames == 30  # the pipeline can run again
+
+
+def test_close_without_a_run_does_nothing():
+    pipeline = make()
+    pipeline.close()
+    assert pipeline.run().frames == 10
