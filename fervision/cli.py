@@ -12,7 +12,7 @@ from dataclasses import replace
 import click
 
 from .cli_options import SIZE, pipeline_spec
-from .errors import FervisionError, SinkFailed, StageNotFound, one_line
+from .errors import FervisionError, PluginError, SinkFailed, StageNotFound, one_line
 from .options import OptionError
 from .outputs import check_distinct
 from .plugins import get_plugin_manager, get_registry, mark_failed, plugin_hooks, plugin_infos
@@ -60,7 +60,10 @@ def plugins(verbose):
 def _stage_lines(entry: StageEntry) -> list[str]:
     """A stage and its help, then one line per option: ``name: type = default  help``."""
     lines = [f"    {entry.kind} {entry.name}" + (f": {entry.help}" if entry.help else "")]
-    accepted = entry.options()
+    try:
+        accepted = entry.options()
+    except PluginError as exc:  # its module is missing: list the rest all the same
+        return lines + [f"        ({str(exc).removeprefix(entry.title + ' ')})"]
     for option in accepted.options:
         lines.append(f"        {option.describe()}" + (f"  {option.help}" if option.help else ""))
     if accepted.takes_any:
@@ -325,6 +328,8 @@ def main(argv=None) -> None:
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except FervisionError as exc:
+        if debug and exc.__cause__ is not None:  # a stage's own error: show where it was
+            raise
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:

@@ -17,6 +17,10 @@ class StageClash(PluginError):
     """Two plugins registering one stage name: the later one is not loaded."""
 
 
+class StageFailed(FervisionError):
+    """A stage raised mid-run, or gave what its kind's contract does not allow."""
+
+
 class SinkFailed(FervisionError):
     """A sink raised while writing; the run stopped with every other output closed."""
 
@@ -31,4 +35,7 @@ def one_line(exc: BaseException) -> str:
     first = text.splitlines()[0] if text else ""
     if isinstance(exc, FervisionError):
         return first or type(exc).__name__
-    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
+    name = type(exc).__name__
+    if name == "error":  # cv2.error, struct.error: "error: error: ..." says nothing
+        name = f"{type(exc).__module__}.error"
+    return f"{name}: {first}" if first else name

@@ -11,14 +11,15 @@ import weakref
 from collections import Counter, deque
 from contextlib import closing
 from dataclasses import dataclass, field
-from numbers import Integral
+from numbers import Integral, Real
 
 import numpy as np
 
-from .errors import FervisionError, SinkFailed, StopPipeline, one_line
+from .errors import FervisionError, SinkFailed, StageFailed, StopPipeline, one_line
 from .interrupts import interrupts_deferred
 from .outputs import check_not_input
 from .plugins import get_plugin_manager
+from .plugins import get_registry
 from .registry import DEFAULT_STAGES
 from .spec import STAGES, PipelineSpec, build_stage, check_option_kinds, open_source
 from .threads import ReadAhead, WriteBehind
@@ -172,11 +173,16 @@ class Pipeline:
         # Sinks first: a bad output path fails before any model loads.
         self.sinks = [build_stage("sink", s) for s in sinks]
         self.source = open_source(source, **options.get("source", {}))
-        self.detector = build_stage("detector", detector, options.get("detector"))
-        self.tracker = build_stage("tracker", tracker, options.get("tracker"))
-        self.classifier = build_stage("classifier", classifier, options.get("classifier"))
-        self.smoother = build_stage("smoother", smoother, options.get("smoother"))
-        self.annotator = build_stage("annotator", annotator, options.get("annotator"))
+        given = {
+            "detector": detector,
+            "tracker": tracker,
+            "classifier": classifier,
+            "smoother": smoother,
+            "annotator": annotator,
+        }
+        for kind, stage in given.items():
+            setattr(self, kind, build_stage(kind, stage, options.get(kind)))
+        self._titles = {kind: _title(kind, stage, getattr(self, kind)) for kind, stage in given.items()}
         self.detect_every = detect_every
         self.keep_going = keep_going
         self.info: SourceInfo | None = None
@@ -221,33 +227,68 @@ class Pipeline:
         """
         stream = getattr(self.detector, "detect_stream", None)
         if stream is not None and not live and self.detect_every == 1:
-            yield from stream(frames)
+            for frame in stream(frames):
+                frame.faces = _checked_faces(frame.faces, self._titles["detector"], frame.index)
+                yield frame
             return
         previous: list[Face] = []
         for i, frame in enumerate(frames):
             if self.detector is not None:
                 if i % self.detect_every == 0:
-                    frame.faces = self.detector.detect(frame)
+                    frame.faces = self._detect(frame)
                 else:
                     frame.faces = [Face(f.box, f.score) for f in previous]
             previous = frame.faces
             yield frame
 
+    def _detect(self, frame: Frame) -> list[Face]:
+        try:
+            faces = self.detector.detect(frame)
+        except (FervisionError, StopPipeline):
+            raise
+        except Exception as exc:
+            raise self._stage_failed("detector", frame, exc) from exc
+        return _checked_faces(faces, self._titles["detector"], frame.index)
+
     def analyze(self, frame: Frame) -> Frame:
         """Track, classify, smooth and annotate the faces already detected in ``frame``."""
         frame.labels = self.labels
-        if self.tracker is not None:
-            self.tracker.update(frame)
-            ended = getattr(self.tracker, "ended", None)
-            if ended and self.smoother is not None:
-                _call(self.smoother, "forget", ended)
-        if self.classifier is not None and frame.faces:
-            self.classifier.classify(frame)
-        if self.smoother is not None:
-            self.smoother.update(frame)
-        if self.annotator is not None:
-            frame.annotated = self.annotator.annotate(frame)
+        kind = "tracker"
+        try:
+            if self.tracker is not None:
+                self.tracker.update(frame)
+                ended = getattr(self.tracker, "ended", None)
+                if ended and self.smoother is not None:
+                    kind = "smoother"
+                    _call(self.smoother, "forget", ended)
+            kind = "classifier"
+            if self.classifier is not None and frame.faces:
+                self.classifier.classify(frame)
+                self._check_probs(frame)
+            kind = "smoother"
+            if self.smoother is not None:
+                self.smoother.update(frame)
+            kind = "annotator"
+            if self.annotator is not None:
+                frame.annotated = self.annotator.annotate(frame)
+        except (FervisionError, StopPipeline):
+            raise
+        except Exception as exc:  # say which stage, at which frame
+            raise self._stage_failed(kind, frame, exc) from exc
         return frame
+
+    def _stage_failed(self, kind: str, frame: Frame, exc: Exception) -> StageFailed:
+        return StageFailed(f"{self._titles[kind]} failed at frame {frame.index}: {one_line(exc)}")
+
+    def _check_probs(self, frame: Frame) -> None:
+        """Each classified face has one probability per label."""
+        n = len(frame.labels)
+        for face in frame.faces:
+            if face.probs is not None and len(face.probs) != n:
+                raise StageFailed(
+                    f"{self._titles['classifier']} gave {len(face.probs)} probabilities for "
+                    f"its {n} labels at frame {frame.index}"
+                )
 
     def __iter__(self):
         """Open everything, yield each processed frame, and close everything at the end."""
@@ -452,6 +493,34 @@ class Pipeline:
             for _ in frames:
                 pass
         return self.summary
+
+
+def _title(kind: str, given, stage) -> str:
+    """How messages name a stage: ``plugin 'basic' tracker 'iou'``, or ``tracker MyTracker``."""
+    if isinstance(given, str):
+        return get_registry().get(kind, given.partition(":")[0]).title
+    return f"{kind} {type(stage).__name__}"
+
+
+def _checked_faces(faces, title: str, index: int) -> list[Face]:
+    """A detector's result as a list of Faces with whole-pixel boxes; one line if it is not."""
+    if not isinstance(faces, list):
+        if faces is None or isinstance(faces, (str, bytes)) or not hasattr(faces, "__iter__"):
+            raise StageFailed(f"{title} gave {type(faces).__name__} at frame {index}, not a list")
+        faces = list(faces)
+    for face in faces:
+        if not isinstance(face, Face):
+            raise StageFailed(
+                f"{title} gave a {type(face).__name__} at frame {index}, not a fervision Face"
+            )
+        box = face.box
+        if len(box) != 4 or not all(isinstance(v, Real) for v in box):
+            raise StageFailed(f"{title} gave box {box!r} at frame {index}, not (x, y, w, h)")
+        if not all(type(v) is int for v in box):
+            face.box = tuple(int(round(float(v))) for v in box)
+        if not isinstance(face.score, Real):
+            raise StageFailed(f"{title} gave score {face.score!r} at frame {index}, not a number")
+    return faces
 
 
 def _is_count(value) -> bool:

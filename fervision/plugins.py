@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 import pluggy
 
 from . import hookspecs
-from .errors import StageClash, one_line
+from .errors import PluginError, StageClash, one_line
 from .registry import Registry
 
 ENTRY_POINT_GROUP = "fervision"
@@ -24,6 +24,7 @@ class PluginInfo:
     module: str
     version: str
     error: str = ""  # one line: the plugin failed to import or to register
+    builtin: bool = False  # shipped with fervision: its stage names come first
 
 
 _pm: pluggy.PluginManager | None = None
@@ -58,22 +59,43 @@ def get_plugin_manager() -> pluggy.PluginManager:
             if pm.has_plugin(ep.name):
                 continue
             version = ep.dist.version if ep.dist is not None else "?"
-            _infos[ep.name] = PluginInfo(ep.name, ep.value, version)
-            try:
-                module = ep.load()
-            except Exception as exc:  # a broken third-party plugin must not kill the CLI
+            builtin = ep.dist is not None and ep.dist.name == "fervision"
+            _infos[ep.name] = PluginInfo(ep.name, ep.value, version, builtin=builtin)
+            try:  # a broken third-party plugin must not kill the CLI
+                _register_checked(pm, ep.load(), ep.name)
+            except Exception as exc:
                 mark_failed(ep.name, exc)
-                continue
-            pm.register(module, name=ep.name)
-        pm.check_pending()
         _pm = pm
     return _pm
+
+
+def _register_checked(pm: pluggy.PluginManager, plugin: object, name: str) -> None:
+    """Register ``plugin``, or leave it out with a one-line PluginError: a hook that
+    fervision does not have (a misspelt name) or whose arguments differ from its spec."""
+    try:
+        pm.register(plugin, name=name)
+    except pluggy.PluginValidationError as exc:
+        if pm.is_registered(plugin):  # registered up to the hook that failed
+            pm.unregister(plugin)
+        lines = [line for line in str(exc).splitlines() if line.strip()]
+        raise PluginError(f"{lines[0]}: {lines[-1]}" if len(lines) > 1 else lines[0]) from None
+    unknown = [
+        caller.name
+        for caller in pm.get_hookcallers(plugin) or []
+        if not caller.has_spec()
+        and any(i.plugin is plugin and not i.optionalhook for i in caller.get_hookimpls())
+    ]
+    if unknown:
+        pm.unregister(plugin)
+        hooks = sorted(n for n in dir(pm.hook) if not n.startswith("_"))
+        known = ", ".join(n for n in hooks if getattr(pm.hook, n).has_spec())
+        raise PluginError(f"unknown hook {', '.join(map(repr, unknown))}; fervision's hooks: {known}")
 
 
 def register_plugin(plugin: object, name: str, version: str = "local") -> None:
     """Register an in-process plugin (a module or object with hookimpls)."""
     pm = get_plugin_manager()
-    pm.register(plugin, name=name)
+    _register_checked(pm, plugin, name)
     _infos[name] = PluginInfo(name, getattr(plugin, "__name__", type(plugin).__name__), version)
     reset_registry()
 
@@ -103,13 +125,14 @@ def get_registry() -> Registry:
 
     A plugin whose ``register_stages`` raises, or claims a name another plugin has
     already registered, adds nothing and is remembered as failed (a clash is also
-    warned about); the others are unaffected, so every command still works.
+    warned about); the others are unaffected, so every command still works. Built-in
+    plugins register first, then the others by name: a built-in stage name is never lost.
     """
     global _registry
     if _registry is None:
         pm = get_plugin_manager()
         registry = Registry()
-        for impl in pm.hook.register_stages.get_hookimpls():
+        for impl in sorted(pm.hook.register_stages.get_hookimpls(), key=_registration_order):
             try:
                 impl.function(registry=registry.bind(impl.plugin_name))
             except Exception as exc:
@@ -122,6 +145,11 @@ def get_registry() -> Registry:
         registry.failed = {i.name: i.error for i in _infos.values() if i.error}
         _registry = registry
     return _registry
+
+
+def _registration_order(impl) -> tuple[bool, str]:
+    info = _infos.get(impl.plugin_name)
+    return (not (info is not None and info.builtin), impl.plugin_name)
 
 
 def plugin_infos() -> list[PluginInfo]:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .errors import PluginError, StageClash, StageNotFound
+from .errors import FervisionError, PluginError, StageClash, StageNotFound, one_line
 from .lazy import LazyFactory, describe
 from .options import OptionSet, option_set
 from .stages import check_stage
@@ -36,9 +36,17 @@ class StageEntry:
     help: str = ""
     defaults: dict = field(default_factory=dict)
 
+    @property
+    def title(self) -> str:
+        """How messages name it: ``plugin 'basic' sink 'csv'``."""
+        return f"plugin {self.plugin!r} {self.kind} {self.name!r}"
+
     def options(self) -> OptionSet:
         """What the stage accepts, read from its factory (without importing a lazy one)."""
-        signature, doc = describe(self.factory)
+        try:
+            signature, doc = describe(self.factory)
+        except Exception as exc:  # a lazy factory whose module is missing or broken
+            raise PluginError(f"{self.title} cannot be loaded: {one_line(exc)}") from exc
         return option_set(signature, doc, self.defaults)
 
     def convert(self, options: dict) -> dict:
@@ -48,8 +56,13 @@ class StageEntry:
     def build(self, arg: str = "", **options):
         """The stage, with ``arg`` (``name:arg``) as the factory's first argument."""
         kwargs = {**self.defaults, **self.convert(options)}
-        stage = self.factory(arg, **kwargs) if arg else self.factory(**kwargs)
-        check_stage(self.kind, stage, f"plugin {self.plugin!r} {self.kind} {self.name!r}")
+        try:
+            stage = self.factory(arg, **kwargs) if arg else self.factory(**kwargs)
+        except FervisionError:
+            raise
+        except Exception as exc:  # a plugin's own error: say whose
+            raise PluginError(f"{self.title} could not be built: {one_line(exc)}") from exc
+        check_stage(self.kind, stage, self.title)
         return stage
 
 

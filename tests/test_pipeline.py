@@ -2,14 +2,23 @@
 
 import signal
 import time
+import types
 from contextlib import closing
 
 import numpy as np
 import pytest
 
 from fakes import BoxDetector, FixedClassifier, ListSource, RecordingSink
-from fervision import FervisionError, Pipeline, StopPipeline
-from fervision.errors import SinkFailed
+from fervision import (
+    Face,
+    FervisionError,
+    Pipeline,
+    StopPipeline,
+    hookimpl,
+    register_plugin,
+    unregister_plugin,
+)
+from fervision.errors import SinkFailed, StageFailed
 from fervision.threads import ReadAhead
 from fervision_basic.smoothers import EmaSmoother
 
@@ -364,3 +373,83 @@ def test_close_without_a_run_does_nothing():
     pipeline = make()
     pipeline.close()
     assert pipeline.run().frames == 10
+
+
+class OddDetector(BoxDetector):
+    """From frame 3 on, gives what ``result(frame)`` returns instead of a list of Faces."""
+
+    def __init__(self, result):
+        super().__init__()
+        self.result = result
+
+    def detect(self, frame):
+        return self.result(frame) if frame.index >= 3 else super().detect(frame)
+
+
+def _raise(exc):
+    raise exc
+
+
+@pytest.mark.parametrize(
+    "result, message",
+    [
+        (lambda f: _raise(RuntimeError("boom")), "detector OddDetector failed at frame 3: Runtime"),
+        (lambda f: None, "detector OddDetector gave NoneType at frame 3, not a list"),
+        (lambda f: [(1, 2, 3, 4)], "detector OddDetector gave a tuple at frame 3, not a fervision"),
+        (lambda f: [Face((1, 2, 3), 0.9)], "detector OddDetector gave box (1, 2, 3) at frame 3"),
+        (lambda f: [Face((1, 2, 3, 4), None)], "detector OddDetector gave score None at frame 3"),
+    ],
+)
+def test_a_detector_that_raises_or_breaks_its_contract_is_named_in_one_line(result, message):
+    sink, source = RecordingSink(), ListSource(10)
+    with pytest.raises(StageFailed) as caught:
+        make(source, detector=OddDetector(result), sinks=[sink]).run()
+    assert str(caught.value).startswith(message) and "\n" not in str(caught.value)
+    assert sink.frames == [0, 1, 2] and sink.closed and source.closed
+
+
+def test_a_detector_giving_float_boxes_or_a_generator_gets_whole_pixel_boxes():
+    detector = OddDetector(lambda f: (Face((10.6, np.float32(5.2), 20.4, 19.5), 0.9) for _ in "x"))
+    frames = list(make(ListSource(5), detector=detector))
+    assert [f.faces[0].box for f in frames[3:]] == [(11, 5, 20, 20)] * 2
+    assert all(type(v) is int for f in frames for v in f.faces[0].box)
+
+
+def test_a_failing_tracker_or_a_classifier_with_too_many_probabilities_is_named():
+    class Lost:
+        def update(self, frame):
+            if frame.index == 4:
+                raise KeyError("track-key")
+
+    class Extra(FixedClassifier):
+        def classify(self, frame):
+            for face in frame.faces:
+                face.probs = np.full(4, 0.25, np.float32)  # four for three labels
+
+    with pytest.raises(
+        StageFailed, match="^tracker Lost failed at frame 4: KeyError: 'track-key'$"
+    ):
+        make(tracker=Lost()).run()
+    with pytest.raises(
+        StageFailed, match="^classifier Extra gave 4 probabilities for its 3 labels"
+    ):
+        make(classifier=Extra()).run()
+
+
+def test_a_registered_stage_that_fails_is_named_with_its_plugin():
+    class Failing(FixedClassifier):
+        def classify(self, frame):
+            raise ValueError("no licence")
+
+    def register_stages(registry):
+        registry.add("classifier", "licensed", Failing)
+
+    plugin = types.SimpleNamespace(register_stages=hookimpl(register_stages))
+    register_plugin(plugin, name="vendor")
+    try:
+        with pytest.raises(StageFailed) as caught:
+            make(classifier="licensed").run()
+    finally:
+        unregister_plugin("vendor")
+    expected = "plugin 'vendor' classifier 'licensed' failed at frame 0: ValueError: no licence"
+    assert str(caught.value) == expected

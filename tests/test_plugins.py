@@ -241,3 +241,56 @@ def test_a_plugin_limit_naming_no_installed_plugin_says_so():
     assert len(warning) == 1 and warning[0].startswith(
         "warning: FERVISION_LOAD_PLUGINS names nosuch, not installed (installed: basic,"
     )
+
+
+def test_a_plugin_with_wrong_hooks_or_a_taken_builtin_name_breaks_nothing(tmp_path):
+    env = broken_plugins(
+        tmp_path,
+        bad_signature=(
+            "from fervision import hookimpl\n"
+            "@hookimpl\n"
+            "def register_stages(reg):\n"
+            "    pass\n"
+        ),
+        misspelt=(
+            "from fervision import hookimpl\n"
+            "@hookimpl\n"
+            "def register_stage(registry):\n"
+            "    pass\n"
+        ),
+        aaa_clash=(  # sorts before 'basic', whose csv sink and trackers it must not displace
+            "from fervision import hookimpl\n"
+            "@hookimpl\n"
+            "def register_stages(registry):\n"
+            "    registry.add('sink', 'csv', dict)\n"
+            "    registry.add('sink', 'missing', 'module_that_is_not_there:Sink')\n"
+        ),
+        lazy_missing=(
+            "from fervision import hookimpl\n"
+            "@hookimpl\n"
+            "def register_stages(registry):\n"
+            "    registry.add('sink', 'gone', 'module_that_is_not_there:Sink')\n"
+        ),
+    )
+    assert run_cli("--help", env=env).returncode == 0
+    listing = run_cli("plugins", "-v", env=env)
+    assert listing.returncode == 0, listing.stderr
+    out = listing.stdout
+    assert "bad_signature 0.3  (bad_signature)\n    failed to load: Plugin 'bad_signature' for " \
+        "hook 'register_stages': Argument(s) {'reg'} are declared in the hookimpl" in out
+    assert "misspelt 0.3  (misspelt)\n    failed to load: unknown hook 'register_stage'; " \
+        "fervision's hooks: " in out
+    assert "aaa_clash 0.3  (aaa_clash)\n    failed to load: sink 'csv' is registered by two " \
+        "plugins: 'basic' and 'aaa_clash'" in out
+    assert "    sink gone\n        (cannot be loaded: ModuleNotFoundError: No module named " \
+        "'module_that_is_not_there')\n" in out
+    assert "    tracker bytetrack" in out and "    sink jsonl" in out  # listed after it
+    gone = run_cli("run", "--source", "sample", "--sink", "gone", env=env)
+    assert gone.returncode == 1
+    assert gone.stderr.splitlines()[-1].startswith(
+        "error: plugin 'lazy_missing' sink 'gone' cannot be loaded: ModuleNotFoundError"
+    )
+    csv = tmp_path / "out.csv"
+    default = run_cli("run", "--source", "sample", "--max-frames", "3", "--csv", str(csv), env=env)
+    assert default.returncode == 0, default.stderr  # the default tracker and csv sink are there
+    assert len(csv.read_text().splitlines()) == 4
