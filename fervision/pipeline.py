@@ -18,13 +18,11 @@ import numpy as np
 from .errors import FervisionError, SinkFailed, StageFailed, StopPipeline, one_line
 from .interrupts import interrupts_deferred
 from .outputs import check_not_input
-from .plugins import get_plugin_manager
-from .plugins import get_registry
+from .plugins import get_plugin_manager, get_registry
 from .registry import DEFAULT_STAGES
 from .spec import STAGES, PipelineSpec, build_stage, check_option_kinds, open_source
 from .threads import ReadAhead, WriteBehind
 from .types import Face, Frame, SourceInfo
-
 
 _UNCOUNTABLE = 64  # recent frames whose counts can be taken back (the write queue holds 8)
 
@@ -182,7 +180,9 @@ class Pipeline:
         }
         for kind, stage in given.items():
             setattr(self, kind, build_stage(kind, stage, options.get(kind)))
-        self._titles = {kind: _title(kind, stage, getattr(self, kind)) for kind, stage in given.items()}
+        self._titles = {
+            kind: _title(kind, stage, getattr(self, kind)) for kind, stage in given.items()
+        }
         self.detect_every = detect_every
         self.keep_going = keep_going
         self.info: SourceInfo | None = None

@@ -89,7 +89,9 @@ def _register_checked(pm: pluggy.PluginManager, plugin: object, name: str) -> No
         pm.unregister(plugin)
         hooks = sorted(n for n in dir(pm.hook) if not n.startswith("_"))
         known = ", ".join(n for n in hooks if getattr(pm.hook, n).has_spec())
-        raise PluginError(f"unknown hook {', '.join(map(repr, unknown))}; fervision's hooks: {known}")
+        raise PluginError(
+            f"unknown hook {', '.join(map(repr, unknown))}; fervision's hooks: {known}"
+        )
 
 
 def register_plugin(plugin: object, name: str, version: str = "local") -> None:

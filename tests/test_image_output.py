@@ -51,7 +51,10 @@ def test_video_frames_into_a_folder_are_numbered(clip, tmp_path):
 def test_a_video_into_one_image_is_refused_before_any_work(clip, tmp_path):
     out = tmp_path / "one.jpg"
     one_line_error(
-        fervision("run", "--source", str(clip), "-o", str(out)), "275 frames", "one/", "--max-frames 1"
+        fervision("run", "--source", str(clip), "-o", str(out)),
+        "275 frames",
+        "one/",
+        "--max-frames 1",
     )
     assert not out.exists()
 

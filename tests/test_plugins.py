@@ -247,16 +247,10 @@ def test_a_plugin_with_wrong_hooks_or_a_taken_builtin_name_breaks_nothing(tmp_pa
     env = broken_plugins(
         tmp_path,
         bad_signature=(
-            "from fervision import hookimpl\n"
-            "@hookimpl\n"
-            "def register_stages(reg):\n"
-            "    pass\n"
+            "from fervision import hookimpl\n@hookimpl\ndef register_stages(reg):\n    pass\n"
         ),
         misspelt=(
-            "from fervision import hookimpl\n"
-            "@hookimpl\n"
-            "def register_stage(registry):\n"
-            "    pass\n"
+            "from fervision import hookimpl\n@hookimpl\ndef register_stage(registry):\n    pass\n"
         ),
         aaa_clash=(  # sorts before 'basic', whose csv sink and trackers it must not displace
             "from fervision import hookimpl\n"
@@ -276,14 +270,22 @@ def test_a_plugin_with_wrong_hooks_or_a_taken_builtin_name_breaks_nothing(tmp_pa
     listing = run_cli("plugins", "-v", env=env)
     assert listing.returncode == 0, listing.stderr
     out = listing.stdout
-    assert "bad_signature 0.3  (bad_signature)\n    failed to load: Plugin 'bad_signature' for " \
+    assert (
+        "bad_signature 0.3  (bad_signature)\n    failed to load: Plugin 'bad_signature' for "
         "hook 'register_stages': Argument(s) {'reg'} are declared in the hookimpl" in out
-    assert "misspelt 0.3  (misspelt)\n    failed to load: unknown hook 'register_stage'; " \
+    )
+    assert (
+        "misspelt 0.3  (misspelt)\n    failed to load: unknown hook 'register_stage'; "
         "fervision's hooks: " in out
-    assert "aaa_clash 0.3  (aaa_clash)\n    failed to load: sink 'csv' is registered by two " \
+    )
+    assert (
+        "aaa_clash 0.3  (aaa_clash)\n    failed to load: sink 'csv' is registered by two "
         "plugins: 'basic' and 'aaa_clash'" in out
-    assert "    sink gone\n        (cannot be loaded: ModuleNotFoundError: No module named " \
+    )
+    assert (
+        "    sink gone\n        (cannot be loaded: ModuleNotFoundError: No module named "
         "'module_that_is_not_there')\n" in out
+    )
     assert "    tracker bytetrack" in out and "    sink jsonl" in out  # listed after it
     gone = run_cli("run", "--source", "sample", "--sink", "gone", env=env)
     assert gone.returncode == 1
