@@ -6,34 +6,44 @@ python examples/custom_stage.py
 from fervision import Pipeline, hookimpl, register_plugin
 
 
-class HappinessAlarm:
-    """A sink that prints whenever someone has been happy with high confidence."""
+class EmotionChanges:
+    """A sink that prints each face's emotion when it first shows and whenever it changes."""
 
-    def __init__(self, threshold="0.8"):
-        self.threshold = float(threshold)
+    def __init__(self, min_confidence="0.0"):
+        self.min_confidence = float(min_confidence)
+        self.shown = {}  # face id -> label printed last
 
     def open(self, info, labels):
         print(f"watching {info.source_id} ({info.width}x{info.height} at {info.fps:.0f} fps)")
 
     def write(self, frame):
         for face in frame.faces:
-            if face.label == "happy" and face.confidence >= self.threshold:
-                print(f"{frame.timestamp:5.2f}s: face #{face.track_id} is happy")
+            if face.track_id is None or face.label is None:
+                continue
+            if (
+                face.confidence >= self.min_confidence
+                and self.shown.get(face.track_id) != face.label
+            ):
+                self.shown[face.track_id] = face.label
+                print(
+                    f"{frame.timestamp:5.2f}s: face #{face.track_id} {face.label} "
+                    f"{face.confidence:.0%}"
+                )
 
     def close(self):
-        print("done")
+        print(f"done: {len(self.shown)} face(s) seen")
 
 
 # 1. Pass the object directly.
-Pipeline("sample", sinks=[HappinessAlarm(0.5)]).run(max_frames=30)
+Pipeline("sample", sinks=[EmotionChanges()]).run(max_frames=60)
 
 
 # 2. Or register it under a name, as an installed plugin would through its entry point.
 class MyPlugin:
     @hookimpl
     def register_stages(self, registry):
-        registry.add("sink", "happy-alarm", HappinessAlarm)
+        registry.add("sink", "emotion-changes", EmotionChanges)
 
 
 register_plugin(MyPlugin(), name="my-plugin")
-Pipeline("sample", sinks=["happy-alarm:0.5"]).run(max_frames=30)
+Pipeline("sample", sinks=["emotion-changes:0.5"]).run(max_frames=60)

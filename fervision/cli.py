@@ -143,6 +143,12 @@ def _window(asked: bool | None, pace: bool, timeline: bool, files: list, sinks) 
     "--timeline", is_flag=True, help="In the window, each face's emotion over the last 10 s."
 )
 @click.option("--bars/--no-bars", default=False, help="Per-class probability bars in the overlay.")
+@click.option(
+    "--annotator",
+    metavar="NAME",
+    help="What draws the annotated frames (default: overlay, when a video, image, report "
+    "or window is asked for).",
+)
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
 @click.option(
     "--fps",
@@ -183,6 +189,7 @@ def run(
     pace,
     timeline,
     bars,
+    annotator,
     max_frames,
     fps,
     camera_size,
@@ -212,14 +219,17 @@ def run(
     display = window is not None
     output_kind = _output_kind(output) if output else None
     if output or display or report_path:
+        annotator = annotator or "overlay"
+    if annotator == "overlay":
         overlay = {"bars": True} if bars else {}
         overlay.update({"show_fps": False} if display or output_kind in ("image", "images") else {})
-        spec = replace(spec, annotator="overlay").with_options(annotator=overlay)
+        spec = spec.with_options(annotator=overlay)
+    if annotator:
+        spec = replace(spec, annotator=annotator)
     spec = spec.checked()  # every -O known and converted before an output or model is made
     extra_sinks = [_sink(name) for name in sinks]
-    paths = {"--csv": csv_path, "--output": output, "--report": report_path}
-    paths.update({f"--sink {name}": sink_path(s) for name, s in zip(sinks, extra_sinks)})
-    check_distinct(paths)
+    paths = [("--csv", csv_path), ("--output", output), ("--report", report_path)]
+    check_distinct(paths + [(f"--sink {n}", sink_path(s)) for n, s in zip(sinks, extra_sinks)])
     built_sinks = []
     if csv_path:
         built_sinks.append(_sink("csv", path=csv_path))

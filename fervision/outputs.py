@@ -57,10 +57,11 @@ def check_not_input(path, source_id: str | None, what: str = "output") -> None:
         )
 
 
-def check_distinct(outputs: dict[str, object]) -> None:
-    """Refuse two outputs on one path (``{"--csv": path, ...}``): one would overwrite the other."""
+def check_distinct(outputs: list[tuple[str, object]]) -> None:
+    """Refuse two outputs on one path (``[("--csv", path), ...]``): one would overwrite the
+    other."""
     seen: dict[str, str] = {}
-    for option, path in outputs.items():
+    for option, path in outputs:
         if not path:
             continue
         key = os.path.normcase(os.path.realpath(os.path.expanduser(str(path))))

@@ -312,6 +312,9 @@ def test_no_output_overwrites_the_input_or_another_output(clip, photo, tmp_path)
         result = fervision("run", "--source", video, a, same, b, same, *one_frame)
         one_line_error(result, f"{a} and {b} name the same file")
         assert not same.exists()
+    twice = f"jsonl:{tmp_path / 'faces.jsonl'}"
+    result = fervision("run", "--source", video, "--sink", twice, "--sink", twice, *one_frame)
+    one_line_error(result, f"--sink {twice} and --sink {twice} name the same file")
     assert {p: p.read_bytes() for p in before} == before
     for _ in range(2):  # a log beside the photos is not one of them: reruns overwrite it
         result = fervision("run", "--source", photos, "--csv", photos / "log.csv", *one_frame)
@@ -329,3 +332,14 @@ def test_a_stage_option_out_of_range_is_a_usage_error(photo):
         result = fervision("run", "--source", photo, "-O", option)
         assert result.returncode == 2, result.stderr
         assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+
+
+def test_the_annotator_is_chosen_by_name_and_an_unknown_one_is_a_usage_error(tmp_path):
+    bogus = fervision("run", "--source", "sample", "--max-frames", "2", "--annotator", "bogus")
+    assert bogus.returncode == 2
+    assert bogus.stderr == "error: unknown annotator 'bogus'; known annotators: overlay\n"
+    # annotator options need an annotator: --annotator gives one where no output asks for it
+    shown = ["--source", "sample", "--max-frames", "2", "-O", "annotator.bars=yes"]
+    assert fervision("run", *shown).returncode == 2
+    result = fervision("run", *shown, "--annotator", "overlay", "--csv", tmp_path / "a.csv")
+    assert result.returncode == 0, result.stderr

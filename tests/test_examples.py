@@ -32,4 +32,5 @@ def test_iterate_frames(tmp_path):
 def test_custom_stage(tmp_path):
     out = run_example("custom_stage.py", cwd=tmp_path)
     assert out.count("watching sample (640x480 at 30 fps)") == 2
-    assert out.count("done") == 2
+    assert out.count("done: 1 face(s) seen") == 2
+    assert out.count("0.00s: face #1 ") == 2  # the sample face's first emotion, each time
