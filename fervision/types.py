@@ -69,9 +69,14 @@ class SourceInfo:
 
 
 def to_bgr(image: np.ndarray) -> np.ndarray:
-    """Return ``image`` as 3-channel BGR uint8, converting grayscale and BGRA."""
+    """Return ``image`` as 3-channel BGR uint8, converting grayscale and BGRA, floats in
+    0..1 (as skimage and matplotlib read them) or 0..255, and 16-bit images."""
     if image.dtype != np.uint8:
-        image = np.clip(image, 0, 255).astype(np.uint8)
+        if image.dtype == np.uint16:
+            image = image / 257.0
+        elif np.issubdtype(image.dtype, np.floating) and image.size and np.nanmax(image) <= 1.0:
+            image = image * 255.0
+        image = np.clip(np.nan_to_num(image), 0, 255).round().astype(np.uint8)
     if image.ndim == 2:
         return np.repeat(image[:, :, None], 3, axis=2)
     if image.ndim == 3 and image.shape[2] == 1:

@@ -327,6 +327,8 @@ def test_numpy_images_in_memory_are_a_source(photo):
     gray = (cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) for _ in range(3))
     summary = Pipeline(gray, classifier=None, options={"source": {"fps": 10}}).run()
     assert summary.frames == 3 and summary.faces == 6 and not summary.stills
+    for scaled in (image / 255.0, image.astype(np.float32), image.astype(np.uint16) * 257):
+        assert Pipeline(scaled, classifier=None).run().faces == 2  # floats 0..1, 0..255, 16 bit
 
 
 @pytest.mark.parametrize(
