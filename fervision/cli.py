@@ -153,7 +153,8 @@ def _window(asked: bool | None, pace: bool, timeline: bool, files: list, sinks) 
 @click.option(
     "--fps",
     type=click.FloatRange(min=0, min_open=True, max=1000),
-    help="Frame rate: of image folders (timestamps), asked of a webcam.",
+    help="Frame rate: of image folders (timestamps), asked of a webcam; for a video file, "
+    "replaces the one it declares (timestamps, output video).",
 )
 @click.option(
     "--camera-size", type=SIZE, metavar="WxH", help="Resolution to ask of a webcam, e.g. 1280x720."

@@ -101,12 +101,13 @@ def test_video_source_reads_every_frame_of_the_clip(clip):
     assert stamps[-1] == pytest.approx(274 / 29.97, abs=0.01)
 
 
-def test_video_fps_option_overrides_the_declared_rate(clip):
+def test_video_fps_option_overrides_the_declared_rate_and_says_so(clip, caplog):
     source = VideoSource(clip, fps=10)
     assert source.open().fps == 10
     stamps = [f.timestamp for _, f in zip(range(4), source.frames(), strict=False)]
     source.close()
     assert stamps == pytest.approx([0.0, 0.1, 0.2, 0.3])
+    assert f"note: {clip} is 29.97 frames/s; read as 10, its timestamps" in caplog.text
 
 
 def test_missing_video_fails_at_construction(tmp_path):

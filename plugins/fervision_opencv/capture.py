@@ -121,7 +121,13 @@ class _CaptureSource:
             raise self._no_first_frame()
         self._first = first
         image = first[0]
-        fps = self.fps_override or _sane_fps(cap.get(cv2.CAP_PROP_FPS)) or self._fallback_fps()
+        declared = _sane_fps(cap.get(cv2.CAP_PROP_FPS))
+        fps = self.fps_override or declared or self._fallback_fps()
+        if self.fps_override and declared and not self.live and abs(fps - declared) > 0.01:
+            log.warning(
+                "note: %s is %.4g frames/s; read as %.4g, its timestamps and an output video "
+                "follow %.4g (without the sound)", self.source_id, declared, fps, fps
+            )
         count = None
         if not self.live:
             n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
