@@ -237,6 +237,23 @@ def test_overlay_draws_on_a_new_image_and_leaves_the_frame_alone(photo):
     assert np.any(np.any(plain != out, axis=2)[60:180, 165:400])
 
 
+def test_bars_are_placed_clear_of_other_faces_their_captions_and_other_bars():
+    """Two faces side by side: the left one's bars go where neither face nor caption is."""
+    image = np.full((480, 640, 3), 60, np.uint8)
+    probs = np.full(len(EMOTIONS), 1 / len(EMOTIONS))
+    boxes = [(100, 150, 120, 120), (240, 150, 120, 120)]  # 20 px apart: no room between
+    faces = [
+        Face(b, track_id=i, probs=probs, label="sad", confidence=0.2) for i, b in enumerate(boxes)
+    ]
+    frame = Frame(image=image, index=0, timestamp=0.0, faces=faces, labels=EMOTIONS)
+    out = OverlayAnnotator(bars=True, show_fps=False).annotate(frame)
+    plain = OverlayAnnotator(bars=False, show_fps=False).annotate(frame)
+    bars = np.any(out != plain, axis=2)
+    for x, y, w, h in boxes:  # inside each face (the box edge and caption excluded) no bars
+        assert not bars[y - 30 : y + h - 3, x + 3 : x + w - 3].any()
+    assert bars.mean() > 0.05  # both panels are drawn
+
+
 def test_overlay_draws_only_the_box_for_unclassified_faces():
     image = np.full((200, 300, 3), 60, np.uint8)
     frame = Frame(image=image, index=0, timestamp=0.0, faces=[Face((100, 50, 80, 90))])

@@ -87,8 +87,11 @@ class OverlayAnnotator:
         out = frame.image.copy()
         h, w = out.shape[:2]
         unit = float(np.clip(min(h, w) / 480, 0.5, 3.0))
+        # where bars must not go: every face with its caption above it, then placed panels
+        caption_h = round(24 * unit)
+        taken = [(x0, y0 - caption_h, x1, y1) for x0, y0, x1, y1 in (f.xyxy for f in frame.faces)]
         for face in frame.faces:  # boxes and bars first, so no caption is drawn over
-            self._draw_face(out, face, frame.labels, unit)
+            self._draw_face(out, face, frame.labels, unit, taken)
         for face in frame.faces:
             self._draw_caption(out, face, unit)
         if self.show_fps and self.fps is not None and not self._stills:
@@ -111,15 +114,15 @@ class OverlayAnnotator:
         if len(times) > 1 and now > times[0]:
             self.fps = (len(times) - 1) / (now - times[0])
 
-    def _draw_face(self, out: np.ndarray, face: Face, labels, unit: float) -> None:
-        """The box, and the bars when asked for."""
+    def _draw_face(self, out: np.ndarray, face: Face, labels, unit: float, taken: list) -> None:
+        """The box, and the bars when asked for (placed clear of ``taken``, then added to it)."""
         color = label_color(face.label)
         x0, y0, x1, y1 = face.xyxy
         thickness = max(1, round(2 * unit))
         cv2.rectangle(out, (x0, y0), (x1 - 1, y1 - 1), color, thickness)  # crisp, no AA
         probs = face.smoothed if face.smoothed is not None else face.probs
         if self.bars and probs is not None and len(probs):
-            self._draw_bars(out, face, np.asarray(probs, dtype=float).ravel(), labels, unit)
+            self._draw_bars(out, face, np.asarray(probs, dtype=float).ravel(), labels, unit, taken)
 
     def _draw_caption(self, out: np.ndarray, face: Face, unit: float) -> None:
         parts = []
@@ -152,7 +155,7 @@ class OverlayAnnotator:
             out, text, (x + pad, top + pad + th), FONT, scale, _ink(color), thick, cv2.LINE_AA
         )
 
-    def _draw_bars(self, out, face: Face, probs: np.ndarray, labels, unit: float) -> None:
+    def _draw_bars(self, out, face: Face, probs: np.ndarray, labels, unit: float, taken) -> None:
         names = list(labels) if len(labels) == len(probs) else [str(i) for i in range(len(probs))]
         scale, thick = 0.42 * unit, 1
         row = max(10, round(16 * unit))
@@ -163,14 +166,8 @@ class OverlayAnnotator:
         panel_w = name_w + bar_w + pct_w + 4 * pad
         panel_h = row * len(names) + 2 * pad
         h, w = out.shape[:2]
-        x0, y0, x1, _ = face.xyxy
-        if x1 + pad + panel_w <= w:
-            px = x1 + pad
-        elif x0 - pad - panel_w >= 0:
-            px = x0 - pad - panel_w
-        else:
-            px = min(max(x0, 0), max(0, w - panel_w))
-        py = min(max(y0, 0), max(0, h - panel_h))
+        px, py = _place(face.xyxy, panel_w, panel_h, pad, round(24 * unit), (w, h), taken)
+        taken.append((px, py, px + panel_w, py + panel_h))
         pw, ph = min(panel_w, w - px), min(panel_h, h - py)
         if pw <= 0 or ph <= 0:
             return
@@ -191,3 +188,28 @@ class OverlayAnnotator:
             cv2.putText(
                 out, f"{p:.0%}", (bx + bar_w + pad, text_y), FONT, scale, ink, thick, cv2.LINE_AA
             )
+
+
+def _place(box, panel_w: int, panel_h: int, pad: int, caption_h: int, size, taken) -> tuple:
+    """Where a face's bars go: right of it, left, below or above (inside the frame),
+    whichever covers least of ``taken`` (faces with their captions, other panels)."""
+    (x0, y0, x1, y1), (w, h) = box, size
+    spots = [
+        (x1 + pad, y0),
+        (x0 - pad - panel_w, y0),
+        (x0, y1 + pad),
+        (x0, y0 - caption_h - pad - panel_h),
+    ]
+    best, least = None, None
+    for x, y in spots:
+        x = min(max(x, 0), max(0, w - panel_w))
+        y = min(max(y, 0), max(0, h - panel_h))
+        covered = sum(_overlap((x, y, x + panel_w, y + panel_h), other) for other in taken)
+        if least is None or covered < least:
+            best, least = (x, y), covered
+    return best
+
+
+def _overlap(a, b) -> int:
+    """The area two (x0, y0, x1, y1) boxes share."""
+    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
