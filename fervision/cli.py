@@ -11,7 +11,7 @@ from dataclasses import replace
 
 import click
 
-from .cli_options import SIZE, pipeline_spec
+from .cli_options import SIZE, FiniteRange, pipeline_spec
 from .errors import FervisionError, PluginError, SinkFailed, StageNotFound, one_line
 from .options import OptionError
 from .outputs import check_distinct
@@ -152,7 +152,7 @@ def _window(asked: bool | None, pace: bool, timeline: bool, files: list, sinks) 
 @click.option("--max-frames", type=click.IntRange(min=1), help="Stop after N frames.")
 @click.option(
     "--fps",
-    type=click.FloatRange(min=0, min_open=True, max=1000),
+    type=FiniteRange(min=0, min_open=True, max=1000),
     help="Frame rate: of image folders (timestamps), asked of a webcam; for a video file, "
     "replaces the one it declares (timestamps, output video).",
 )

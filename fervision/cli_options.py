@@ -4,11 +4,22 @@ the stage names, ``-O KIND.NAME=VALUE`` and their shorthands, gathered into one 
 from __future__ import annotations
 
 import functools
+import math
 
 import click
 
 from .registry import DEFAULT_STAGES
 from .spec import OPTION_KINDS, PipelineSpec
+
+
+class FiniteRange(click.FloatRange):
+    """A ``click.FloatRange`` that also refuses nan and inf (which pass its comparisons)."""
+
+    def convert(self, value, param, ctx):
+        number = super().convert(value, param, ctx)
+        if not math.isfinite(number):
+            self.fail(f"{value!r} is not a finite number", param, ctx)
+        return number
 
 
 class Size(click.ParamType):

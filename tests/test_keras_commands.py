@@ -135,7 +135,7 @@ def test_ctrl_c_keeps_a_checkpoint_that_resume_continues(tmp_path, fer_env):
 
 
 def test_evaluate_the_shipped_model_on_a_test_slice(tmp_path, fer_env):
-    json_path = tmp_path / "out.json"
+    json_path = tmp_path / "new" / "out.json"  # in the --out folder, made by the command
     result = fervision(
         "evaluate",
         "--dataset",
@@ -147,15 +147,16 @@ def test_evaluate_the_shipped_model_on_a_test_slice(tmp_path, fer_env):
         "--json",
         str(json_path),
         "--out",
-        str(tmp_path),
+        str(tmp_path / "new"),
         env=fer_env,
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.rstrip().endswith(f"test_confusion.png, {json_path}")
     metrics = json.loads(json_path.read_text())
     assert metrics["images"] == 600
     # Sane for a real model: far above the 1/6 of chance, below perfection.
     assert 0.45 < metrics["accuracy"] < 0.95 and 0.45 < metrics["weighted_f1"] < 0.95
-    assert "accuracy" in result.stdout and (tmp_path / "test_confusion.png").stat().st_size
+    assert "accuracy" in result.stdout and (tmp_path / "new/test_confusion.png").stat().st_size
 
 
 def test_evaluate_with_a_missing_dataset_folder_is_one_line(tmp_path):
@@ -297,6 +298,39 @@ def test_evaluate_out_on_a_file_fails_before_any_work(tmp_path):
     taken = tmp_path / "taken.jpg"
     taken.write_bytes(b"not a folder")
     result = fervision("evaluate", "--data-dir", tmp_path / "nowhere", "--out", taken)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [f"error: output path is not a folder: {taken}"]
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "--epochs=0",
+        "--batch-size=0",
+        "--width=0",
+        "--mixup=-1",
+        "--learning-rate=nan",
+        "--learning-rate=-1",
+        "--weight-decay=inf",
+        "--limit-per-class=0",
+    ],
+)
+def test_train_values_out_of_range_are_usage_errors_before_any_work(tmp_path, option):
+    result = fervision("train", "--data-dir", tmp_path / "nowhere", option, cwd=tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(
+        f"error: Invalid value for '{option.partition('=')[0]}'"
+    )
+    assert not (tmp_path / "runs").exists()
+
+
+def test_train_out_on_a_file_is_one_line_and_makes_nothing(tmp_path, fer_env):
+    taken = tmp_path / "taken.keras"
+    taken.write_bytes(b"a model")
+    result = fervision(
+        "train", "--dataset", "msambare/fer2013/versions/1", "--out", taken, env=fer_env
+    )
     assert result.returncode == 1
     assert result.stderr.strip().splitlines() == [f"error: output path is not a folder: {taken}"]
 

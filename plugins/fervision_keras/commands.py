@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fervision.cli_options import with_options
+from fervision.cli_options import FiniteRange, with_options
 
 from .dataset import SIX_CLASSES
 from .inference import BACKENDS, DEFAULT_BACKEND, DEFAULT_FLIP_AVERAGE
@@ -49,15 +49,20 @@ def _classes(value: str | None) -> tuple[str, ...]:
 @click.option("--classes", help="Comma-separated label set (default: the six FER classes).")
 @click.option(
     "--epochs",
-    type=int,
+    type=click.IntRange(min=1),
     help="Epochs in all [default: 40]; with --resume, a new "
     "length for the run (the learning-rate schedule follows it).",
 )
-@click.option("--batch-size", type=int, default=64, show_default=True)
-@click.option("--learning-rate", type=float, default=1.5e-3, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
+@click.option(
+    "--learning-rate",
+    type=FiniteRange(min=0, min_open=True, max=10),
+    default=1.5e-3,
+    show_default=True,
+)
 @click.option(
     "--width",
-    type=int,
+    type=click.IntRange(min=1),
     default=32,
     show_default=True,
     help="Filters in the first block (doubling each block).",
@@ -76,10 +81,10 @@ def _classes(value: str | None) -> tuple[str, ...]:
     show_default=True,
     help="AdamW, or SGD with Nesterov momentum 0.9.",
 )
-@click.option("--weight-decay", type=float, default=1e-4, show_default=True)
+@click.option("--weight-decay", type=FiniteRange(min=0, max=10), default=1e-4, show_default=True)
 @click.option(
     "--mixup",
-    type=float,
+    type=FiniteRange(min=0, max=100),
     default=0.0,
     show_default=True,
     help="Mix pairs of faces and labels, Beta(a, a) weights; 0 = off.",
@@ -114,7 +119,11 @@ def _classes(value: str | None) -> tuple[str, ...]:
     "on others; with --resume, the precision on this machine (the run's own otherwise).",
 )
 @click.option("--class-weights/--no-class-weights", default=False, show_default=True)
-@click.option("--limit-per-class", type=int, help="Train on at most N images of each class.")
+@click.option(
+    "--limit-per-class",
+    type=click.IntRange(min=1),
+    help="Train on at most N images of each class.",
+)
 @click.option(
     "--seed", type=int, default=1234, show_default=True, help="Seeds weights, order, augmentation."
 )
@@ -165,7 +174,10 @@ def train(
     from .training import TrainConfig
     from .training import train as run_training
 
+    from fervision.outputs import prepare_folder
+
     root = resolve_dataset(dataset, data_dir)
+    out = prepare_folder(out)  # one line if it cannot be a folder, before any work
     config = TrainConfig(
         classes=_classes(classes),
         epochs=epochs or 40,
@@ -190,7 +202,7 @@ def train(
     )
     run = run_training(
         root,
-        Path(out),
+        out,
         config,
         resume=resume,
         verbose=2 if quiet else 1,
@@ -245,9 +257,11 @@ def _evaluate(
     metrics["equalize_below"] = predictor.equalize_below
     click.echo(format_report(metrics))
     paths = write_report(metrics, Path(out_dir), stem=split)
+    written = [paths["text"], paths["json"], paths["confusion"]]
     if json_path:
         Path(json_path).write_text(json.dumps(metrics, indent=2) + "\n")
-    click.echo(f"wrote {paths['text']}, {paths['json']}, {paths['confusion']}")
+        written.append(json_path)
+    click.echo(f"wrote {', '.join(map(str, written))}")
     return metrics
 
 
@@ -306,9 +320,9 @@ def evaluate(
     from .dataset import resolve_dataset
     from .model_io import DEFAULT_MODEL
 
-    if json_path:
-        check_writable(json_path)
     out = prepare_folder(out)
+    if json_path:  # after --out is made: the JSON may go into it
+        check_writable(json_path)
     root = resolve_dataset(dataset, data_dir)
     model_path = model_path or DEFAULT_MODEL
     _evaluate(model_path, root, split, json_path, out, limit, backend, flip_average, equalize_below)

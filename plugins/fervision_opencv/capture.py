@@ -126,7 +126,11 @@ class _CaptureSource:
         if self.fps_override and declared and not self.live and abs(fps - declared) > 0.01:
             log.warning(
                 "note: %s is %.4g frames/s; read as %.4g, its timestamps and an output video "
-                "follow %.4g (without the sound)", self.source_id, declared, fps, fps
+                "follow %.4g (without the sound)",
+                self.source_id,
+                declared,
+                fps,
+                fps,
             )
         count = None
         if not self.live:
