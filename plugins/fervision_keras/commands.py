@@ -170,11 +170,11 @@ def train(
 ):
     """Train an emotion CNN on 48x48 grayscale faces, then report on the test split."""
     require_train_extra("`fervision train`", TRAIN_EXTRA)
+    from fervision.outputs import prepare_folder
+
     from .dataset import resolve_dataset
     from .training import TrainConfig
     from .training import train as run_training
-
-    from fervision.outputs import prepare_folder
 
     root = resolve_dataset(dataset, data_dir)
     out = prepare_folder(out)  # one line if it cannot be a folder, before any work
