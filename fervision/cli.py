@@ -321,7 +321,9 @@ def main(argv=None) -> None:
     debug = bool(os.environ.get("FERVISION_DEBUG"))
     try:
         _add_plugin_commands()
-        cli.main(args=argv, prog_name="fervision", standalone_mode=False)
+        status = cli.main(args=argv, prog_name="fervision", standalone_mode=False)
+        if isinstance(status, int) and status:  # a command's click.exceptions.Exit(status)
+            sys.exit(status)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.UsageError as exc:  # one line that names the option

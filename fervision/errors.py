@@ -25,6 +25,10 @@ class SinkFailed(FervisionError):
     """A sink raised while writing; the run stopped with every other output closed."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM after which the command already said what it kept."""
+
+
 class StopPipeline(Exception):
     """Raised by a stage (a display window's exit key) to end the run cleanly."""
 

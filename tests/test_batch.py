@@ -157,7 +157,11 @@ def test_ray_batch_fails_only_the_corrupt_video_and_reruns_skip(videos, stages, 
     )
 
 
-def test_interrupted_batch_keeps_finished_videos_and_resumes(frames, stages, tmp_path):
+@pytest.mark.parametrize("group_sigterm", [False, True], ids=["ctrl-c", "sigterm-to-group"])
+def test_interrupted_batch_keeps_finished_videos_and_resumes(
+    frames, stages, tmp_path, group_sigterm
+):
+    """Ctrl-C, or SIGTERM to every process (systemd, `timeout`): one line, exit 130."""
     folder = tmp_path / "videos"
     folder.mkdir()
     write_clip(folder / "a_short.mp4", frames[:30])
@@ -176,20 +180,28 @@ def test_interrupted_batch_keeps_finished_videos_and_resumes(frames, stages, tmp
         "1",
         *stages,
     ]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     try:
         deadline = time.monotonic() + 180
         while not (out / "a_short.summary.json").exists():
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "the first video never finished"
             time.sleep(0.02)
-        proc.send_signal(signal.SIGINT)
+        if group_sigterm:
+            os.killpg(proc.pid, signal.SIGTERM)  # the workers get it too
+        else:
+            proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 130, err
-    assert "run the same command again to resume" in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err  # no "worker died" notes, no second "interrupted"
+    assert lines[0].startswith("interrupted after 1 of 4 videos")
+    assert lines[0].endswith("run the same command again to resume")
     index = read_index(out)
     assert index["a_short.mp4"]["status"] == "done"
     unfinished = [n for n, row in index.items() if row["status"] == "interrupted"]

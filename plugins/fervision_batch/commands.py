@@ -70,18 +70,23 @@ def batch(
     failed, 130 when interrupted. Local workers' own output (native libraries' logs) goes to
     OUT/workers.log.
     """
+    from fervision.errors import Interrupted
+
     from .runner import run_batch
 
-    report = run_batch(
-        inputs,
-        out_dir,
-        spec,
-        engine=engine,
-        workers=workers,
-        ray_address=ray_address,
-        overwrite=overwrite,
-        retry_failed=retry_failed,
-    )
+    try:
+        report = run_batch(
+            inputs,
+            out_dir,
+            spec,
+            engine=engine,
+            workers=workers,
+            ray_address=ray_address,
+            overwrite=overwrite,
+            retry_failed=retry_failed,
+        )
+    except Interrupted:  # what was kept is said: exit 130 with nothing more
+        raise click.exceptions.Exit(130) from None
     counts = report.counts
     line = (
         f"{counts['done']} done, {counts['skipped']} skipped, {counts['failed']} failed "

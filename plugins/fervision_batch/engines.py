@@ -80,6 +80,9 @@ def _init_local(spec: PipelineSpec, threads: int, counter, cancel, log_path: str
         os.close(log)
     with suppress(AttributeError, ValueError, OSError):  # `kill -USR1`: every thread's stack
         faulthandler.register(signal.SIGUSR1, all_threads=True)
+    # SIGTERM to the whole group (systemd, `timeout`) is the main process's to handle, as
+    # Ctrl-C is: it cancels the workers cleanly, and kills them if they do not stop.
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def on_frame():
         with counter.get_lock():
@@ -170,7 +173,7 @@ class LocalEngine:
             process.join(max(0.0, deadline - time.monotonic()))
         for process in processes:
             if process.is_alive():
-                process.terminate()
+                process.kill()  # workers leave SIGTERM to this process
                 process.join(1.0)
 
 

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fervision.errors import FervisionError
+from fervision.errors import FervisionError, Interrupted
 from fervision.interrupts import interrupts_deferred
 from fervision.options import OptionError
 from fervision.outputs import prepare_folder
@@ -231,7 +231,7 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
             return
         if result.status in (BROKEN, BAD_OPTION):
             raise _StageLoadError(result.reason, result.status == BAD_OPTION)
-        if result.worker_deaths and result.status != LOST:
+        if result.worker_deaths and result.status not in (LOST, CANCELLED):
             echo(
                 f"note: a worker died (crashed or killed) while processing {job.source}; "
                 f"it was tried again",
@@ -277,7 +277,7 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
             f"kept (see {report.index}); run the same command again to resume",
             file=sys.stderr,
         )
-        raise
+        raise Interrupted from None
     except _StageLoadError as exc:
         engine.close(force=True)
         _mark_unfinished(rows, jobs, where, out, "not started", reason=exc.reason)
