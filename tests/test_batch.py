@@ -123,6 +123,7 @@ def check_first_and_second_run(videos: Path, out: Path, *options):
         assert summary["processing"]["frames"] == CUT_FRAMES
         assert summary["video"]["faces"] == int(row["faces"])
         assert png_path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert Path(row["report"]).read_text().startswith("<!doctype html>")
     assert not (out / "broken.emotions.csv").exists()
     assert not partial_files(out)
     assert not (out / "broken.summary.json").exists()
@@ -300,11 +301,19 @@ def test_inputs_from_folders_quoted_globs_and_files_each_once(tmp_path):
         "b/clip.mp4",
         "a/notes.txt",
         "a/.hidden.mp4",
+        "a/wave.gif",  # an animation is a video
     ):
         (tmp_path / rel).write_bytes(b"x")
     found = find_videos([tmp_path / "a", str(tmp_path / "**/clip.mp4"), tmp_path / "a/clip.mp4"])
     names = [p.relative_to(tmp_path).as_posix() for p in found]
-    assert names == ["a/clip.mp4", "a/clip2.avi", "a/clip10.avi", "a/deep/clip.mkv", "b/clip.mp4"]
+    assert names == [
+        "a/clip.mp4",
+        "a/clip2.avi",
+        "a/clip10.avi",
+        "a/deep/clip.mkv",
+        "a/wave.gif",
+        "b/clip.mp4",
+    ]
     stems = output_names(found)
     assert stems[1:3] == ["clip2", "clip10"]
     assert len(set(stems)) == len(stems)  # three "clip"s get distinct, stable names
@@ -368,6 +377,10 @@ def test_an_option_out_of_range_is_a_usage_error_and_no_video_is_failed(
     result = fervision("batch", videos / "stage.mp4", "--out", out, *stages)
     assert result.returncode == 0, result.stderr
     assert read_index(out)["stage.mp4"]["status"] == "done"
+    # over a finished batch, the bad option leaves its index as it was
+    done = (out / "index.csv").read_bytes()
+    result = fervision("batch", videos / "stage.mp4", "--out", out, "-O", option, *stages)
+    assert result.returncode == 2 and (out / "index.csv").read_bytes() == done
 
 
 def test_ray_engine_without_ray_says_how_to_install_it(videos, tmp_path):

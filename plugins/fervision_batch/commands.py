@@ -60,7 +60,7 @@ def batch(
     overwrite,
     retry_failed,
 ):
-    """Process many videos: an emotion CSV, summary JSON and timeline PNG for each.
+    """Process many videos: an emotion CSV, summary JSON, timeline PNG and HTML report for each.
 
     INPUT is a video file, a folder (searched recursively for videos) or a glob pattern
     such as 'clips/**/*.mp4'. Finished videos are skipped when the command runs again

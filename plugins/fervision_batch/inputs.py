@@ -12,7 +12,7 @@ from fervision.errors import FervisionError
 
 #: Suffixes taken as videos when a folder is searched (files named directly are always used).
 VIDEO_SUFFIXES = frozenset(
-    ".mp4 .m4v .mov .mkv .avi .webm .mpg .mpeg .wmv .flv .ts .mts .m2ts .3gp .ogv".split()
+    ".mp4 .m4v .mov .mkv .avi .webm .mpg .mpeg .wmv .flv .ts .mts .m2ts .3gp .ogv .gif".split()
 )
 _GLOB_CHARS = re.compile(r"[*?\[]")
 

@@ -32,6 +32,7 @@ INDEX_COLUMNS = [
     "csv",
     "summary",
     "timeline",
+    "report",
     "reason",
 ]
 

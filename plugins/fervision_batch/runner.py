@@ -24,6 +24,7 @@ from .inputs import find_videos, output_names
 from .outputs import (
     CSV,
     INDEX_NAME,
+    REPORT,
     SUMMARY,
     TIMELINE,
     completed_summary,
@@ -32,6 +33,7 @@ from .outputs import (
     record_failure,
     recorded_failure,
     remove_partials,
+    write_atomic,
     write_index,
     write_video_outputs,
 )
@@ -65,6 +67,7 @@ class BatchReport:
     workers: int = 0
     frames: int = 0
     counts: dict = field(default_factory=dict)
+    earlier_index: bytes | None = None  # the index an earlier batch left in the folder
 
     def failures(self) -> list[dict]:
         return [r for r in self.rows if r["status"] == FAILED]
@@ -81,11 +84,14 @@ def _row(job: Job, paths: dict[str, Path], status: str, **values) -> dict:
         "csv": "",
         "summary": "",
         "timeline": "",
+        "report": "",
         "reason": "",
     }
     row.update(values)
     if status in (DONE, "skipped"):
         row.update(csv=str(paths[CSV]), summary=str(paths[SUMMARY]), timeline=str(paths[TIMELINE]))
+        if paths[REPORT].exists():  # videos a batch finished before it wrote reports have none
+            row["report"] = str(paths[REPORT])
     return row
 
 
@@ -189,7 +195,7 @@ def run_batch(
             rows.append(_row(job, paths, "pending"))
             todo.append(len(jobs))
         jobs.append(job)
-    report = BatchReport(index, rows)
+    report = BatchReport(index, rows, earlier_index=index.read_bytes() if index.exists() else None)
     write_index(index, rows)
     if todo:
         _process(
@@ -281,7 +287,10 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
     except _StageLoadError as exc:
         engine.close(force=True)
         _mark_unfinished(rows, jobs, where, out, "not started", reason=exc.reason)
-        write_index(report.index, rows)
+        if report.earlier_index is not None:  # the record of an earlier batch is kept
+            write_atomic(report.index, report.earlier_index)
+        else:
+            write_index(report.index, rows)
         bars.close()
         raise (OptionError if exc.bad_option else FervisionError)(exc.reason) from None
     except BaseException:
