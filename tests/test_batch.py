@@ -226,6 +226,14 @@ def test_interrupted_batch_keeps_finished_videos_and_resumes(
     assert {index[n]["status"] for n in unfinished} == {"done"}
     assert all(row["status"] in ("done", "skipped") for row in index.values())
     assert {p.name: p.read_bytes() for p in out.glob("a_short.*")} == kept
+    # `report` on a batch's CSV does not replace the batch's summary (its reruns need it)
+    again = fervision("report", out / "a_short.emotions.csv", "--html")
+    assert again.returncode == 1 and again.stderr.startswith(
+        f"error: {out / 'a_short.summary.json'}"
+    )
+    assert {p.name: p.read_bytes() for p in out.glob("a_short.*")} == kept
+    elsewhere = fervision("report", out / "a_short.emotions.csv", "--out", tmp_path / "mine")
+    assert elsewhere.returncode == 0, elsewhere.stderr
 
 
 def test_report_from_a_run_csv_matches_the_csv(videos, stages, tmp_path):
@@ -234,6 +242,8 @@ def test_report_from_a_run_csv_matches_the_csv(videos, stages, tmp_path):
     assert run.returncode == 0, run.stderr
     result = fervision("report", csv_path, "--out", tmp_path / "report")
     assert result.returncode == 0, result.stderr
+    for _ in range(2):  # beside the CSV, and again: report's own files it may replace
+        assert fervision("report", csv_path, "--html").returncode == 0
     summary = json.loads((tmp_path / "report/stage.summary.json").read_text())
     png = (tmp_path / "report/stage.timeline.png").read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -134,23 +135,23 @@ def report(csv_path, out_dir, html):
     """
     from fervision.outputs import prepare_folder
 
-    from .outputs import SUMMARY, TIMELINE, write_atomic
+    from .outputs import REPORT, SUMMARY, TIMELINE, write_atomic
     from .report import build_report, summary_json
 
     source = Path(csv_path)
     out = prepare_folder(out_dir) if out_dir else source.absolute().parent
     stem = source.name.removesuffix(".csv").removesuffix(".emotions")
+    json_path, png_path = out / f"{stem}{SUMMARY}", out / f"{stem}{TIMELINE}"
+    html_path = out / f"{stem}{REPORT}"
+    _keep_others_outputs([json_path, png_path] + ([html_path] if html else []), json_path)
     summary, png = build_report(source, title=stem)
     summary = {"source": {"csv": str(source.absolute())}, **summary}
-    json_path, png_path = out / f"{stem}{SUMMARY}", out / f"{stem}{TIMELINE}"
     write_atomic(png_path, png)
     write_atomic(json_path, summary_json(summary))
     if html:
         from .html_report import render_html
-        from .outputs import REPORT
         from .report import read_emotion_csv
 
-        html_path = out / f"{stem}{REPORT}"
         page = render_html(read_emotion_csv(source), title=stem, settings={"csv": str(source)})
         write_atomic(html_path, page.encode("utf-8"))
     from fervision.pipeline import counted
@@ -165,3 +166,20 @@ def report(csv_path, out_dir, html):
     click.echo(f"timeline: {png_path}")
     if html:
         click.echo(f"report: {html_path}")
+
+
+def _keep_others_outputs(targets: list[Path], summary_path: Path) -> None:
+    """Refuse to replace files ``batch`` or ``run --report`` wrote (a batch's summary holds
+    how the video was processed, which its reruns rely on); ``report``'s own it may."""
+    existing = [path for path in targets if path.exists()]
+    if not existing:
+        return
+    try:
+        ours = "processing" not in json.loads(summary_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, AttributeError):
+        ours = False
+    if not ours:
+        raise FervisionError(
+            f"{existing[0]} is already there (written by fervision batch or run); "
+            "give --out FOLDER to write this report elsewhere"
+        )
