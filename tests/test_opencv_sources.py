@@ -147,9 +147,16 @@ def test_random_bytes_named_mp4_cannot_be_decoded(tmp_path):
     junk = tmp_path / "junk.mp4"
     junk.write_bytes(np.random.default_rng(0).integers(0, 256, 40_000, np.uint8).tobytes())
     source = open_source(str(junk))  # exists and is readable: construction passes
-    with pytest.raises(FervisionError, match="cannot decode video .*junk.mp4"):
+    with pytest.raises(FervisionError, match="cannot decode video .*junk.mp4: not a format"):
         source.open()
     source.close()
+
+
+def test_an_mp4_cut_before_its_index_is_called_incomplete(clip, tmp_path):
+    cut = tmp_path / "cut.mp4"  # the clip keeps its index (moov) at the end: none is left
+    cut.write_bytes(clip.read_bytes()[:30_000])
+    with pytest.raises(FervisionError, match="cut.mp4: the file is incomplete or damaged"):
+        open_source(str(cut)).open()
 
 
 def test_image_source_yields_the_photo_once(photo):

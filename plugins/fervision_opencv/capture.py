@@ -394,11 +394,26 @@ class VideoSource(_CaptureSource):
     def _open_capture(self):
         cap = cv2.VideoCapture(str(self.path))
         if not cap.isOpened():
-            raise FervisionError(f"cannot decode video {self.path}: not a format OpenCV reads")
+            why = "not a format OpenCV reads"
+            if _looks_like_video(self.path):
+                why = (
+                    "the file is incomplete or damaged (a recording not finished, a copy cut short)"
+                )
+            raise FervisionError(f"cannot decode video {self.path}: {why}")
         return cap
 
     def _no_first_frame(self) -> FervisionError:
         return FervisionError(f"cannot decode video {self.path}: no frame could be read")
+
+
+def _looks_like_video(path) -> bool:
+    """Whether the file begins as a video container does (MP4/MOV, Matroska/WebM, AVI)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(12)
+    except OSError:
+        return False
+    return head[4:8] == b"ftyp" or head[:4] == b"\x1a\x45\xdf\xa3" or head[8:12] == b"AVI "
 
 
 _BACKENDS = {
