@@ -7,7 +7,7 @@ import os
 import numpy as np
 import pytest
 
-from fakes import BoxDetector, FixedClassifier, ListSource
+from fakes import BoxDetector, FixedClassifier, ListSource, RecordingSink
 from fervision import FervisionError, Pipeline
 from fervision.types import Face, Frame, SourceInfo
 from fervision_basic.csv_sink import CsvSink, csv_columns
@@ -228,8 +228,23 @@ def test_a_photo_run_names_each_row_s_photo_in_a_last_file_column(tmp_path):
     assert all(len(r) == len(rows[0]) for r in rows)
     video = CsvSink(tmp_path / "video.csv")
     video.open(SourceInfo("clip.mp4", 300, 200, 30.0, frame_count=90), LABELS)
+    video.write(frame_with(0, []))
     video.close()
     assert read_csv(tmp_path / "video.csv")[0][-1] == "raw_frame"  # no file column for video
+
+
+def test_an_earlier_csv_is_kept_when_the_run_fails_before_its_first_frame(tmp_path):
+    class Unopenable(RecordingSink):
+        def open(self, info, labels):
+            raise OSError(13, "Permission denied")
+
+    path = tmp_path / "emotions.csv"
+    path.write_text("frame,timestamp_s\n0,0.000\n")  # yesterday's results
+    with pytest.raises(FervisionError, match="cannot open unopenable sink: PermissionError"):
+        Pipeline(ListSource(5), detector=BoxDetector(), sinks=[CsvSink(path), Unopenable()]).run()
+    assert path.read_text() == "frame,timestamp_s\n0,0.000\n"
+    Pipeline(ListSource(5), detector=BoxDetector(), classifier=None, sinks=[CsvSink(path)]).run()
+    assert len(read_csv(path)) == 6  # a run that gets frames replaces it
 
 
 def test_csv_rows_are_flushed_as_frames_arrive(tmp_path):
@@ -259,8 +274,8 @@ def test_csv_cut_back_to_whole_frames_when_a_write_fails(tmp_path):
     sink = CsvSink(path)
     sink.open(SourceInfo("x", 100, 100, 30), LABELS)
     faces = [(1, 2, 30, 30), (50, 2, 30, 30)]
-    header = path.stat().st_size
-    sink.write(frame_with(0, faces))
+    sink.write(frame_with(0, faces))  # the header comes with the first frame
+    header = len(path.read_bytes().split(b"\r\n")[0]) + 2
     frame_bytes = path.stat().st_size - header
     with file_size_limit(header + int(2.5 * frame_bytes)):  # room for two frames and a half
         sink.write(frame_with(1, faces))

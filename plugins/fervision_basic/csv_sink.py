@@ -49,7 +49,9 @@ class CsvSink:
     """Long-format CSV; a frame with no face gets one row with empty face fields.
 
     Each frame's rows are written together in one call, unbuffered: a crash loses at most
-    the frame in flight, and a failed write leaves the file ending with a whole row.
+    the frame in flight, and a failed write leaves the file ending with a whole row. The
+    file is replaced when the first frame arrives: a run that fails or is stopped before
+    then leaves an earlier CSV at the path as it was.
 
     Args:
         path: the CSV file to write (its folder must exist).
@@ -61,6 +63,7 @@ class CsvSink:
         self._size = 0  # bytes of whole rows in the file
         self.last_frame: int | None = None  # the last frame whose rows are in the file
         self.labels: tuple[str, ...] = ()
+        self._header: list[str] = []
         self._photos_in: str | None = None  # photos: the folder their names are relative to
 
     def open(self, info: SourceInfo, labels) -> None:
@@ -70,10 +73,9 @@ class CsvSink:
         if info.stills:
             folder = os.path.isdir(info.source_id)
             self._photos_in = info.source_id if folder else os.path.dirname(info.source_id) or "."
-        self._file = open(self.path, "wb", buffering=0)
+        self._header = csv_columns(self.labels, photos=info.stills)
         self._size = 0
         self.last_frame = None
-        self._append([csv_columns(self.labels, photos=info.stills)])
 
     def rows(self, frame: Frame) -> list[list]:
         """The rows of one frame."""
@@ -110,7 +112,14 @@ class CsvSink:
         return rows
 
     def write(self, frame: Frame) -> None:
-        self._append(self.rows(frame))
+        rows = self.rows(frame)
+        if self._file is None:  # the first frame: now the file is replaced
+            try:
+                self._file = open(self.path, "wb", buffering=0)
+            except OSError as exc:
+                raise FervisionError(f"cannot write CSV {self.path}: {exc.strerror}") from None
+            rows.insert(0, self._header)
+        self._append(rows)
         self.last_frame = frame.index
 
     def _append(self, rows: list[list]) -> None:
