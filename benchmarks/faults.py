@@ -412,7 +412,7 @@ for _name, _args, _option in (
     ("--detect-every 0", ("run", "--detect-every", "0"), "--detect-every"),
     ("--reconnect on a file", ("run", "--reconnect", "2"), "--reconnect"),
     ("batch --workers 0", ("batch", ".", "--out", "o", "--workers", "0"), "--workers"),
-    ("--fps nan", ("run", "--fps", "nan"), "0 < fps"),
+    ("--fps nan", ("run", "--fps", "nan"), "not a finite number"),
     ("-O source.fps=0", ("run", "-O", "source.fps=0"), "0 < fps"),
     ("--tracker bogus", ("run", "--tracker", "bogus"), "unknown tracker 'bogus'"),
     ("--sink bogus", ("run", "--sink", "bogus:x"), "unknown sink 'bogus'"),
