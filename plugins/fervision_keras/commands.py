@@ -56,7 +56,7 @@ def _classes(value: str | None) -> tuple[str, ...]:
 @click.option("--batch-size", type=click.IntRange(min=1), default=64, show_default=True)
 @click.option(
     "--learning-rate",
-    type=FiniteRange(min=0, min_open=True, max=10),
+    type=FiniteRange(min=0, max=10),
     default=1.5e-3,
     show_default=True,
 )

@@ -56,7 +56,8 @@ class ImageSink:
 
     def open(self, info: SourceInfo, labels=()) -> None:
         if not self.folder and info.frame_count != 1 and self.max_frames != 1:
-            frames = f"{info.frame_count} frames" if info.frame_count else "a live source"
+            unit = "photos" if info.stills else "frames"
+            frames = f"{info.frame_count} {unit}" if info.frame_count else "a live source"
             raise FervisionError(
                 f"cannot write image {self.path}: the source has {frames}; give a folder "
                 f"({self.path.with_suffix('')}/), a video file ({self.path.stem}.mp4) or "
