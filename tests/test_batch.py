@@ -300,6 +300,24 @@ def test_report_rejects_a_csv_that_is_not_an_emotion_log(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1
 
 
+def test_report_warns_of_labels_its_probability_columns_do_not_name(tmp_path):
+    log = tmp_path / "edited.csv"
+    head = "frame,timestamp_s,face_id,x,y,w,h,det_score,label,confidence,p_happy,p_sad\n"
+    rows = [
+        f"{i},{i / 10:.3f},1,0,0,9,9,0.9,{'joy' if i < 3 else 'sad'},0.9,0.1,0.9\n"
+        for i in range(8)
+    ]
+    log.write_text(head + "".join(rows))
+    result = fervision("report", log)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == (
+        f"warning: {log} has 3 rows labelled joy, which its p_ columns do not name: they "
+        "count in no emotion's share\n"
+    )
+    summary = json.loads((tmp_path / "edited.summary.json").read_text())
+    assert summary["video"]["emotion_share"] == {"happy": 0.0, "sad": 0.625}
+
+
 def test_inputs_from_folders_quoted_globs_and_files_each_once(tmp_path):
     (tmp_path / "a/deep").mkdir(parents=True)
     (tmp_path / "b").mkdir()

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -312,6 +313,16 @@ def summary_json(summary: dict) -> bytes:
 def build_report(csv_path, title: str = "") -> tuple[dict, bytes]:
     """The summary and the timeline PNG of one emotion CSV."""
     table = read_emotion_csv(csv_path)
+    unknown = sorted(set(table.face_label) - set(table.labels) - {""})
+    if unknown:
+        count = sum(label in unknown for label in table.face_label)
+        logging.getLogger("fervision").warning(
+            "warning: %s has %d rows labelled %s, which its p_ columns do not name: they "
+            "count in no emotion's share",
+            csv_path,
+            count,
+            ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else ""),
+        )
     summary = summarize(table)
     return summary, plot_timeline(table, summary, title=title)
 
