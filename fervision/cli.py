@@ -322,10 +322,8 @@ def main(argv=None) -> None:
     try:
         _add_plugin_commands()
         status = cli.main(args=argv, prog_name="fervision", standalone_mode=False)
-        if isinstance(status, int) and status:  # a command's click.exceptions.Exit(status)
+        if isinstance(status, int) and status:  # click returns a command's Exit(status)
             sys.exit(status)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
     except click.UsageError as exc:  # one line that names the option
         hint = f" (see {exc.ctx.command_path} -h)" if exc.ctx is not None else ""
         click.echo(f"error: {exc.format_message().rstrip('.')}{hint}", err=True)

@@ -11,14 +11,19 @@ IMAGE_SUFFIXES = frozenset(
 )
 
 
-def box_iou(a, b) -> float:
-    """Intersection over union of two ``(x, y, w, h)`` boxes."""
+def box_intersection(a, b):
+    """The area two ``(x, y, w, h)`` boxes share."""
     ax, ay, aw, ah = a
     bx, by, bw, bh = b
-    iw = max(0.0, min(ax + aw, bx + bw) - max(ax, bx))
-    ih = max(0.0, min(ay + ah, by + bh) - max(ay, by))
-    inter = iw * ih
-    union = aw * ah + bw * bh - inter
+    iw = max(0, min(ax + aw, bx + bw) - max(ax, bx))
+    ih = max(0, min(ay + ah, by + bh) - max(ay, by))
+    return iw * ih
+
+
+def box_iou(a, b) -> float:
+    """Intersection over union of two ``(x, y, w, h)`` boxes."""
+    inter = box_intersection(a, b)
+    union = a[2] * a[3] + b[2] * b[3] - inter
     return inter / union if inter > 0 and union > 0 else 0.0
 
 

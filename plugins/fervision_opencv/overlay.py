@@ -9,6 +9,7 @@ from collections import deque
 import cv2
 import numpy as np
 
+from fervision.imaging import box_intersection
 from fervision.types import Face, Frame, SourceInfo
 
 #: Seconds of recent frames the FPS readout counts.
@@ -88,8 +89,10 @@ class OverlayAnnotator:
         h, w = out.shape[:2]
         unit = float(np.clip(min(h, w) / 480, 0.5, 3.0))
         # where bars must not go: every face with its caption above it, then placed panels
-        caption_h = round(24 * unit)
-        taken = [(x0, y0 - caption_h, x1, y1) for x0, y0, x1, y1 in (f.xyxy for f in frame.faces)]
+        caption_h = _caption_height(unit)
+        taken = [
+            (x, y - caption_h, w, h + caption_h) for x, y, w, h in (f.box for f in frame.faces)
+        ]
         for face in frame.faces:  # boxes and bars first, so no caption is drawn over
             self._draw_face(out, face, frame.labels, unit, taken)
         for face in frame.faces:
@@ -166,8 +169,8 @@ class OverlayAnnotator:
         panel_w = name_w + bar_w + pct_w + 4 * pad
         panel_h = row * len(names) + 2 * pad
         h, w = out.shape[:2]
-        px, py = _place(face.xyxy, panel_w, panel_h, pad, round(24 * unit), (w, h), taken)
-        taken.append((px, py, px + panel_w, py + panel_h))
+        px, py = _place(face.xyxy, panel_w, panel_h, pad, _caption_height(unit), (w, h), taken)
+        taken.append((px, py, panel_w, panel_h))
         pw, ph = min(panel_w, w - px), min(panel_h, h - py)
         if pw <= 0 or ph <= 0:
             return
@@ -190,6 +193,11 @@ class OverlayAnnotator:
             )
 
 
+def _caption_height(unit: float) -> int:
+    """About the height of a face's caption box, drawn above the face."""
+    return round(24 * unit)
+
+
 def _place(box, panel_w: int, panel_h: int, pad: int, caption_h: int, size, taken) -> tuple:
     """Where a face's bars go: right of it, left, below or above (inside the frame),
     whichever covers least of ``taken`` (faces with their captions, other panels)."""
@@ -200,16 +208,9 @@ def _place(box, panel_w: int, panel_h: int, pad: int, caption_h: int, size, take
         (x0, y1 + pad),
         (x0, y0 - caption_h - pad - panel_h),
     ]
-    best, least = None, None
-    for x, y in spots:
-        x = min(max(x, 0), max(0, w - panel_w))
-        y = min(max(y, 0), max(0, h - panel_h))
-        covered = sum(_overlap((x, y, x + panel_w, y + panel_h), other) for other in taken)
-        if least is None or covered < least:
-            best, least = (x, y), covered
-    return best
-
-
-def _overlap(a, b) -> int:
-    """The area two (x0, y0, x1, y1) boxes share."""
-    return max(0, min(a[2], b[2]) - max(a[0], b[0])) * max(0, min(a[3], b[3]) - max(a[1], b[1]))
+    inside = [
+        (min(max(x, 0), max(0, w - panel_w)), min(max(y, 0), max(0, h - panel_h))) for x, y in spots
+    ]
+    return min(
+        inside, key=lambda s: sum(box_intersection((*s, panel_w, panel_h), t) for t in taken)
+    )
