@@ -189,6 +189,7 @@ class Pipeline:
         self.summary = Summary()
         self._counted: deque = deque(maxlen=_UNCOUNTABLE)  # what the latest frames added
         self._running = threading.Lock()  # one run at a time: the stages keep per-run state
+        self._suspended = False  # a window's Stop released the source
         # iterations to end on close(); weak: a loop left behind still ends its run at once
         self._runs: weakref.WeakSet = weakref.WeakSet()
 
@@ -388,6 +389,9 @@ class Pipeline:
 
     def _finish(self, reader, writer, opened: list, summary: Summary) -> None:
         """Stop the reader, close the source, drain the writer, close sinks and stages."""
+        if self._suspended:  # its reader waits for a resume: only closing the source wakes it
+            _call(self.source, "close")
+            self._suspended = False
         if reader is not None:
             summary.dropped = reader.dropped
             reader.close()
@@ -455,11 +459,13 @@ class Pipeline:
         if suspend is None:
             return False
         suspend()
+        self._suspended = True
         return True
 
     def resume_source(self) -> None:
         """Open the suspended source again; frames continue where they stopped."""
         _call(self.source, "resume")
+        self._suspended = False
 
     def counted(self, frame: Frame) -> None:
         """Add ``frame`` to the run's summary."""

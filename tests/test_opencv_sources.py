@@ -378,6 +378,22 @@ def test_a_suspended_video_releases_its_file_and_resumes_at_the_next_frame(clip)
     assert all(b > a for a, b in zip(times, times[1:]))
 
 
+def test_a_run_ended_while_stopped_closes_at_once(clip):
+    """Exit after Stop: the reader waiting for Start is woken, not waited for (was 5 s)."""
+    from fervision import Pipeline
+
+    pipeline = Pipeline(
+        VideoSource(clip), detector=None, tracker=None, classifier=None, smoother=None
+    )
+    frames = pipeline.frames()
+    next(frames)
+    assert pipeline.suspend_source()
+    started = time.perf_counter()
+    frames.close()
+    assert time.perf_counter() - started < 1.0
+    assert pipeline.source._cap is None
+
+
 def test_a_suspended_video_waits_instead_of_ending(clip):
     source = VideoSource(clip)
     source.open()

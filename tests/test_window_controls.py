@@ -176,3 +176,34 @@ def test_every_control_works_in_the_real_window(xvfb, long_clip, tmp_path, by):
     capture.release()
     assert 20 < processed < 3 * 275 and written == processed  # ended by Exit, all written
     assert f"{processed} frames" in stdout
+
+
+SNAPSHOT_SCRIPT = """
+import sys
+import numpy as np
+from fervision.types import Frame, SourceInfo
+from fervision_opencv.display import DisplaySink
+
+sink = DisplaySink(snapshots=sys.argv[1])
+sink.open(SourceInfo(source_id="talk.mp4", width=64, height=48, fps=25.0))
+sink.write(Frame(image=np.zeros((48, 64, 3), np.uint8), index=7, timestamp=0.28))
+print(sink.snapshot().name)
+print(sink._status())
+sink.close()
+"""
+
+
+def test_a_snapshot_is_named_by_the_frame_number_the_csv_gives_it(xvfb, tmp_path):
+    env = {**os.environ, "DISPLAY": xvfb}
+    env.pop("WAYLAND_DISPLAY", None)
+    done = subprocess.run(
+        [sys.executable, "-c", SNAPSHOT_SCRIPT, str(tmp_path)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    name, status = done.stdout.splitlines()[-2:]
+    assert name == "snapshot-talk-000007.png" and (tmp_path / name).is_file()
+    assert "frame 7 " in status

@@ -219,7 +219,7 @@ class DisplaySink:
             source = Path(source).name or source
         parts = [source]
         if self._frame is not None:
-            parts.append(f"frame {self._frame.index + 1}")
+            parts.append(f"frame {self._frame.index}")  # as the CSV's frame column
         if self._fps is not None and self.state == "running":
             parts.append(f"{self._fps:.1f} fps")
         faces = len(self._frame.faces) if self._frame is not None else 0
@@ -293,11 +293,12 @@ class DisplaySink:
             return None
         stem = Path(self.info.source_id).stem if not self.info.live else "live"
         stem = re.sub(r"[^A-Za-z0-9_.-]+", "-", stem).strip("-") or "frame"
-        path = self.snapshots / f"snapshot-{stem}-{self._frame.index + 1:06d}.png"
+        name = f"snapshot-{stem}-{self._frame.index:06d}"  # the frame as the CSV numbers it
+        path = self.snapshots / f"{name}.png"
         n = 1
         while path.exists():
             n += 1
-            path = path.with_name(f"snapshot-{stem}-{self._frame.index + 1:06d}-{n}.png")
+            path = path.with_name(f"{name}-{n}.png")
         if not cv2.imwrite(str(path), self._image):
             self._note = (f"cannot write {path}", time.perf_counter() + NOTE_SECONDS)
             return None
