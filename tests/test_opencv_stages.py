@@ -265,7 +265,7 @@ def test_overlay_draws_only_the_box_for_unclassified_faces():
 
 def test_overlay_measures_and_shows_fps():
     image = np.zeros((120, 160, 3), np.uint8)
-    annotator = OverlayAnnotator()
+    annotator = OverlayAnnotator(show_fps=True)
     before_first = time.perf_counter()
     first = annotator.annotate(Frame(image=image, index=0, timestamp=0.0))
     after_first = time.perf_counter()
@@ -277,6 +277,40 @@ def test_overlay_measures_and_shows_fps():
     # the rate of the wall-clock interval between the two calls, not of the timestamps (10/s)
     assert 1 / (after_second - before_first) <= annotator.fps <= 1 / (before_second - after_first)
     assert second[:40, :100].any()
+
+
+def _fps_pixels(annotator: OverlayAnnotator, info: SourceInfo, faces=()) -> np.ndarray:
+    """Where the second frame's overlay differs from a plain annotator's (the readout)."""
+    image = np.full((240, 320, 3), 60, np.uint8)
+    plain = OverlayAnnotator(show_fps=False)
+    for stage in (annotator, plain):
+        stage.open(info)
+    out = None
+    for i in range(2):
+        frame = Frame(image=image, index=i, timestamp=i / 25, faces=list(faces))
+        out, without = annotator.annotate(frame), plain.annotate(frame)
+        time.sleep(0.01)
+    return np.any(out != without, axis=2)
+
+
+def test_the_fps_readout_is_for_live_sources_unless_asked_for():
+    """A file's annotated copy plays at the file's rate: a processing rate burned into it
+    (and into report thumbnails) is noise; a camera or stream shows it."""
+    video = SourceInfo("talk.mp4", 320, 240, 25.0, 100)
+    camera = SourceInfo("camera 0", 320, 240, 30.0, live=True)
+    photo = SourceInfo("a.jpg", 320, 240, 1.0, 1)
+    assert not _fps_pixels(OverlayAnnotator(), video).any()
+    assert _fps_pixels(OverlayAnnotator(), camera)[:40, :110].any()
+    assert _fps_pixels(OverlayAnnotator(show_fps=True), video)[:40, :110].any()
+    assert not _fps_pixels(OverlayAnnotator(show_fps=True), photo).any()
+    assert not _fps_pixels(OverlayAnnotator(show_fps=False), camera).any()
+
+
+def test_the_fps_readout_moves_off_a_face_in_the_top_left_corner():
+    face = Face((0, 10, 120, 120), track_id=1, label="happy", confidence=0.9)
+    camera = SourceInfo("camera 0", 320, 240, 30.0, live=True)
+    drawn = _fps_pixels(OverlayAnnotator(), camera, [face])
+    assert not drawn[:, :160].any() and drawn[:40, 200:].any()
 
 
 def test_overlay_fps_counts_frames_over_time_when_frame_costs_alternate():
@@ -494,7 +528,7 @@ def test_the_overlay_shows_no_fps_readout_on_photos():
     image = np.full((240, 320, 3), 90, np.uint8)
     corners = {}
     for kind, count in (("photo", 1), ("video", 300)):
-        overlay = OverlayAnnotator()
+        overlay = OverlayAnnotator(show_fps=True)
         overlay.open(SourceInfo(kind, 320, 240, 30.0, frame_count=count))
         for i in range(3):  # a readout once a rate is measured
             drawn = overlay.annotate(Frame(image, i, i / 30))

@@ -72,7 +72,7 @@ def _probe(path: Path) -> dict:
 
 def test_mp4_is_h264_with_the_overlay_and_the_source_sound(clip, tmp_path):
     out = tmp_path / "annotated.mp4"
-    sink, drawn = _run(str(clip), out, max_frames=90)
+    sink, drawn = _run(str(clip), out, max_frames=90, detector="mediapipe")
     probe = _probe(out)
     assert sink.with_audio
     assert (probe["codec"], probe["pix_fmt"], probe["audio"]) == ("h264", "yuv420p", "aac")
@@ -87,7 +87,7 @@ def test_mp4_is_h264_with_the_overlay_and_the_source_sound(clip, tmp_path):
         decoded = probe["frames"][i].astype(int)
         assert np.abs(decoded - drawn[i]).mean() < 4
         overlay = np.abs(drawn[i].astype(int) - raw[i]).max(axis=2) > 60  # boxes, captions
-        assert overlay.sum() > 200
+        assert overlay.sum() > 200, i
         to_drawn = np.abs(decoded - drawn[i])[overlay].mean()
         to_raw = np.abs(decoded - raw[i])[overlay].mean()
         assert to_drawn < 35 and to_raw > 60 and to_drawn < to_raw / 2, (to_drawn, to_raw)

@@ -65,21 +65,27 @@ class OverlayAnnotator:
     pipeline's processing rate (frames that reuse earlier classifications pass in well
     under a millisecond, so an average of per-frame rates would read several times high).
 
+    The readout goes in the top corner that covers least of the faces and their captions.
+
     Args:
         bars: draw per-class probability bars beside each face.
-        show_fps: draw the FPS readout in the top-left corner (never on photos).
+        show_fps: draw the FPS readout; by default only for a camera or stream (a video
+            file's annotated copy plays at the file's own rate, and photos have none).
     """
 
-    def __init__(self, bars: bool = False, *, show_fps: bool = True) -> None:
+    def __init__(self, bars: bool = False, *, show_fps: bool | None = None) -> None:
         self.bars = bool(bars)
-        self.show_fps = bool(show_fps)
+        self.show_fps = None if show_fps is None else bool(show_fps)
         self.fps: float | None = None
         self._times: deque[float] = deque()  # when recent annotate calls began
-        self._stills = False
+        self._fps_shown = bool(show_fps)
 
     def open(self, info: SourceInfo | None = None) -> None:
-        """No FPS readout on photos: a rate of processing means nothing on one."""
-        self._stills = info is not None and info.stills
+        """Whether this run shows the readout: never on photos, by default only when live."""
+        stills = info is not None and info.stills
+        live = info is not None and info.live
+        wanted = live if self.show_fps is None else self.show_fps
+        self._fps_shown = wanted and not stills
 
     def annotate(self, frame: Frame) -> np.ndarray:
         """A new BGR image: ``frame.image`` with the overlay (``frame.image`` is untouched)."""
@@ -97,16 +103,23 @@ class OverlayAnnotator:
             self._draw_face(out, face, frame.labels, unit, taken)
         for face in frame.faces:
             self._draw_caption(out, face, unit)
-        if self.show_fps and self.fps is not None and not self._stills:
-            self._caption(
-                out,
-                f"{self.fps:.1f} FPS",
-                (int(6 * unit), int(6 * unit)),
-                (32, 32, 32),
-                unit,
-                below=True,
-            )
+        if self._fps_shown and self.fps is not None:
+            self._draw_fps(out, unit, taken)
         return out
+
+    def _draw_fps(self, out: np.ndarray, unit: float, taken: list) -> None:
+        """The readout in the top corner (left first) that covers least of ``taken``."""
+        text = f"{self.fps:.1f} FPS"
+        scale, thick = 0.55 * unit, max(1, round(1.5 * unit))
+        (tw, th), base = cv2.getTextSize(text, FONT, scale, thick)
+        margin, pad = int(6 * unit), max(2, round(3 * unit))
+        box_w, box_h = tw + 2 * pad, th + base + 2 * pad
+        corners = [(margin, margin), (out.shape[1] - margin - box_w, margin)]
+        x, y = min(
+            corners,
+            key=lambda c: sum(box_intersection((*c, box_w, box_h), t) for t in taken),
+        )
+        self._caption(out, text, (x, y), (32, 32, 32), unit, below=True)
 
     def _measure_fps(self, now: float) -> None:
         """Calls of about the last second (at least 2, at most 120) over the time they span."""
