@@ -287,3 +287,43 @@ def test_an_unknown_video_suffix_names_the_video_and_image_choices(tmp_path):
 
     with pytest.raises(FervisionError, match=r"use a suffix of .*\.mp4 \(or \.jpg, \.png"):
         VideoSink(str(tmp_path / "clip.gif"))
+
+
+@pytest.mark.parametrize("suffix", [".mp4", ".avi"])
+def test_a_streams_video_keeps_real_time_whatever_rate_it_declares(clip, tmp_path, suffix):
+    """An IP camera sending 10 frames a second for 3 s (OpenCV reads its rate as 25):
+    the video lasts 3 s, as the CSV's timestamps do, not 30 frames at 25/s (1.2 s)."""
+    import sys
+
+    import cv2
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    from faults import MjpegServer
+
+    from fervision_opencv.capture import StreamSource
+
+    capture = cv2.VideoCapture(str(clip))
+    images = [capture.read()[1] for _ in range(30)]
+    capture.release()
+    out = tmp_path / f"camera{suffix}"
+    with MjpegServer(images, frames=30, fps=10) as server:
+        pipeline = Pipeline(
+            StreamSource(server.url, read_timeout=1),
+            detector=None,
+            tracker=None,
+            classifier=None,
+            smoother=None,
+            sinks=[VideoSink(out)],
+        )
+        with pytest.raises(FervisionError, match="stopped delivering frames"):
+            pipeline.run()
+    frames = pipeline.summary.frames
+    assert frames >= 25
+    with av.open(str(out)) as container:
+        video = container.streams.video[0]
+        times = [float(f.pts * f.time_base) for f in container.decode(video)]
+    if suffix == ".mp4":  # each frame at its own time
+        assert len(times) == frames and 2.5 < times[-1] < 3.3, times
+    else:  # a constant rate: frames repeated to fill the time between them
+        rate = float(video.average_rate)
+        assert 2.5 < len(times) / rate < 3.4 and len(times) > frames, (len(times), rate)

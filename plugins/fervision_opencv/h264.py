@@ -14,6 +14,7 @@ import av
 import cv2
 import numpy as np
 
+MILLISECOND = Fraction(1, 1000)
 #: Audio codecs an MP4/MOV/MKV file can hold as they are.
 COPYABLE_AUDIO = frozenset({"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"})
 
@@ -97,8 +98,10 @@ class H264Writer:
     Args:
         path: ``.mp4``, ``.m4v``, ``.mov`` or ``.mkv``.
         size: (width, height); odd sides lose their last column or row (yuv420p needs even).
-        fps: frames per second.
+        fps: frames per second (nominal when ``timed``).
         audio_from: a media file whose audio track matches these frames in time.
+        timed: each frame is shown at the time :meth:`write` gives it (a camera's or
+            stream's frames come when they come), not one ``fps`` period after the last.
         crf, preset: x264's quality (lower is better) and speed.
     """
 
@@ -109,6 +112,7 @@ class H264Writer:
         fps: float,
         *,
         audio_from: str | None = None,
+        timed: bool = False,
         crf: int = 23,
         preset: str = "ultrafast",
     ) -> None:
@@ -119,11 +123,14 @@ class H264Writer:
         )
         self.audio: AudioCopy | None = None
         self.frames = 0
+        self._last_ms = -1 if timed else None  # timed: the last frame's time in ms
         try:
             self.stream = self.output.add_stream("libx264", rate=self.rate)
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
             self.stream.options = {"crf": str(crf), "preset": preset}
+            if timed:
+                self.stream.codec_context.time_base = MILLISECOND
             if audio_from:
                 try:
                     self.audio = AudioCopy(audio_from, self.output)
@@ -133,14 +140,19 @@ class H264Writer:
             self.output.close()
             raise
 
-    def write(self, image: np.ndarray) -> None:
-        """Encode one BGR image (already of ``size``)."""
+    def write(self, image: np.ndarray, seconds: float | None = None) -> None:
+        """Encode one BGR image (already of ``size``); when ``timed``, shown ``seconds`` into
+        the video."""
         image = np.ascontiguousarray(image[: self.height, : self.width])
         # OpenCV's BT.601 conversion is ~10x faster than FFmpeg's swscale here
         planes = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
         frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
-        frame.pts = self.frames
-        frame.time_base = 1 / self.rate
+        if self._last_ms is None:
+            frame.pts, frame.time_base = self.frames, 1 / self.rate
+        else:  # in milliseconds, each frame after the last
+            wanted = round(1000 * seconds) if seconds is not None else self._last_ms + 1
+            frame.pts = self._last_ms = max(wanted, self._last_ms + 1)
+            frame.time_base = MILLISECOND
         self.output.mux(self.stream.encode(frame))
         self.frames += 1
         if self.audio is not None:

@@ -5,7 +5,9 @@ plays in browsers and chat tools, with the source file's sound when it has some 
 output keeps its timing. ``.avi`` (MJPG), an explicit FourCC ``codec``, or a machine without
 PyAV use OpenCV's writer. The path is checked when the sink is built, so a bad ``--output``
 fails before any processing. Frames are written at the source's frame rate and size
-(frames of another size are fitted inside it, letterboxed) to a hidden file beside the
+(frames of another size are fitted inside it, letterboxed); a camera's or stream's frames
+keep their real times (the video's clock is the CSV's ``timestamp_s``, a stretch the
+processing fell behind shows its last frame), to a hidden file beside the
 path; :meth:`close` finalizes it and renames it into place. The pipeline calls it even when a run is
 interrupted, so the frames written so far stay playable; when writing fails (a full
 disk), the partial file is removed and a file already at the path is kept.
@@ -88,6 +90,10 @@ class VideoSink:
         if not (fps and math.isfinite(fps) and fps > 0):
             fps = FALLBACK_FPS
         self.size = (int(info.width), int(info.height))
+        self._fps = fps
+        self._timed = info.live and self.fps is None
+        self._start: float | None = None  # the first frame's timestamp
+        self._last: np.ndarray | None = None
         self.frames_written = 0
         self.with_audio = False
         self._failed = False
@@ -108,6 +114,7 @@ class VideoSink:
                 self.size,
                 fps,
                 audio_from=info.media_path if self.audio else None,
+                timed=self._timed,
                 preset=self.preset,
             )
         except (av.FFmpegError, ValueError) as exc:
@@ -132,7 +139,7 @@ class VideoSink:
         if (image.shape[1], image.shape[0]) != self.size:
             image = letterboxed(image, self.size)
         try:
-            self._writer.write(image)
+            self._write(image, frame.timestamp)
         except OSError as exc:  # a full disk, named by the final path, not the hidden one
             self._failed = True
             raise self._cannot_write(exc) from None
@@ -140,6 +147,24 @@ class VideoSink:
             self._failed = True
             raise
         self.frames_written += 1
+
+    def _write(self, image: np.ndarray, timestamp: float) -> None:
+        """One frame; a timed one at its time (OpenCV's constant rate: the last frame
+        repeated until then)."""
+        if not self._timed:
+            self._writer.write(image)
+            return
+        if self._start is None:
+            self._start = timestamp
+        seconds = timestamp - self._start
+        if self.h264:
+            self._writer.write(image, seconds)
+            return
+        while self._last is not None and self.frames_written < round(seconds * self._fps):
+            self._writer.write(self._last)
+            self.frames_written += 1
+        self._writer.write(image)
+        self._last = image
 
     def _cannot_write(self, exc: OSError) -> FervisionError:
         return FervisionError(f"cannot write video {self.path}: {exc.strerror or exc}")
