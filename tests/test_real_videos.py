@@ -58,3 +58,20 @@ def test_hd_crowd_small_faces_found_with_few_ids(media, tmp_path):
     assert len(frames) == 45
     assert np.mean(counts) >= 20  # about 25 people face the camera
     assert len(ids) <= 40
+
+
+def _labelled(pipeline) -> list:
+    return [
+        [(f.track_id, f.label, round(float(f.confidence), 6)) for f in frame.faces]
+        for frame in pipeline
+    ]
+
+
+@pytest.mark.parametrize("detector", ["mediapipe", "haar"])
+def test_one_pipeline_run_twice_gives_the_same_ids_and_labels(media, detector):
+    """A notebook cell run again: each run starts afresh (ids from 1, no smoothing, reuse
+    or track carried over from the run before)."""
+    pipeline = Pipeline(str(media / "expressions_smile.mp4"), detector=detector)
+    first, second = _labelled(pipeline), _labelled(pipeline)
+    assert first[0] and first[0][0][0] == 1
+    assert second == first

@@ -71,19 +71,20 @@ class ByteTracker:
         require_between("tracker", 1, math.inf, min_hits=self.min_hits)
         require_between("tracker", 0, 2, cut_threshold=float(cut_threshold))
         require_non_negative("tracker", buffer=self.buffer)
-        self.buffer_frames = math.ceil(self.buffer * 30)
-        self.is_scene_cut = SceneCutDetector(cut_threshold)
+        self.cut_threshold = float(cut_threshold)
+        self.open()
+
+    def open(self, info: SourceInfo | None = None) -> None:
+        """Start a run afresh (no tracks, ids from 1), the lost-track buffer scaled by the
+        source's frame rate (rounded up)."""
+        fps = info.fps if info is not None and info.fps and info.fps > 0 else 30.0
+        self.buffer_frames = math.ceil(self.buffer * fps)
+        self._stills = info is not None and info.stills
+        self.is_scene_cut = SceneCutDetector(self.cut_threshold)
         self.tracks: list[_Track] = []
         self.ended: list[int] = []
         self._next_id = 1
         self._last_index: int | None = None
-        self._stills = False
-
-    def open(self, info: SourceInfo | None = None) -> None:
-        """Scale the lost-track buffer by the source's frame rate (rounded up)."""
-        fps = info.fps if info is not None and info.fps and info.fps > 0 else 30.0
-        self.buffer_frames = math.ceil(self.buffer * fps)
-        self._stills = info is not None and info.stills
 
     def update(self, frame: Frame) -> None:
         """Set ``track_id`` on the faces of ``frame``, dropping weak unmatched ones."""

@@ -94,7 +94,9 @@ class EmaSmoother:
         self._fallback = PassThroughSmoother()
 
     def open(self, info: SourceInfo | None = None) -> None:
-        """Settle new tracks only in video (not in a photo or a slow slide show)."""
+        """Start a run with no track's history; settle new tracks only in video (not in a
+        photo or a slow slide show)."""
+        self.states.clear()
         self._settle = 0.0 if info is not None and info.stills else self.settle
 
     def update(self, frame: Frame) -> None:
@@ -162,6 +164,10 @@ class VoteSmoother:
         require_between("smoother", 1, math.inf, window=self.window)
         self.states: dict[int, _VoteState] = {}
         self._fallback = PassThroughSmoother()
+
+    def open(self, info: SourceInfo | None = None) -> None:
+        """Start a run with no track's history."""
+        self.states.clear()
 
     def update(self, frame: Frame) -> None:
         for face in frame.faces:

@@ -61,7 +61,12 @@ class IouTracker:
         require_between("tracker", 0, 1, min_iou=self.min_iou)
         require_between("tracker", 0, 2, cut_threshold=float(cut_threshold))
         require_non_negative("tracker", max_age=self.max_age)
-        self.is_scene_cut = SceneCutDetector(cut_threshold)
+        self.cut_threshold = float(cut_threshold)
+        self.open()
+
+    def open(self, info=None) -> None:
+        """Start a run afresh: no tracks, ids from 1."""
+        self.is_scene_cut = SceneCutDetector(self.cut_threshold)
         self.tracks: list[Track] = []
         self.ended: list[int] = []
         self._next_id = 1

@@ -102,6 +102,11 @@ class EmotionClassifier:
         self._predictor = None
 
     def open(self, info=None) -> None:
+        """Load the model unless it is loaded; a run (``info`` given) starts with no
+        earlier classifications to reuse."""
+        if info is not None:
+            self._last.clear()
+            self._places.clear()
         if self._predictor is None:
             from .inference import Predictor
 

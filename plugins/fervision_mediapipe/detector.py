@@ -132,6 +132,8 @@ class MediaPipeDetector:
         self._stills = info is not None and info.stills
         if self._auto:
             self.plans = STILL_PLANS if self._stills else PLANS
+        if info is not None:  # a run: choose its plan afresh
+            self._reset_choice()
         for variant, path in self.model_paths.items():
             if variant not in self._engines:
                 self._engines[variant] = BlazeFace(path, self.min_confidence)

@@ -129,6 +129,10 @@ class HaarDetector:
         self.full_every = int(full_every)
         self.memory = int(memory)
         require_between("detector", 1, math.inf, full_every=self.full_every, memory=self.memory)
+        self.open()
+
+    def open(self, info=None) -> None:
+        """Start a run afresh: a full scan first, nothing remembered."""
         self.is_scene_cut = SceneCutDetector()
         self._frames = 0
         self._last_full = -(10**9)
