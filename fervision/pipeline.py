@@ -190,6 +190,8 @@ class Pipeline:
         self._counted: deque = deque(maxlen=_UNCOUNTABLE)  # what the latest frames added
         self._running = threading.Lock()  # one run at a time: the stages keep per-run state
         self._suspended = False  # a window's Stop released the source
+        self._stop_requested = threading.Event()  # stop() was called
+        self._runner: int | None = None  # the thread that started the run in progress
         # iterations to end on close(); weak: a loop left behind still ends its run at once
         self._runs: weakref.WeakSet = weakref.WeakSet()
 
@@ -301,8 +303,22 @@ class Pipeline:
     def __exit__(self, *exc_info) -> None:
         self.close()
 
-    def close(self) -> None:
-        """End the run in progress, if any: every output closed and valid, the source released."""
+    def stop(self) -> None:
+        """Ask the run in progress to end at its next frame; safe from any thread (a GUI's
+        button, a signal handler, a timer). The thread running it closes every output."""
+        self._stop_requested.set()
+
+    def close(self, timeout: float | None = None) -> None:
+        """End the run in progress, if any: every output closed and valid, the source released.
+
+        From another thread than the one running it, this asks it to stop and waits (at
+        most ``timeout`` seconds) until it has closed everything.
+        """
+        if self._runner not in (None, threading.get_ident()):
+            self.stop()
+            if self._running.acquire(timeout=-1 if timeout is None else timeout):
+                self._running.release()
+            return
         for run in list(self._runs):
             run.close()
 
@@ -325,9 +341,12 @@ class Pipeline:
             raise FervisionError(
                 "this pipeline is already running; build another Pipeline to run two at once"
             )
+        self._stop_requested.clear()
+        self._runner = threading.get_ident()
         try:
             yield from self._run_frames(max_frames)
         finally:
+            self._runner = None
             self._running.release()
 
     def _run_frames(self, max_frames):
@@ -357,14 +376,18 @@ class Pipeline:
             foreground = [s for s in self.sinks if getattr(s, "main_thread", False)]
             if background:
                 writer = WriteBehind(lambda f: self._write(background, f))
+            halt = self._stop_requested
             if info.live:  # drop stale frames first, then detect only the newest
-                reader = ReadAhead(self.source.frames, newest_only=True)
+                reader = ReadAhead(self.source.frames, newest_only=True, halt=halt)
                 frames = self.detected(reader, live=True)
             else:  # decode and detect on the reader thread, ahead of the rest
-                reader = frames = ReadAhead(lambda: self.detected(self.source.frames()))
+                reader = ReadAhead(lambda: self.detected(self.source.frames()), halt=halt)
+                frames = reader
             pm.hook.pipeline_started(pipeline=self, info=info)
             start = time.perf_counter()
             for frame in frames:
+                if halt.is_set():
+                    break
                 self.analyze(frame)
                 pm.hook.frame_processed(frame=frame)
                 if writer is not None:
@@ -373,7 +396,7 @@ class Pipeline:
                 if foreground:
                     self._write(foreground, frame)
                 yield frame
-                if max_frames is not None and summary.frames >= max_frames:
+                if halt.is_set() or (max_frames is not None and summary.frames >= max_frames):
                     break
         except StopPipeline:
             pass

@@ -18,12 +18,20 @@ class ReadAhead:
     """Iterate ``produce()`` on a thread through a bounded queue.
 
     With ``newest_only`` (live sources) the queue holds one item and a stale one is
-    dropped when a newer arrives, so the consumer always gets the latest frame.
+    dropped when a newer arrives, so the consumer always gets the latest frame. Iteration
+    ends early once ``halt`` (an Event another thread may set) is set.
     """
 
-    def __init__(self, produce: Callable[[], Iterator], maxsize: int = 8, newest_only=False):
+    def __init__(
+        self,
+        produce: Callable[[], Iterator],
+        maxsize: int = 8,
+        newest_only=False,
+        halt: threading.Event | None = None,
+    ):
         self._produce = produce
         self._newest_only = newest_only
+        self._halt = halt or threading.Event()
         self._queue: queue.Queue = queue.Queue(maxsize=1 if newest_only else maxsize)
         self._stop = threading.Event()
         self.dropped = 0
@@ -70,8 +78,11 @@ class ReadAhead:
                 continue
 
     def __iter__(self):
-        while True:
-            item = self._queue.get()
+        while not self._halt.is_set():
+            try:  # with a timeout: to notice ``halt`` while the producer has nothing
+                item = self._queue.get(timeout=0.05)
+            except queue.Empty:
+                continue
             if item is _END:
                 return
             if isinstance(item, _Failure):

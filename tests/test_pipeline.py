@@ -455,3 +455,53 @@ def test_a_registered_stage_that_fails_is_named_with_its_plugin():
         unregister_plugin("vendor")
     expected = "plugin 'vendor' classifier 'licensed' failed at frame 0: ValueError: no licence"
     assert str(caught.value) == expected
+
+
+class SlowSource(ListSource):
+    """A long source delivering about 100 frames a second."""
+
+    def frames(self):
+        for frame in super().frames():
+            time.sleep(0.01)
+            yield frame
+
+
+@pytest.mark.parametrize("live", [False, True])
+def test_close_from_another_thread_ends_the_run_with_every_output_closed(live):
+    """A GUI's Stop button: the run is in a worker thread, close() comes from the UI thread
+    (was: "generator already executing")."""
+    import threading
+
+    sink, source = RecordingSink(), SlowSource(count=100_000, live=live)
+    pipeline = make(source, sinks=[sink])
+    results = []
+    worker = threading.Thread(target=lambda: results.append(pipeline.run()))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while len(sink.frames) < 5 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    pipeline.close()
+    assert sink.closed and source.closed  # closed when close() returns
+    worker.join(5)
+    assert not worker.is_alive() and results
+    assert 5 <= results[0].frames == len(sink.frames) < 1000
+
+
+def test_stop_ends_a_loop_in_another_thread_at_its_next_frame():
+    import threading
+
+    pipeline = make(SlowSource(count=100_000))
+    seen = []
+
+    def loop():
+        for frame in pipeline:
+            seen.append(frame.index)
+
+    worker = threading.Thread(target=loop)
+    worker.start()
+    while len(seen) < 3:
+        time.sleep(0.01)
+    pipeline.stop()
+    worker.join(5)
+    assert not worker.is_alive() and seen == list(range(len(seen)))
+    assert pipeline.run(max_frames=4).frames == 4  # a stop does not carry over to a new run
