@@ -100,7 +100,8 @@ def _window(asked: bool | None, pace: bool, timeline: bool, files: list, sinks) 
     except FervisionError as exc:
         if asked or not (files or sinks):
             raise
-        click.echo(f"running without a window: {exc}", err=True)
+        reason = str(exc).partition("; run without a window")[0]  # its advice is taken
+        click.echo(f"running without a window: {reason}", err=True)
         return None
 
 
@@ -246,6 +247,12 @@ def run(
     if window is not None:
         built_sinks.append(window)
     pipeline = Pipeline.from_spec(spec, src, sinks=built_sinks, keep_going=keep_going)
+
+    def say_outputs() -> None:
+        for label, path in (("CSV", csv_path), (output_kind, output), ("report", report_path)):
+            if path:
+                click.echo(f"{label}: {path}")
+
     bar = None
     try:
         with closing(pipeline.frames(max_frames)) as frames:
@@ -263,21 +270,22 @@ def run(
             bar.close()
         pipeline.summary.interrupted = True
         click.echo(pipeline.summary.describe())
+        say_outputs()
         sys.exit(EXIT_INTERRUPTED)
     except FervisionError as exc:  # mid-run (a stream dropped, an output failed)
         if bar is not None:
             bar.close()
         if pipeline.summary.frames:
             click.echo(pipeline.summary.describe())
+            if not isinstance(exc, SinkFailed):  # the outputs hold every frame up to here
+                say_outputs()
         if isinstance(exc, SinkFailed):
             raise SinkFailed(f"{exc} (--keep-going lets them go on)") from None
         raise
     if bar is not None:
         bar.close()
     click.echo(pipeline.summary.describe())
-    for label, path in (("CSV", csv_path), (output_kind, output), ("report", report_path)):
-        if path:
-            click.echo(f"{label}: {path}")
+    say_outputs()
     if not (csv_path or output or report_path or sinks or display):
         annotated = "photo" if pipeline.summary.stills else "video"
         click.echo(

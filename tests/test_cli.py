@@ -243,6 +243,7 @@ def test_interrupt_leaves_complete_csv_and_playable_video(clip, tmp_path, sig, a
         pytest.fail(f"no exit 60 s after {sig.name}; stacks:\n{proc.communicate()[1][-6000:]}")
     assert proc.returncode == 130, stderr
     assert "interrupted" in stdout and "Traceback" not in stderr
+    assert f"CSV: {out_csv}" in stdout and f"video: {out_video}" in stdout  # where they are
     rows = read_rows(out_csv)
     assert all(len(r) == len(rows[0]) for r in rows)
     frames = sorted({int(r[0]) for r in rows[1:]})
@@ -280,6 +281,7 @@ def test_a_live_source_writing_outputs_runs_without_a_window_where_none_can_open
         result = runner.invoke(cli, [*run, "--csv", str(tmp_path / "out.csv")])
         assert result.exit_code == 0, result.output
         assert "running without a window: no display available" in result.stderr
+        assert "run without a window" not in result.stderr  # the advice is already taken
         assert (tmp_path / "out.csv").read_text().startswith("frame,")
         for extra in ([], ["--display", "--csv", str(tmp_path / "again.csv")]):
             result = runner.invoke(cli, [*run, *extra])
