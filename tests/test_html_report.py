@@ -138,6 +138,35 @@ def test_a_folder_of_photos_gets_each_photo_with_its_faces(photo, tmp_path):
     assert "Face tracks" not in page and "FPS" not in re.sub(r"data:[^\"]+", "", page)
 
 
+def test_report_on_a_photo_runs_csv_lists_each_photo_not_a_timeline(photo, tmp_path):
+    """`report` on the CSV of a folder of photos: photos and their faces, not tracks in time."""
+    import json
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(photo, photos / "pair.jpg")
+    shutil.copy(photo.parent / "team_crowd.jpg", photos / "crowd.jpg")
+    result = fervision("run", "--source", photos, "--csv", tmp_path / "p.csv")
+    assert result.returncode == 0, result.stderr
+    result = fervision("report", tmp_path / "p.csv", "--html")
+    assert result.returncode == 0, result.stderr
+    rows = [r.split(",") for r in (tmp_path / "p.csv").read_text().splitlines()[1:]]
+    labels = {name: [r[8] for r in rows if r[-1] == name] for name in ("crowd.jpg", "pair.jpg")}
+    faces = sum(map(len, labels.values()))
+    assert result.stdout.startswith(f"2 photos, {faces} faces, mostly ")
+    assert f"chart: {tmp_path / 'p.photos.png'}" in result.stdout
+    assert not (tmp_path / "p.timeline.png").exists()
+    chart = cv2.imread(str(tmp_path / "p.photos.png"))
+    assert chart is not None and chart.shape[1] > 600
+    summary = json.loads((tmp_path / "p.summary.json").read_text())
+    assert summary["photos"] == 2 and summary["faces"] == faces
+    assert {p["file"]: p["labels"] for p in summary["per_photo"]} == labels
+    page = (tmp_path / "p.report.html").read_text()
+    for name, found in labels.items():
+        assert f"<h3>{name}: {len(found)} faces</h3>" in page
+    assert "Face tracks" not in page
+
+
 def test_a_photo_report_counts_one_face_as_one_face():
     from fervision_batch.html_report import Photo, render_photos_html
 

@@ -131,41 +131,57 @@ def report(csv_path, out_dir, html):
     CLIP.timeline.png: per face track and for the whole video, the first and last time
     seen, seconds visible, share of time in each emotion, the dominant emotion and the
     number of label changes; the plot shows each emotion's smoothed probability over
-    time for the faces seen longest.
+    time for the faces seen longest. A CSV of a run over photos gets CLIP.photos.png
+    instead: each photo's faces by emotion (the summary lists every photo's labels).
     """
     from fervision.outputs import prepare_folder
+    from fervision.pipeline import counted
 
-    from .outputs import REPORT, SUMMARY, TIMELINE, write_atomic
-    from .report import build_report, summary_json
+    from .outputs import PHOTOS_CHART, REPORT, SUMMARY, TIMELINE, write_atomic
+    from .report import read_emotion_csv, report_of, summary_json
 
     source = Path(csv_path)
     out = prepare_folder(out_dir) if out_dir else source.absolute().parent
     stem = source.name.removesuffix(".csv").removesuffix(".emotions")
-    json_path, png_path = out / f"{stem}{SUMMARY}", out / f"{stem}{TIMELINE}"
+    table = read_emotion_csv(source)
+    photos = table.frame_file is not None
+    json_path = out / f"{stem}{SUMMARY}"
+    png_path = out / f"{stem}{PHOTOS_CHART if photos else TIMELINE}"
     html_path = out / f"{stem}{REPORT}"
     _keep_others_outputs([json_path, png_path] + ([html_path] if html else []), json_path)
-    summary, png = build_report(source, title=stem)
+    summary, png = report_of(table, source, title=stem)
     summary = {"source": {"csv": str(source.absolute())}, **summary}
     write_atomic(png_path, png)
     write_atomic(json_path, summary_json(summary))
     if html:
-        from .html_report import render_html
-        from .report import read_emotion_csv
-
-        page = render_html(read_emotion_csv(source), title=stem, settings={"csv": str(source)})
-        write_atomic(html_path, page.encode("utf-8"))
-    from fervision.pipeline import counted
-
-    video = summary["video"]
-    click.echo(
-        f"{counted(summary['frames'], 'frame')}, {counted(video['tracks'], 'face track')}, "
-        f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s with a face, "
-        f"mostly {video['dominant_emotion'] or 'nothing'}"
-    )
+        write_atomic(html_path, _csv_page(table, summary, stem, source).encode("utf-8"))
+    if photos:
+        click.echo(
+            f"{counted(summary['photos'], 'photo')}, {counted(summary['faces'], 'face')}, "
+            f"mostly {summary['dominant_emotion'] or 'nothing'}"
+        )
+    else:
+        video = summary["video"]
+        click.echo(
+            f"{counted(summary['frames'], 'frame')}, {counted(video['tracks'], 'face track')}, "
+            f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s with a face, "
+            f"mostly {video['dominant_emotion'] or 'nothing'}"
+        )
     click.echo(f"summary: {json_path}")
-    click.echo(f"timeline: {png_path}")
+    click.echo(f"{'chart' if photos else 'timeline'}: {png_path}")
     if html:
         click.echo(f"report: {html_path}")
+
+
+def _csv_page(table, summary: dict, title: str, source: Path) -> str:
+    """The HTML report of an emotion CSV (no pictures: the CSV has none)."""
+    from .html_report import Photo, render_html, render_photos_html
+
+    settings = {"csv": str(source)}
+    if table.frame_file is None:
+        return render_html(table, title=title, settings=settings)
+    photos = [Photo(p["file"], None, p["labels"]) for p in summary["per_photo"]]
+    return render_photos_html(photos, table.labels, title=title, settings=settings)
 
 
 def _keep_others_outputs(targets: list[Path], summary_path: Path) -> None:

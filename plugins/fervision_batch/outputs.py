@@ -18,6 +18,7 @@ from fervision.errors import FervisionError
 
 CSV, TIMELINE, SUMMARY = ".emotions.csv", ".timeline.png", ".summary.json"
 REPORT = ".report.html"
+PHOTOS_CHART = ".photos.png"  # `report` on a photo run's CSV, in place of the timeline
 #: Rename order: the summary last, it marks the video complete.
 KINDS = (CSV, TIMELINE, REPORT, SUMMARY)
 PARTIAL = ".partial"

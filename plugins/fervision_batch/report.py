@@ -1,7 +1,8 @@
 """From an emotion CSV to a summary (JSON-ready dict) and a timeline plot (PNG bytes).
 
 Used by ``fervision report`` on any CSV that ``run`` wrote, and by ``batch`` for every
-video. Labels are the CSV's ``p_<label>`` columns, in order.
+video. Labels are the CSV's ``p_<label>`` columns, in order. A CSV of a run over photos
+(with a ``file`` column) gets the emotions of each photo's faces instead of tracks in time.
 
 Definitions (each track is one ``face_id``; faces with an empty ``face_id``, not yet
 confirmed by the tracker or from a run without one, count only for the whole video):
@@ -38,6 +39,7 @@ REQUIRED_COLUMNS = ("frame", "timestamp_s", "face_id", "x", "label")
 UNTRACKED = -1  # face_id of a face the tracker gave no id
 DEFAULT_FRAME_INTERVAL = 1 / 30
 MAX_PANELS = 4
+MAX_PHOTO_BARS = 60
 #: Fixed colours for the usual FER labels, so plots of different videos read alike.
 LABEL_COLOURS = {
     "angry": "#d62728",
@@ -64,6 +66,7 @@ class EmotionTable:
     face_id: np.ndarray  # (faces,) int
     face_label: list[str]  # (faces,) "" where the row has no label
     face_p: np.ndarray  # (faces, labels) smoothed probabilities, NaN where empty
+    frame_file: dict[int, str] | None = None  # a run over photos: each frame's photo
 
     @property
     def frames(self) -> int:
@@ -103,6 +106,8 @@ def _parse(reader, path: Path) -> EmotionTable:
         raise FervisionError(f"{path} is not an emotion CSV from fervision run (no {what} column)")
     col = {name: i for i, name in enumerate(header)}
     p_cols = [col[f"p_{label}"] for label in labels]
+    file_col = col.get("file")
+    frame_files: dict[int, str] = {}
     frame_times: dict[int, float] = {}
     face_frame, face_time, face_id, face_label, face_p = [], [], [], [], []
     for line, row in enumerate(reader, start=2):
@@ -114,6 +119,8 @@ def _parse(reader, path: Path) -> EmotionTable:
         except (ValueError, IndexError):
             raise FervisionError(f"{path} line {line}: no frame number and timestamp") from None
         frame_times.setdefault(frame, time)
+        if file_col is not None and len(row) > file_col:
+            frame_files.setdefault(frame, row[file_col])
         fid = row[col["face_id"]] if len(row) > col["face_id"] else ""
         if fid == "" and (len(row) <= col["x"] or row[col["x"]] == ""):
             continue  # a frame without faces
@@ -135,6 +142,7 @@ def _parse(reader, path: Path) -> EmotionTable:
         face_id=np.array(face_id, dtype=np.int64),
         face_label=face_label,
         face_p=np.array(face_p, dtype=np.float64).reshape(len(face_id), len(labels)),
+        frame_file=frame_files if file_col is not None else None,
     )
 
 
@@ -212,6 +220,68 @@ def summarize(table: EmotionTable) -> dict:
         },
         "tracks": tracks,
     }
+
+
+def summarize_photos(table: EmotionTable) -> dict:
+    """A run over photos: the emotions of all faces, and each photo's faces and labels."""
+    photos = []
+    for frame in table.frame_index.tolist():
+        rows = np.flatnonzero(table.face_frame == frame)
+        labels = [table.face_label[i] for i in rows]
+        share, dominant = _emotions(table.labels, labels)
+        photos.append(
+            {
+                "file": table.frame_file.get(frame, str(frame)),
+                "faces": len(rows),
+                "labels": labels,
+                "emotion_share": share,
+                "dominant_emotion": dominant,
+            }
+        )
+    share, dominant = _emotions(table.labels, table.face_label)
+    return {
+        "labels": list(table.labels),
+        "photos": table.frames,
+        "photos_with_faces": sum(p["faces"] > 0 for p in photos),
+        "faces": int(len(table.face_id)),
+        "emotion_share": share,
+        "dominant_emotion": dominant,
+        "per_photo": photos,
+    }
+
+
+def plot_photos(table: EmotionTable, summary: dict, title: str = "") -> bytes:
+    """A PNG: each photo's faces as a bar split by emotion (the first ``MAX_PHOTO_BARS``)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    photos = summary["per_photo"][:MAX_PHOTO_BARS]
+    colours = label_colours(table.labels)
+    fig = Figure(figsize=(11, 1.4 + 0.32 * max(1, len(photos))), dpi=100, layout="constrained")
+    FigureCanvasAgg(fig)
+    ax = fig.subplots()
+    rows = np.arange(len(photos))
+    left = np.zeros(len(photos))
+    for label in table.labels:
+        counts = np.array([p["labels"].count(label) for p in photos], dtype=float)
+        ax.barh(rows, counts, left=left, color=colours[label], label=label, height=0.7)
+        left += counts
+    ax.set_yticks(rows, [p["file"] for p in photos], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel("faces")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(True, axis="x", alpha=0.3)
+    fig.legend(loc="outside lower center", ncol=len(table.labels), frameon=False, fontsize=10)
+    heading = title or "emotions per photo"
+    heading += f"  -  {summary['photos']} photos, {summary['faces']} faces"
+    if summary["dominant_emotion"]:
+        heading += f", mostly {summary['dominant_emotion']}"
+    if summary["photos"] > len(photos):
+        heading += f"  -  the first {len(photos)} photos shown"
+    fig.suptitle(heading, x=0.01, ha="left", fontsize=11)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    return buffer.getvalue()
 
 
 def label_colours(labels) -> dict[str, str]:
@@ -311,8 +381,13 @@ def summary_json(summary: dict) -> bytes:
 
 
 def build_report(csv_path, title: str = "") -> tuple[dict, bytes]:
-    """The summary and the timeline PNG of one emotion CSV."""
-    table = read_emotion_csv(csv_path)
+    """The summary and the timeline PNG of one emotion CSV (of a photo run: the per-photo
+    summary and chart)."""
+    return report_of(read_emotion_csv(csv_path), csv_path, title)
+
+
+def report_of(table: EmotionTable, csv_path, title: str = "") -> tuple[dict, bytes]:
+    """:func:`build_report` of a table already read."""
     unknown = sorted(set(table.face_label) - set(table.labels) - {""})
     if unknown:
         count = sum(label in unknown for label in table.face_label)
@@ -323,6 +398,9 @@ def build_report(csv_path, title: str = "") -> tuple[dict, bytes]:
             count,
             ", ".join(unknown[:5]) + (", ..." if len(unknown) > 5 else ""),
         )
+    if table.frame_file is not None:
+        summary = summarize_photos(table)
+        return summary, plot_photos(table, summary, title=title)
     summary = summarize(table)
     return summary, plot_timeline(table, summary, title=title)
 
