@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
 import sys
 import threading
@@ -230,9 +231,18 @@ class Pipeline:
         """
         stream = getattr(self.detector, "detect_stream", None)
         if stream is not None and not live and self.detect_every == 1:
-            for frame in stream(frames):
-                frame.faces = _checked_faces(frame.faces, self._titles["detector"], frame.index)
-                yield frame
+            frame = None
+            try:
+                for frame in stream(frames):
+                    frame.faces = _checked_faces(frame.faces, self._titles["detector"], frame)
+                    yield frame
+            except (FervisionError, StopPipeline, GeneratorExit):
+                raise
+            except Exception as exc:  # the source's own are FervisionErrors by now
+                at = frame.index + 1 if frame is not None else 0
+                raise StageFailed(
+                    f"{self._titles['detector']} failed at frame {at}: {one_line(exc)}"
+                ) from exc
             return
         previous: list[Face] = []
         for i, frame in enumerate(frames):
@@ -251,7 +261,7 @@ class Pipeline:
             raise
         except Exception as exc:
             raise self._stage_failed("detector", frame, exc) from exc
-        return _checked_faces(faces, self._titles["detector"], frame.index)
+        return _checked_faces(faces, self._titles["detector"], frame)
 
     def analyze(self, frame: Frame) -> Frame:
         """Track, classify, smooth and annotate the faces already detected in ``frame``."""
@@ -353,7 +363,7 @@ class Pipeline:
         pm = get_plugin_manager()
         summary = self.summary = Summary()
         try:
-            info = self.info = self.source.open()
+            info = self.info = self._open_source()
             summary.stills = info.stills
         except BaseException:  # stages may hold models already: release them
             for stage in self.stages():
@@ -378,10 +388,10 @@ class Pipeline:
                 writer = WriteBehind(lambda f: self._write(background, f))
             halt = self._stop_requested
             if info.live:  # drop stale frames first, then detect only the newest
-                reader = ReadAhead(self.source.frames, newest_only=True, halt=halt)
+                reader = ReadAhead(self._source_frames, newest_only=True, halt=halt)
                 frames = self.detected(reader, live=True)
             else:  # decode and detect on the reader thread, ahead of the rest
-                reader = ReadAhead(lambda: self.detected(self.source.frames()), halt=halt)
+                reader = ReadAhead(lambda: self.detected(self._source_frames()), halt=halt)
                 frames = reader
             pm.hook.pipeline_started(pipeline=self, info=info)
             start = time.perf_counter()
@@ -409,6 +419,30 @@ class Pipeline:
             # without its end): it is delivered once everything is closed.
             with interrupts_deferred():
                 self._finish(reader, writer, opened, summary)
+
+    def _open_source(self) -> SourceInfo:
+        """Open the source; its own error (not a FervisionError) in one line naming it."""
+        try:
+            return self.source.open()
+        except (FervisionError, StopPipeline):
+            raise
+        except Exception as exc:
+            name = type(self.source).__name__
+            raise StageFailed(f"source {name} could not be opened: {one_line(exc)}") from exc
+
+    def _source_frames(self):
+        """The source's frames; its own error (not a FervisionError) in one line naming it."""
+        count = 0
+        try:
+            for frame in self.source.frames():
+                yield frame
+                count += 1
+        except (FervisionError, StopPipeline):
+            raise
+        except Exception as exc:
+            raise StageFailed(
+                f"source {self.info.source_id!r} failed after {count} frames: {one_line(exc)}"
+            ) from exc
 
     def _finish(self, reader, writer, opened: list, summary: Summary) -> None:
         """Stop the reader, close the source, drain the writer, close sinks and stages."""
@@ -531,8 +565,10 @@ def _title(kind: str, given, stage) -> str:
     return f"{kind} {type(stage).__name__}"
 
 
-def _checked_faces(faces, title: str, index: int) -> list[Face]:
-    """A detector's result as a list of Faces with whole-pixel boxes; one line if it is not."""
+def _checked_faces(faces, title: str, frame: Frame) -> list[Face]:
+    """A detector's result as a list of Faces with whole-pixel boxes clipped to the frame
+    (a face wholly outside it is left out); one line if it is not."""
+    index = frame.index
     if not isinstance(faces, list):
         if faces is None or isinstance(faces, (str, bytes)) or not hasattr(faces, "__iter__"):
             raise StageFailed(f"{title} gave {type(faces).__name__} at frame {index}, not a list")
@@ -543,13 +579,23 @@ def _checked_faces(faces, title: str, index: int) -> list[Face]:
                 f"{title} gave a {type(face).__name__} at frame {index}, not a fervision Face"
             )
         box = face.box
-        if len(box) != 4 or not all(isinstance(v, Real) for v in box):
+        if len(box) != 4 or not all(isinstance(v, Real) and math.isfinite(v) for v in box):
             raise StageFailed(f"{title} gave box {box!r} at frame {index}, not (x, y, w, h)")
         if not all(type(v) is int for v in box):
             face.box = tuple(int(round(float(v))) for v in box)
-        if not isinstance(face.score, Real):
+        if not isinstance(face.score, Real) or math.isnan(face.score):
             raise StageFailed(f"{title} gave score {face.score!r} at frame {index}, not a number")
-    return faces
+    height, width = frame.image.shape[:2]
+    inside = []
+    for face in faces:
+        x, y, w, h = face.box
+        x0, y0 = min(max(x, 0), width), min(max(y, 0), height)
+        x1, y1 = min(max(x + w, 0), width), min(max(y + h, 0), height)
+        if x1 > x0 and y1 > y0:
+            if (x0, y0, x1 - x0, y1 - y0) != face.box:
+                face.box = (x0, y0, x1 - x0, y1 - y0)
+            inside.append(face)
+    return inside
 
 
 def _is_count(value) -> bool:

@@ -400,6 +400,7 @@ def _raise(exc):
         (lambda f: [(1, 2, 3, 4)], "detector OddDetector gave a tuple at frame 3, not a fervision"),
         (lambda f: [Face((1, 2, 3), 0.9)], "detector OddDetector gave box (1, 2, 3) at frame 3"),
         (lambda f: [Face((1, 2, 3, 4), None)], "detector OddDetector gave score None at frame 3"),
+        (lambda f: [Face((1, float("nan"), 3, 4))], "detector OddDetector gave box (1, nan, 3"),
     ],
 )
 def test_a_detector_that_raises_or_breaks_its_contract_is_named_in_one_line(result, message):
@@ -415,6 +416,62 @@ def test_a_detector_giving_float_boxes_or_a_generator_gets_whole_pixel_boxes():
     frames = list(make(ListSource(5), detector=detector))
     assert [f.faces[0].box for f in frames[3:]] == [(11, 5, 20, 20)] * 2
     assert all(type(v) is int for f in frames for v in f.faces[0].box)
+
+
+def test_boxes_are_clipped_to_the_frame_and_faces_outside_it_left_out():
+    """ListSource frames are 64 x 48."""
+    boxes = [(-10, -5, 30, 20), (50, 40, 30, 30), (70, 10, 5, 5), (10, -30, 10, 10)]
+    detector = OddDetector(lambda f: [Face(b, 0.9) for b in boxes])
+    frames = list(make(ListSource(5), detector=detector, tracker=None))
+    assert [f.box for f in frames[3].faces] == [(0, 0, 20, 15), (50, 40, 14, 8)]
+
+
+class BrokenSource(ListSource):
+    def __init__(self, fail_at, **kw):
+        super().__init__(**kw)
+        self.fail_at = fail_at
+
+    def open(self):
+        if self.fail_at == "open":
+            raise OSError(5, "Input/output error")
+        return super().open()
+
+    def frames(self):
+        for frame in super().frames():
+            if frame.index == self.fail_at:
+                raise ValueError("bad packet")
+            yield frame
+
+
+@pytest.mark.parametrize(
+    "fail_at, message",
+    [
+        ("open", "source BrokenSource could not be opened: OSError: [Errno 5] Input/output error"),
+        (4, "source 'fake' failed after 4 frames: ValueError: bad packet"),
+    ],
+)
+def test_a_source_that_raises_is_named_in_one_line(fail_at, message):
+    sink = RecordingSink()
+    with pytest.raises(StageFailed) as caught:
+        make(BrokenSource(fail_at), sinks=[sink]).run()
+    assert str(caught.value) == message
+    assert sink.closed or fail_at == "open"
+
+
+def test_a_detect_stream_that_raises_is_named_with_its_frame():
+    class StreamDetector(BoxDetector):
+        def detect_stream(self, frames):
+            for frame in frames:
+                if frame.index == 6:
+                    raise KeyError("held")
+                frame.faces = self.detect(frame)
+                yield frame
+
+    sink = RecordingSink()
+    with pytest.raises(StageFailed) as caught:
+        make(ListSource(10), detector=StreamDetector(), sinks=[sink]).run()
+    assert str(caught.value) == "detector StreamDetector failed at frame 6: KeyError: 'held'"
+    assert sink.frames == list(range(6)) and sink.closed
 
 
 def test_a_failing_tracker_or_a_classifier_with_too_many_probabilities_is_named():
