@@ -170,6 +170,8 @@ class Pipeline:
         options = options or {}
         check_option_kinds(options)
         # Sinks first: a bad output path fails before any model loads.
+        if isinstance(sinks, (str, os.PathLike)) or not hasattr(sinks, "__iter__"):
+            sinks = [sinks]  # one sink given alone: "csv:out.csv"
         self.sinks = [build_stage("sink", s) for s in sinks]
         self.source = open_source(source, **options.get("source", {}))
         given = {

@@ -97,6 +97,11 @@ def _register_checked(pm: pluggy.PluginManager, plugin: object, name: str) -> No
 def register_plugin(plugin: object, name: str, version: str = "local") -> None:
     """Register an in-process plugin (a module or object with hookimpls)."""
     pm = get_plugin_manager()
+    if pm.has_plugin(name) or pm.is_blocked(name):
+        raise PluginError(
+            f"a plugin named {name!r} is already registered: give another name, or "
+            f"unregister_plugin({name!r}) first"
+        )
     _register_checked(pm, plugin, name)
     _infos[name] = PluginInfo(name, getattr(plugin, "__name__", type(plugin).__name__), version)
     reset_registry()
@@ -105,6 +110,8 @@ def register_plugin(plugin: object, name: str, version: str = "local") -> None:
 def unregister_plugin(name: str) -> None:
     """Remove a plugin registered by :func:`register_plugin`."""
     pm = get_plugin_manager()
+    if not pm.has_plugin(name):
+        raise PluginError(f"no plugin named {name!r} is registered")
     pm.unregister(name=name)
     _infos.pop(name, None)
     reset_registry()

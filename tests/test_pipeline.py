@@ -562,3 +562,9 @@ def test_stop_ends_a_loop_in_another_thread_at_its_next_frame():
     worker.join(5)
     assert not worker.is_alive() and seen == list(range(len(seen)))
     assert pipeline.run(max_frames=4).frames == 4  # a stop does not carry over to a new run
+
+
+def test_one_sink_may_be_given_alone_not_in_a_list(tmp_path):
+    out = tmp_path / "one.csv"
+    make(ListSource(3), sinks=f"csv:{out}").run()
+    assert len(out.read_text().splitlines()) == 4

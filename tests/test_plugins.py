@@ -296,3 +296,19 @@ def test_a_plugin_with_wrong_hooks_or_a_taken_builtin_name_breaks_nothing(tmp_pa
     default = run_cli("run", "--source", "sample", "--max-frames", "3", "--csv", str(csv), env=env)
     assert default.returncode == 0, default.stderr  # the default tracker and csv sink are there
     assert len(csv.read_text().splitlines()) == 4
+
+
+def test_a_plugin_name_taken_twice_or_unregistered_twice_is_one_line():
+    from fervision.errors import PluginError
+
+    class Mine:
+        pass
+
+    register_plugin(Mine(), name="mine-twice")
+    try:
+        with pytest.raises(PluginError, match="a plugin named 'mine-twice' is already registered"):
+            register_plugin(Mine(), name="mine-twice")
+    finally:
+        unregister_plugin("mine-twice")
+    with pytest.raises(PluginError, match="no plugin named 'mine-twice' is registered"):
+        unregister_plugin("mine-twice")
