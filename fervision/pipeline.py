@@ -296,13 +296,22 @@ class Pipeline:
         return StageFailed(f"{self._titles[kind]} failed at frame {frame.index}: {one_line(exc)}")
 
     def _check_probs(self, frame: Frame) -> None:
-        """Each classified face has one probability per label."""
+        """Each classified face has one probability (0 to 1) per label."""
         n = len(frame.labels)
         for face in frame.faces:
-            if face.probs is not None and len(face.probs) != n:
+            if face.probs is None:
+                continue
+            if len(face.probs) != n:
                 raise StageFailed(
                     f"{self._titles['classifier']} gave {len(face.probs)} probabilities for "
                     f"its {n} labels at frame {frame.index}"
+                )
+            probs = np.asarray(face.probs, dtype=np.float64)
+            if not (np.all(probs >= -1e-3) and np.all(probs <= 1 + 1e-3)):  # False for NaN
+                shown = ", ".join(f"{p:.3g}" for p in probs)
+                raise StageFailed(
+                    f"{self._titles['classifier']} gave probabilities [{shown}] at frame "
+                    f"{frame.index}, not numbers from 0 to 1"
                 )
 
     def __iter__(self):

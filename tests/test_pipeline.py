@@ -495,6 +495,17 @@ def test_a_failing_tracker_or_a_classifier_with_too_many_probabilities_is_named(
         make(classifier=Extra()).run()
 
 
+@pytest.mark.parametrize("probs, shown", [([0.5, np.nan, 0.5], "0.5, nan, 0.5"), ([3, -2, 0], "3")])
+def test_a_classifier_giving_what_are_not_probabilities_is_named(probs, shown):
+    class Scores(FixedClassifier):
+        def classify(self, frame):
+            for face in frame.faces:
+                face.probs = np.array(probs, np.float32)
+
+    with pytest.raises(StageFailed, match=rf"^classifier Scores gave probabilities \[{shown}"):
+        make(classifier=Scores()).run()
+
+
 def test_a_registered_stage_that_fails_is_named_with_its_plugin():
     class Failing(FixedClassifier):
         def classify(self, frame):
