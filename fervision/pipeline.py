@@ -202,8 +202,15 @@ class Pipeline:
     def from_spec(cls, spec: PipelineSpec, source, sinks=(), keep_going=False, **stages):
         """The pipeline ``spec`` describes, on ``source``; stages given as objects (``source``,
         or ``detector=...`` built once and reused) take the place of the spec's."""
+        unknown = sorted(set(stages) - set(STAGES))
+        if unknown:
+            raise FervisionError(
+                f"from_spec got {', '.join(map(repr, unknown))}, not a stage kind; it takes "
+                f"{', '.join(STAGES)}"
+            )
         named = {kind: stages.get(kind, getattr(spec, kind)) for kind in STAGES}
-        built = {*stages, *([] if isinstance(source, (str, os.PathLike)) else ["source"])}
+        # a source object is built already; a path, name, camera index or images take options
+        built = {*stages, *(["source"] if hasattr(source, "frames") else [])}
         options = {kind: v for kind, v in spec.options.items() if kind not in built}
         return cls(
             source,

@@ -1,5 +1,6 @@
 """The pipeline's logic with small stand-in stages and the real basic plugin."""
 
+import dataclasses
 import signal
 import time
 import types
@@ -579,3 +580,15 @@ def test_one_sink_may_be_given_alone_not_in_a_list(tmp_path):
     out = tmp_path / "one.csv"
     make(ListSource(3), sinks=f"csv:{out}").run()
     assert len(out.read_text().splitlines()) == 4
+
+
+def test_from_spec_names_a_misspelt_stage_and_gives_images_their_source_options():
+    from fervision import PipelineSpec
+
+    spec = PipelineSpec(detector=None, tracker=None, classifier=None, smoother=None)
+    with pytest.raises(FervisionError, match="from_spec got 'detecter', not a stage kind"):
+        Pipeline.from_spec(spec, "sample", detecter=BoxDetector())
+    images = [np.zeros((48, 64, 3), np.uint8)] * 4
+    timed = dataclasses.replace(spec, options={"source": {"fps": 4}})
+    frames = list(Pipeline.from_spec(timed, images))
+    assert [f.timestamp for f in frames] == [0.0, 0.25, 0.5, 0.75]
