@@ -254,6 +254,28 @@ def test_bars_are_placed_clear_of_other_faces_their_captions_and_other_bars():
     assert bars.mean() > 0.05  # both panels are drawn
 
 
+def test_a_caption_goes_where_it_covers_no_other_face():
+    """A face just below another (a crowd): its caption goes below it, not over the face
+    above (was: over the upper face's chin)."""
+    image = np.full((480, 640, 3), 60, np.uint8)
+    boxes = [(200, 100, 80, 80), (200, 190, 80, 80)]  # 10 px apart: no room above the lower
+    faces = [Face(b, track_id=i, label="neutral", confidence=0.44) for i, b in enumerate(boxes)]
+    frame = Frame(image=image, index=0, timestamp=0.0, faces=faces, labels=EMOTIONS)
+    out = OverlayAnnotator(show_fps=False).annotate(frame)
+    for x, y, w, h in boxes:
+        assert (out[y + 3 : y + h - 3, x + 3 : x + w - 3] == 60).all()  # neither face covered
+    crowd = [
+        Face((5 + 70 * i, 5 + 70 * j, 60, 60), probs=np.full(6, 1 / 6), label="sad")
+        for i in range(9)
+        for j in range(7)
+    ]  # faces fill the frame: no room for bars anywhere
+    packed = Frame(image=image, index=0, timestamp=0.0, faces=crowd, labels=EMOTIONS)
+    with_bars = OverlayAnnotator(bars=True, show_fps=False).annotate(packed)
+    assert np.array_equal(with_bars, OverlayAnnotator(show_fps=False).annotate(packed))
+    below = np.all(out[272:300, 200:280] == label_color("neutral"), axis=2)
+    assert below.mean() > 0.3  # the lower face's caption, under it
+
+
 def test_overlay_draws_only_the_box_for_unclassified_faces():
     image = np.full((200, 300, 3), 60, np.uint8)
     frame = Frame(image=image, index=0, timestamp=0.0, faces=[Face((100, 50, 80, 90))])

@@ -12,6 +12,9 @@ import numpy as np
 from fervision.imaging import box_intersection
 from fervision.types import Face, Frame, SourceInfo
 
+#: A face's bars are left out where the best place for them still covers more than this share of
+#: their panel with other faces, captions or panels (a crowd): unreadable, and hiding faces.
+CROWDED = 0.0
 #: Seconds of recent frames the FPS readout counts.
 FPS_WINDOW = 1.0
 #: BGR colours for the usual emotion classes; other labels get a stable palette colour.
@@ -60,7 +63,10 @@ class OverlayAnnotator:
 
     Per face: a box coloured by emotion, a caption like ``#3 happy 87%`` (track id,
     label, confidence: whichever the face has), and with ``bars`` one bar per class
-    from ``face.smoothed`` (else ``face.probs``). The FPS readout is measured here: the
+    from ``face.smoothed`` (else ``face.probs``). Bars go beside the face where they cover
+    no other face or caption (in a crowd, faces without such room get none); a caption
+    goes above its face, or where it covers least of the other faces, bars and captions.
+    The FPS readout is measured here: the
     :meth:`annotate` calls of about the last second over the time they took, i.e. the
     pipeline's processing rate (frames that reuse earlier classifications pass in well
     under a millisecond, so an average of per-frame rates would read several times high).
@@ -101,8 +107,10 @@ class OverlayAnnotator:
         ]
         for face in frame.faces:  # boxes and bars first, so no caption is drawn over
             self._draw_face(out, face, frame.labels, unit, taken)
-        for face in frame.faces:
-            self._draw_caption(out, face, unit)
+        boxes, panels, captions = [f.box for f in frame.faces], taken[len(frame.faces) :], []
+        for i, face in enumerate(frame.faces):
+            others = boxes[:i] + boxes[i + 1 :] + panels
+            self._draw_caption(out, face, unit, others, captions)
         if self._fps_shown and self.fps is not None:
             self._draw_fps(out, unit, taken)
         return out
@@ -110,16 +118,14 @@ class OverlayAnnotator:
     def _draw_fps(self, out: np.ndarray, unit: float, taken: list) -> None:
         """The readout in the top corner (left first) that covers least of ``taken``."""
         text = f"{self.fps:.1f} FPS"
-        scale, thick = 0.55 * unit, max(1, round(1.5 * unit))
-        (tw, th), base = cv2.getTextSize(text, FONT, scale, thick)
-        margin, pad = int(6 * unit), max(2, round(3 * unit))
-        box_w, box_h = tw + 2 * pad, th + base + 2 * pad
+        margin = int(6 * unit)
+        box_w, box_h = _caption_size(text, unit)
         corners = [(margin, margin), (out.shape[1] - margin - box_w, margin)]
         x, y = min(
             corners,
             key=lambda c: sum(box_intersection((*c, box_w, box_h), t) for t in taken),
         )
-        self._caption(out, text, (x, y), (32, 32, 32), unit, below=True)
+        self._caption(out, text, (x, y), (32, 32, 32), unit)
 
     def _measure_fps(self, now: float) -> None:
         """Calls of about the last second (at least 2, at most 120) over the time they span."""
@@ -140,7 +146,10 @@ class OverlayAnnotator:
         if self.bars and probs is not None and len(probs):
             self._draw_bars(out, face, np.asarray(probs, dtype=float).ravel(), labels, unit, taken)
 
-    def _draw_caption(self, out: np.ndarray, face: Face, unit: float) -> None:
+    def _draw_caption(self, out: np.ndarray, face: Face, unit: float, others, captions) -> None:
+        """The face's caption above its box, or where it covers least of the ``others``
+        (other faces, bar panels) and earlier ``captions``: above right-aligned, below, or
+        inside the box's top; then added to ``captions``."""
         parts = []
         if face.track_id is not None:
             parts.append(f"#{face.track_id}")
@@ -148,25 +157,43 @@ class OverlayAnnotator:
             parts.append(face.label)
         if face.confidence is not None:
             parts.append(f"{face.confidence:.0%}")
-        if parts:
-            text = " ".join(parts)
-            x0, y0, width = face.box[0], face.box[1], face.box[2]
-            # In a crowd of small faces, shrink the caption to about 1.5 face widths.
-            text_w = cv2.getTextSize(text, FONT, 0.55 * unit, max(1, round(1.5 * unit)))[0][0]
-            unit = min(unit, max(0.6, unit * 1.5 * width / max(text_w, 1)))
-            self._caption(out, text, (x0, y0), label_color(face.label), unit, False)
+        if not parts:
+            return
+        text = " ".join(parts)
+        x0, y0, width, height = face.box
+        # In a crowd of small faces, shrink the caption to about 1.5 face widths.
+        text_w = cv2.getTextSize(text, FONT, 0.55 * unit, max(1, round(1.5 * unit)))[0][0]
+        unit = min(unit, max(0.6, unit * 1.5 * width / max(text_w, 1)))
+        box_w, box_h = _caption_size(text, unit)
+        spots = [
+            (x0, y0 - box_h),
+            (x0 + width - box_w, y0 - box_h),
+            (x0, y0 + height),
+            (x0, y0),
+        ]
+        h, w = out.shape[:2]
+        inside = [
+            (min(max(x, 0), max(0, w - box_w)), min(max(y, 0), max(0, h - box_h))) for x, y in spots
+        ]
 
-    def _caption(self, out, text, corner, color, unit, below: bool) -> None:
-        """Text on a filled box whose bottom-left (or top-left if ``below``) is ``corner``."""
+        def cost(spot):
+            rect = (*spot, box_w, box_h)
+            covered = sum(box_intersection(rect, o) for o in others)
+            return covered + 2 * sum(box_intersection(rect, c) for c in captions)
+
+        spot = min(inside, key=cost)  # the first of equals: above, if it is clear
+        captions.append((*spot, box_w, box_h))
+        self._caption(out, text, spot, label_color(face.label), unit)
+
+    def _caption(self, out, text, corner, color, unit) -> None:
+        """Text on a filled box whose top-left is ``corner`` (kept inside the picture)."""
         scale, thick = 0.55 * unit, max(1, round(1.5 * unit))
-        (tw, th), base = cv2.getTextSize(text, FONT, scale, thick)
+        (tw, th), _ = cv2.getTextSize(text, FONT, scale, thick)
         pad = max(2, round(3 * unit))
-        box_h = th + base + 2 * pad
-        x, y = corner
-        top = y if below or y - box_h < 0 else y - box_h  # inside the box when at the top
-        x = int(min(max(x, 0), max(0, out.shape[1] - tw - 2 * pad)))
-        top = int(min(max(top, 0), max(0, out.shape[0] - box_h)))
-        cv2.rectangle(out, (x, top), (x + tw + 2 * pad, top + box_h), color, cv2.FILLED)
+        box_w, box_h = _caption_size(text, unit)
+        x = int(min(max(corner[0], 0), max(0, out.shape[1] - box_w)))
+        top = int(min(max(corner[1], 0), max(0, out.shape[0] - box_h)))
+        cv2.rectangle(out, (x, top), (x + box_w, top + box_h), color, cv2.FILLED)
         cv2.putText(
             out, text, (x + pad, top + pad + th), FONT, scale, _ink(color), thick, cv2.LINE_AA
         )
@@ -183,6 +210,9 @@ class OverlayAnnotator:
         panel_h = row * len(names) + 2 * pad
         h, w = out.shape[:2]
         px, py = _place(face.xyxy, panel_w, panel_h, pad, _caption_height(unit), (w, h), taken)
+        covered = sum(box_intersection((px, py, panel_w, panel_h), t) for t in taken)
+        if covered > CROWDED * panel_w * panel_h:  # no room beside this face in a crowd
+            return
         taken.append((px, py, panel_w, panel_h))
         pw, ph = min(panel_w, w - px), min(panel_h, h - py)
         if pw <= 0 or ph <= 0:
@@ -204,6 +234,14 @@ class OverlayAnnotator:
             cv2.putText(
                 out, f"{p:.0%}", (bx + bar_w + pad, text_y), FONT, scale, ink, thick, cv2.LINE_AA
             )
+
+
+def _caption_size(text: str, unit: float) -> tuple[int, int]:
+    """Width and height of ``text``'s caption box at ``unit``."""
+    scale, thick = 0.55 * unit, max(1, round(1.5 * unit))
+    (tw, th), base = cv2.getTextSize(text, FONT, scale, thick)
+    pad = max(2, round(3 * unit))
+    return tw + 2 * pad, th + base + 2 * pad
 
 
 def _caption_height(unit: float) -> int:
