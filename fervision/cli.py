@@ -224,7 +224,7 @@ def run(
         annotator = annotator or "overlay"
     if annotator == "overlay":
         overlay = {"bars": True} if bars else {}
-        overlay.update({"show_fps": False} if display or output_kind in ("image", "images") else {})
+        overlay.update({"show_fps": False} if display else {})  # the window's status shows it
         spec = spec.with_options(annotator=overlay)
     if annotator:
         spec = replace(spec, annotator=annotator)

@@ -172,3 +172,15 @@ def test_a_photo_report_counts_one_face_as_one_face():
 
     page = render_photos_html([Photo("one.jpg", b"", ["happy"])], ("happy",), title="t")
     assert "1 photo, 1 face<" in page and "<h3>one.jpg: 1 face</h3>" in page
+
+
+def test_every_output_gives_an_emotion_the_same_colour():
+    """The annotated video, the window's timeline and the report's plots and bars."""
+    from fervision.colours import bgr
+    from fervision_batch.report import label_colours
+    from fervision_opencv.overlay import label_color
+
+    labels = ("angry", "fear", "happy", "neutral", "sad", "surprise", "custom")
+    page = label_colours(labels)
+    assert {k: bgr(page[k]) for k in labels} == {k: label_color(k) for k in labels}
+    assert len(set(page.values())) == len(labels)

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fervision.colours import emotion_colour
 from fervision.errors import FervisionError
 
 REQUIRED_COLUMNS = ("frame", "timestamp_s", "face_id", "x", "label")
@@ -40,18 +41,6 @@ UNTRACKED = -1  # face_id of a face the tracker gave no id
 DEFAULT_FRAME_INTERVAL = 1 / 30
 MAX_PANELS = 4
 MAX_PHOTO_BARS = 60
-#: Fixed colours for the usual FER labels, so plots of different videos read alike.
-LABEL_COLOURS = {
-    "angry": "#d62728",
-    "disgust": "#8c564b",
-    "fear": "#9467bd",
-    "happy": "#2ca02c",
-    "neutral": "#7f7f7f",
-    "sad": "#1f77b4",
-    "surprise": "#ff7f0e",
-    "contempt": "#e377c2",
-}
-_SPARE_COLOURS = ("#17becf", "#bcbd22", "#e377c2", "#393b79", "#637939", "#8c6d31")
 
 
 @dataclass
@@ -285,8 +274,8 @@ def plot_photos(table: EmotionTable, summary: dict, title: str = "") -> bytes:
 
 
 def label_colours(labels) -> dict[str, str]:
-    spare = iter(_SPARE_COLOURS * 4)
-    return {label: LABEL_COLOURS.get(label) or next(spare) for label in labels}
+    """Each label's colour, as every output gives it (``fervision.colours``)."""
+    return {label: emotion_colour(label) for label in labels}
 
 
 def _track_series(table: EmotionTable, fid: int):

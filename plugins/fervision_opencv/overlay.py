@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import time
-import zlib
 from collections import deque
 
 import cv2
 import numpy as np
 
+from fervision.colours import bgr, emotion_colour
 from fervision.imaging import box_intersection
 from fervision.types import Face, Frame, SourceInfo
 
@@ -17,39 +17,13 @@ from fervision.types import Face, Frame, SourceInfo
 CROWDED = 0.0
 #: Seconds of recent frames the FPS readout counts.
 FPS_WINDOW = 1.0
-#: BGR colours for the usual emotion classes; other labels get a stable palette colour.
-LABEL_COLORS = {
-    "angry": (48, 48, 230),
-    "disgust": (60, 170, 60),
-    "fear": (180, 70, 170),
-    "happy": (0, 210, 255),
-    "neutral": (200, 200, 200),
-    "sad": (220, 130, 40),
-    "surprise": (0, 140, 255),
-    "contempt": (130, 90, 150),
-}
-PALETTE = [
-    (75, 180, 60),
-    (200, 130, 0),
-    (48, 130, 245),
-    (180, 30, 145),
-    (240, 240, 70),
-    (230, 50, 240),
-    (60, 245, 210),
-    (190, 190, 250),
-    (128, 128, 0),
-    (255, 190, 230),
-]
 NO_LABEL_COLOR = (255, 200, 0)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
 
 def label_color(label: str | None) -> tuple[int, int, int]:
-    """A BGR colour for ``label``, the same every run."""
-    if label is None:
-        return NO_LABEL_COLOR
-    color = LABEL_COLORS.get(label.lower())
-    return color or PALETTE[zlib.crc32(label.encode()) % len(PALETTE)]
+    """A BGR colour for ``label``: the one every output gives it (``fervision.colours``)."""
+    return NO_LABEL_COLOR if label is None else bgr(emotion_colour(label))
 
 
 def _ink(color) -> tuple[int, int, int]:
