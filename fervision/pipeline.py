@@ -340,15 +340,21 @@ class Pipeline:
         """End the run in progress, if any: every output closed and valid, the source released.
 
         From another thread than the one running it, this asks it to stop and waits (at
-        most ``timeout`` seconds) until it has closed everything.
+        most ``timeout`` seconds) until it has closed everything; from a stage or sink of
+        the run itself, it only asks (the run ends after the current frame).
         """
-        if self._runner not in (None, threading.get_ident()):
+        me = threading.current_thread()
+        if self._runner not in (None, me.ident):
             self.stop()
-            if self._running.acquire(timeout=-1 if timeout is None else timeout):
-                self._running.release()
+            if not me.name.startswith("fervision-"):  # not the run's own reader or writer
+                if self._running.acquire(timeout=-1 if timeout is None else timeout):
+                    self._running.release()
             return
         for run in list(self._runs):
-            run.close()
+            try:
+                run.close()
+            except ValueError:  # "generator already executing": a stage of this run asked
+                self.stop()
 
     def frames(self, max_frames: int | None = None):
         """Like iterating the pipeline, stopping after ``max_frames``."""
@@ -464,12 +470,13 @@ class Pipeline:
 
     def _finish(self, reader, writer, opened: list, summary: Summary) -> None:
         """Stop the reader, close the source, drain the writer, close sinks and stages."""
-        if self._suspended:  # its reader waits for a resume: only closing the source wakes it
+        stopped = self._stop_requested.is_set()
+        if self._suspended or stopped:  # its reader may wait for frames: closing may wake it
             _call(self.source, "close")
             self._suspended = False
         if reader is not None:
             summary.dropped = reader.dropped
-            reader.close()
+            reader.close(wait=0.5 if stopped else 5.0)  # a reader stuck in user code stays
         summary.reconnects = getattr(self.source, "reconnects", 0)
         summary.missed = getattr(self.source, "frames_missed", 0)
         summary.skipped = len(getattr(self.source, "skipped", ()))

@@ -89,15 +89,16 @@ class ReadAhead:
                 raise item.exc
             yield item
 
-    def close(self) -> None:
-        """Stop the producer thread and wait for it (it releases its source itself)."""
+    def close(self, wait: float = 5.0) -> None:
+        """Stop the producer thread and wait for it, at most ``wait`` seconds (it releases
+        its source itself)."""
         self._stop.set()
         while True:  # unblock a producer waiting on a full queue
             try:
                 self._queue.get_nowait()
             except queue.Empty:
                 break
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=wait)
 
 
 class WriteBehind:

@@ -592,3 +592,47 @@ def test_from_spec_names_a_misspelt_stage_and_gives_images_their_source_options(
     timed = dataclasses.replace(spec, options={"source": {"fps": 4}})
     frames = list(Pipeline.from_spec(timed, images))
     assert [f.timestamp for f in frames] == [0.0, 0.25, 0.5, 0.75]
+
+
+@pytest.mark.parametrize("main_thread", [False, True])
+def test_close_from_a_sink_of_the_run_ends_it_after_that_frame(main_thread):
+    """A sink steering the run (README: bind) may close it; it must not deadlock (was: a
+    hang for good) nor fail with "generator already executing"."""
+
+    class Closer(RecordingSink):
+        def bind(self, pipeline):
+            self.pipeline = pipeline
+
+        def write(self, frame):
+            super().write(frame)
+            if frame.index == 5:
+                self.pipeline.close()
+
+    Closer.main_thread = main_thread
+    sink, source = Closer(), SlowSource(count=1000)
+    summary = make(source, sinks=[sink]).run()
+    assert 6 <= summary.frames < 20 and sink.closed and source.closed
+
+
+def test_stop_is_quick_when_the_source_waits_for_frames():
+    """A generator from the user's own camera loop, blocked waiting for the next image."""
+    import queue
+    import threading
+
+    images: queue.Queue = queue.Queue()
+
+    def camera():
+        while True:
+            yield images.get()
+
+    pipeline = Pipeline(camera(), detector=None, tracker=None, classifier=None)
+    worker = threading.Thread(target=pipeline.run)
+    worker.start()
+    for _ in range(3):
+        images.put(np.zeros((48, 64, 3), np.uint8))
+    time.sleep(0.3)
+    started = time.perf_counter()
+    pipeline.stop()
+    worker.join(5)
+    assert not worker.is_alive() and time.perf_counter() - started < 1.5
+    assert pipeline.summary.frames == 3
