@@ -226,11 +226,11 @@ class Pipeline:
         return tuple(self.classifier.labels) if self.classifier is not None else ()
 
     def stages(self) -> list:
-        return [
-            s
-            for s in (self.detector, self.tracker, self.classifier, self.smoother, self.annotator)
-            if s is not None
-        ]
+        return [stage for _, stage in self._staged()]
+
+    def _staged(self) -> list[tuple[str, object]]:
+        """(kind, stage) of every stage there is, in pipeline order."""
+        return [(kind, getattr(self, kind)) for kind in STAGES if getattr(self, kind) is not None]
 
     def detected(self, frames, live: bool = False):
         """Detect faces in each frame; between detections (``detect_every``) carry the boxes.
@@ -279,6 +279,7 @@ class Pipeline:
         try:
             if self.tracker is not None:
                 self.tracker.update(frame)
+                self._check_ids(frame)
                 ended = getattr(self.tracker, "ended", None)
                 if ended and self.smoother is not None:
                     kind = "smoother"
@@ -290,6 +291,7 @@ class Pipeline:
             kind = "smoother"
             if self.smoother is not None:
                 self.smoother.update(frame)
+                self._check_labels(frame)
             kind = "annotator"
             if self.annotator is not None:
                 frame.annotated = self.annotator.annotate(frame)
@@ -301,6 +303,33 @@ class Pipeline:
 
     def _stage_failed(self, kind: str, frame: Frame, exc: Exception) -> StageFailed:
         return StageFailed(f"{self._titles[kind]} failed at frame {frame.index}: {one_line(exc)}")
+
+    def _check_ids(self, frame: Frame) -> None:
+        """Each face's ``track_id`` is a whole number or None (numpy integers become int)."""
+        for face in frame.faces:
+            track_id = face.track_id
+            if track_id is None or type(track_id) is int:
+                continue
+            if not isinstance(track_id, Integral) or isinstance(track_id, bool):
+                raise StageFailed(
+                    f"{self._titles['tracker']} gave track_id {track_id!r} at frame "
+                    f"{frame.index}, not a whole number"
+                )
+            face.track_id = int(track_id)
+
+    def _check_labels(self, frame: Frame) -> None:
+        """Each face's ``label`` is text or None, its ``confidence`` 0 to 1 or None."""
+        for face in frame.faces:
+            label, confidence = face.label, face.confidence
+            if label is not None and not isinstance(label, str):
+                what = f"label {label!r} at frame {frame.index}, not text"
+            elif confidence is not None and not (
+                isinstance(confidence, Real) and 0 <= confidence <= 1
+            ):
+                what = f"confidence {confidence!r} at frame {frame.index}, not a number 0 to 1"
+            else:
+                continue
+            raise StageFailed(f"{self._titles['smoother']} gave {what}")
 
     def _check_probs(self, frame: Frame) -> None:
         """Each classified face has one probability (0 to 1) per label."""
@@ -390,16 +419,14 @@ class Pipeline:
             info = self.info = self._open_source()
             summary.stills = info.stills
         except BaseException:  # stages may hold models already: release them
-            for stage in self.stages():
-                _call(stage, "close")
+            self._close_stages()
             raise
         reader = writer = None
         opened = []
         self._counted.clear()
         start = time.perf_counter()  # reset once every stage is open
         try:
-            for stage in self.stages():
-                _call(stage, "open", info)
+            self._open_stages(info)
             for sink in self.sinks:
                 _check_not_input(sink, info)
             for sink in self.sinks:
@@ -444,21 +471,55 @@ class Pipeline:
             with interrupts_deferred():
                 self._finish(reader, writer, opened, summary)
 
+    def _open_stages(self, info: SourceInfo) -> None:
+        """Open every stage for this run; a stage's own error in one line naming it."""
+        for kind, stage in self._staged():
+            try:
+                _call(stage, "open", info)
+            except (FervisionError, StopPipeline):
+                raise
+            except Exception as exc:
+                title = self._titles[kind]
+                raise StageFailed(f"{title} could not be opened: {one_line(exc)}") from exc
+
+    def _close_stages(self) -> None:
+        """Close every stage even if one raises; then name the first that did (unless an
+        error is already on its way)."""
+        error = None
+        for kind, stage in self._staged():
+            try:
+                _call(stage, "close")
+            except Exception as exc:
+                error = error or StageFailed(
+                    f"{self._titles[kind]} could not be closed: {one_line(exc)}"
+                )
+        if error is not None and sys.exc_info()[1] is None:
+            raise error
+
     def _open_source(self) -> SourceInfo:
         """Open the source; its own error (not a FervisionError) in one line naming it."""
+        name = type(self.source).__name__
         try:
-            return self.source.open()
+            info = self.source.open()
         except (FervisionError, StopPipeline):
             raise
         except Exception as exc:
-            name = type(self.source).__name__
             raise StageFailed(f"source {name} could not be opened: {one_line(exc)}") from exc
+        if not isinstance(info, SourceInfo):
+            what = type(info).__name__
+            raise StageFailed(f"source {name} open() gave {what}, not a fervision SourceInfo")
+        return info
 
     def _source_frames(self):
         """The source's frames; its own error (not a FervisionError) in one line naming it."""
         count = 0
         try:
             for frame in self.source.frames():
+                if not isinstance(frame, Frame):
+                    raise StageFailed(
+                        f"source {self.info.source_id!r} gave a {type(frame).__name__} at frame "
+                        f"{count}, not a fervision Frame"
+                    )
                 yield frame
                 count += 1
         except (FervisionError, StopPipeline):
@@ -488,8 +549,7 @@ class Pipeline:
             if writer is not None and writer.failed:
                 self._uncount_after(writer.failed_item.index)
             self._close_sinks(opened)
-            for stage in self.stages():
-                _call(stage, "close")
+            self._close_stages()
             get_plugin_manager().hook.pipeline_finished(summary=summary)
 
     def _write(self, sinks: list, frame: Frame) -> None:
@@ -604,12 +664,18 @@ def _checked_faces(faces, title: str, frame: Frame) -> list[Face]:
                 f"{title} gave a {type(face).__name__} at frame {index}, not a fervision Face"
             )
         box = face.box
-        if len(box) != 4 or not all(isinstance(v, Real) and math.isfinite(v) for v in box):
+        if not (
+            isinstance(box, (tuple, list, np.ndarray))
+            and len(box) == 4
+            and all(isinstance(v, Real) and math.isfinite(v) for v in box)
+        ):
             raise StageFailed(f"{title} gave box {box!r} at frame {index}, not (x, y, w, h)")
         if not all(type(v) is int for v in box):
             face.box = tuple(int(round(float(v))) for v in box)
-        if not isinstance(face.score, Real) or math.isnan(face.score):
-            raise StageFailed(f"{title} gave score {face.score!r} at frame {index}, not a number")
+        if not (isinstance(face.score, Real) and 0 <= face.score <= 1):  # False for NaN
+            raise StageFailed(
+                f"{title} gave score {face.score!r} at frame {index}, not a number from 0 to 1"
+            )
     height, width = frame.image.shape[:2]
     inside = []
     for face in faces:

@@ -636,3 +636,90 @@ def test_stop_is_quick_when_the_source_waits_for_frames():
     worker.join(5)
     assert not worker.is_alive() and time.perf_counter() - started < 1.5
     assert pipeline.summary.frames == 3
+
+
+@pytest.mark.parametrize("method, done", [("open", "opened"), ("close", "closed")])
+def test_a_stage_whose_open_or_close_raises_is_named(method, done):
+    class Licensed(BoxDetector):
+        pass
+
+    def fail(*args):
+        raise RuntimeError("no licence key")
+
+    setattr(Licensed, method, fail)
+    sink, source = RecordingSink(), ListSource(5)
+    with pytest.raises(StageFailed) as caught:
+        make(source, detector=Licensed(), sinks=[sink]).run()
+    assert (
+        str(caught.value) == f"detector Licensed could not be {done}: RuntimeError: no licence key"
+    )
+    assert source.closed
+
+
+class OddSource(ListSource):
+    def __init__(self, gives):
+        super().__init__()
+        self.gives = gives
+
+    def open(self):
+        return None if self.gives == "no info" else super().open()
+
+    def frames(self):
+        for frame in super().frames():
+            yield frame.image if self.gives == "images" else frame
+
+
+@pytest.mark.parametrize(
+    "gives, message",
+    [
+        ("no info", "source OddSource open() gave NoneType, not a fervision SourceInfo"),
+        ("images", "source 'fake' gave a ndarray at frame 0, not a fervision Frame"),
+    ],
+)
+def test_a_source_breaking_its_contract_is_named(gives, message):
+    with pytest.raises(StageFailed) as caught:
+        make(OddSource(gives)).run()
+    assert str(caught.value) == message
+
+
+class Odd:
+    """A tracker or smoother that sets ``attribute`` to ``value`` on every face."""
+
+    def __init__(self, attribute, value):
+        self.attribute, self.value = attribute, value
+
+    def update(self, frame):
+        for face in frame.faces:
+            setattr(face, self.attribute, self.value)
+
+
+@pytest.mark.parametrize(
+    "stage, attribute, value, message",
+    [
+        ("detector", None, None, "detector OddDetector gave box None at frame 3"),
+        ("detector", "score", 5.0, "detector OddDetector gave score 5.0 at frame 3, not a number"),
+        ("tracker", "track_id", "A", "tracker Odd gave track_id 'A' at frame 0, not a whole"),
+        ("smoother", "confidence", "high", "smoother Odd gave confidence 'high' at frame 0"),
+        ("smoother", "label", 3, "smoother Odd gave label 3 at frame 0, not text"),
+    ],
+)
+def test_a_stage_giving_bad_values_is_named_not_the_sink_that_trips_on_them(
+    stage, attribute, value, message, tmp_path
+):
+    if stage == "detector":
+        score = 0.9 if attribute is None else value
+        stages = {
+            "detector": OddDetector(
+                lambda f: [Face(None if attribute is None else (1, 2, 3, 4), score)]
+            )
+        }
+    else:
+        stages = {stage: Odd(attribute, value)}
+    with pytest.raises(StageFailed) as caught:
+        make(sinks=[f"csv:{tmp_path / 'out.csv'}"], **stages).run()
+    assert str(caught.value).startswith(message)
+
+
+def test_numpy_track_ids_are_whole_numbers():
+    frames = list(make(ListSource(3), tracker=Odd("track_id", np.int64(7))))
+    assert all(type(f.faces[0].track_id) is int for f in frames)
