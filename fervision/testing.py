@@ -11,6 +11,7 @@ for checks of your own.
 from __future__ import annotations
 
 import math
+import numbers
 
 import numpy as np
 
@@ -24,6 +25,7 @@ FPS = 10.0
 SIZE = (640, 480)  # width, height of the sample frames
 SCALE = 0.8  # the photo's size in them
 LABELS = ("angry", "happy", "sad")
+AFRESH = "open() should start a run afresh"
 __all__ = [
     "check_annotator",
     "check_classifier",
@@ -122,8 +124,17 @@ def check_detector(detector) -> list[list[Face]]:
 
 def check_tracker(tracker) -> list[int | None]:
     """``update`` gives a steadily moving face one id within 5 frames and keeps it; the id
-    is among ``ended`` (when the tracker has it) within 3 s after the face is gone."""
+    is among ``ended`` (when the tracker has it) within 3 s after the face is gone; a
+    second run (``open`` again) gives the same ids."""
     what = _conforms("tracker", tracker)
+    first = _track(tracker, what)
+    again = _track(tracker, what)
+    _expect(again == first, what, f"gave ids {first}, then {again} in a second run ({AFRESH})")
+    return first
+
+
+def _track(tracker, what: str) -> list[int | None]:
+    """One run of :func:`check_tracker`: the ids of the moving face, frame by frame."""
     frames = _with_faces(sample_frames())
     _open(tracker, frames)
     ids = []
@@ -132,7 +143,8 @@ def check_tracker(tracker) -> list[int | None]:
             tracker.update(frame)
             _check_faces(frame.faces, frame, what)
             kept = [f.track_id for f in frame.faces]
-            _expect(all(i is None or isinstance(i, int) for i in kept), what, f"gave ids {kept}")
+            whole = all(i is None or _is_whole(i) for i in kept)
+            _expect(whole, what, f"gave ids {kept}")
             ids.append(kept[0] if kept else None)
         confirmed = [i for i in ids[5:] if i is not None]
         _expect(len(confirmed) == len(ids[5:]), what, f"gave the moving face the ids {ids}")
@@ -149,6 +161,10 @@ def check_tracker(tracker) -> list[int | None]:
     finally:
         _close(tracker)
     return ids
+
+
+def _is_whole(value) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def check_classifier(classifier) -> list[np.ndarray]:
@@ -168,7 +184,7 @@ def check_classifier(classifier) -> list[np.ndarray]:
             classifier.classify(frame)
             _expect([f.box for f in frame.faces] == boxes, what, "changed the face boxes")
             for face in frame.faces:
-                p = np.asarray(face.probs, dtype=float) if face.probs is not None else None
+                p = _numbers(face.probs)
                 shaped = p is not None and p.shape == (len(labels),) and np.isfinite(p).all()
                 _expect(shaped, what, f"set probs {face.probs!r} for {len(labels)} labels")
                 valid = (p >= 0).all() and abs(p.sum() - 1) < 1e-3
@@ -181,8 +197,17 @@ def check_classifier(classifier) -> list[np.ndarray]:
 
 def check_smoother(smoother) -> list[str | None]:
     """``update`` sets ``smoothed``, ``label`` and ``confidence`` on every face with probs,
-    and a class held for 2 s becomes the label; ``forget`` (when it has one) takes ids."""
+    and a class held for 2 s becomes the label; ``forget`` (when it has one) takes ids; a
+    second run (``open`` again) shows the same labels."""
     what = _conforms("smoother", smoother)
+    first = _smooth(smoother, what)
+    again = _smooth(smoother, what)
+    _expect(again == first, what, f"showed {first}, then {again} in a second run ({AFRESH})")
+    return first
+
+
+def _smooth(smoother, what: str) -> list[str | None]:
+    """One run of :func:`check_smoother`: the label shown for the tracked face."""
     frames = _with_faces(sample_frames(30), track_id=1)
     for frame in frames:  # "angry" leads for a second, then "happy"
         frame.faces[0].probs = _probs(0 if frame.index < FPS else 1)
@@ -193,12 +218,13 @@ def check_smoother(smoother) -> list[str | None]:
         for frame in frames:
             smoother.update(frame)
             for face in frame.faces:
-                s = face.smoothed
-                ok = s is not None and np.shape(s) == (len(LABELS),) and np.isfinite(s).all()
+                s = _numbers(face.smoothed)
+                ok = s is not None and s.shape == (len(LABELS),) and np.isfinite(s).all()
                 _expect(ok, what, f"set smoothed {s!r} for {len(LABELS)} labels")
                 _expect(face.label in (None, *LABELS), what, f"set label {face.label!r}")
                 c = face.confidence
-                _expect(c is None or 0 <= c <= 1, what, f"set confidence {c!r}")
+                fraction = isinstance(c, numbers.Real) and 0 <= c <= 1
+                _expect(c is None or fraction, what, f"set confidence {c!r}")
             shown.append(frame.faces[0].label)
         _expect(shown[-1] == "happy", what, f"showed {shown} for a face happy from 1 s on")
         forget = getattr(smoother, "forget", None)
@@ -291,9 +317,20 @@ def _detect(detector, frame: Frame, what: str) -> list[Face]:
     return faces
 
 
+def _numbers(values) -> np.ndarray | None:
+    """``values`` as a float array, or None when they are none or not numbers."""
+    try:
+        return None if values is None else np.asarray(values, dtype=float)
+    except (TypeError, ValueError):
+        return None
+
+
 def _check_faces(faces, frame: Frame, what: str) -> None:
     for face in faces:
         _expect(isinstance(face, Face), what, f"gave {type(face).__name__}, not a Face")
+        box = _numbers(face.box)
+        _expect(box is not None and box.shape == (4,), what, f"gave box {face.box!r}")
+        _expect(isinstance(face.score, numbers.Real), what, f"gave score {face.score!r}")
         x, y, w, h = face.box
         inside = w > 0 and h > 0 and x >= 0 and y >= 0
         inside = inside and x + w <= frame.width and y + h <= frame.height

@@ -175,6 +175,32 @@ class NoVerb:
     pass
 
 
+class Persistent:
+    """Follows the face with one id, but counts ids on from the run before."""
+
+    def __init__(self):
+        self.next = 0
+        self.ended = []
+
+    def update(self, frame):
+        if frame.index == 0:
+            self.next += 1
+        for face in frame.faces:
+            face.track_id = self.next
+        self.ended = [self.next] if not frame.faces else []
+
+
+class TextScore:
+    def detect(self, frame):
+        return [Face(testing.face_box(frame), "0.9")]
+
+
+class TextProbs(Unnormalized):
+    def classify(self, frame):
+        for face in frame.faces:
+            face.probs = "ab"
+
+
 @pytest.mark.parametrize(
     "check, stage, problem",
     [
@@ -183,6 +209,9 @@ class NoVerb:
         (testing.check_detector, Sloppy(), "gave box"),
         (testing.check_detector, Painter(), "changed the frame's image"),
         (testing.check_tracker, Forgetful(), "changed the moving face's id"),
+        (testing.check_tracker, Persistent(), "in a second run .open.. should start a run"),
+        (testing.check_detector, TextScore(), "gave score '0.9'"),
+        (testing.check_classifier, TextProbs(), "set probs 'ab' for 3 labels"),
         (testing.check_classifier, Unnormalized(), "are not probabilities"),
         (testing.check_classifier, Blind(), "has no method 'classify'"),
         (testing.check_smoother, Stubborn(), "for a face happy from 1 s on"),
@@ -195,3 +224,13 @@ class NoVerb:
 def test_the_kit_fails_a_stage_that_breaks_the_contract(check, stage, problem):
     with pytest.raises(AssertionError, match=problem):
         check(stage)
+
+
+def test_the_kit_takes_numpy_track_ids():
+    class NumpyIds(Persistent):
+        def update(self, frame):
+            for face in frame.faces:
+                face.track_id = np.int64(1)
+            self.ended = [1] if not frame.faces else []
+
+    assert set(testing.check_tracker(NumpyIds())) == {1}
