@@ -1,29 +1,42 @@
 """fervision: facial expression recognition on live and recorded video.
 
 Heavy libraries (OpenCV, LiteRT) load only when a stage that needs
-them is built, so importing fervision stays fast.
+them is built, and this package's names only when first used, so importing fervision
+(and starting the command line, which handles Ctrl-C from its first instant) stays fast.
 """
 
-from .errors import FervisionError, StageNotFound, StopPipeline
-from .hookspecs import hookimpl
-from .pipeline import Pipeline, Summary
-from .plugins import get_registry, register_plugin, unregister_plugin
-from .spec import PipelineSpec
-from .types import Face, Frame, SourceInfo
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
-__all__ = [
-    "Face",
-    "FervisionError",
-    "Frame",
-    "Pipeline",
-    "PipelineSpec",
-    "SourceInfo",
-    "StageNotFound",
-    "StopPipeline",
-    "Summary",
-    "get_registry",
-    "hookimpl",
-    "register_plugin",
-    "unregister_plugin",
-]
+
+#: Each public name and the module it comes from, imported on first use.
+_NAMES = {
+    "Face": "types",
+    "FervisionError": "errors",
+    "Frame": "types",
+    "Pipeline": "pipeline",
+    "PipelineSpec": "spec",
+    "SourceInfo": "types",
+    "StageNotFound": "errors",
+    "StopPipeline": "errors",
+    "Summary": "pipeline",
+    "get_registry": "plugins",
+    "hookimpl": "hookspecs",
+    "register_plugin": "plugins",
+    "unregister_plugin": "plugins",
+}
+__all__ = sorted(_NAMES)
+
+
+def __getattr__(name: str):
+    if name not in _NAMES:
+        raise AttributeError(f"module 'fervision' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_NAMES[name]}", __name__), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_NAMES])

@@ -329,9 +329,15 @@ def main(argv=None) -> None:
     debug = bool(os.environ.get("FERVISION_DEBUG"))
     try:
         _add_plugin_commands()
-        status = cli.main(args=argv, prog_name="fervision", standalone_mode=False)
-        if isinstance(status, int) and status:  # click returns a command's Exit(status)
-            sys.exit(status)
+        # click's own main would print a blank line on Ctrl-C before ours
+        args = list(sys.argv[1:] if argv is None else argv)
+        with cli.make_context("fervision", args) as ctx:
+            cli.invoke(ctx)
+    except click.exceptions.Exit as exc:  # --help, --version, a command's ctx.exit(status)
+        if exc.exit_code:
+            sys.exit(exc.exit_code)
+    except click.exceptions.NoArgsIsHelpError as exc:  # `fervision` alone: its help
+        click.echo(exc.format_message())
     except click.UsageError as exc:  # one line that names the option
         hint = f" (see {exc.ctx.command_path} -h)" if exc.ctx is not None else ""
         click.echo(f"error: {exc.format_message().rstrip('.')}{hint}", err=True)

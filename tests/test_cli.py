@@ -345,3 +345,30 @@ def test_the_annotator_is_chosen_by_name_and_an_unknown_one_is_a_usage_error(tmp
     assert fervision("run", *shown).returncode == 2
     result = fervision("run", *shown, "--annotator", "overlay", "--csv", tmp_path / "a.csv")
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("command", ["run", "batch"])
+@pytest.mark.parametrize("after", [0.2, 0.5, 1.0])
+def test_ctrl_c_while_starting_up_is_one_line(clip, tmp_path, command, after):
+    """However early Ctrl-C comes (imports, a batch's workers starting), one line, exit 130."""
+    if command == "run":
+        args = ["run", "--source", str(clip), "--csv", str(tmp_path / "out.csv")]
+    else:
+        videos = tmp_path / "videos"
+        videos.mkdir()
+        for name in ("a.mp4", "b.mp4"):
+            shutil.copy(clip, videos / name)
+        args = ["batch", str(videos), "--out", str(tmp_path / "results"), "--workers", "2"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fervision", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # as a terminal does: Ctrl-C reaches the whole group
+    )
+    time.sleep(after)
+    os.killpg(process.pid, signal.SIGINT)
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr
+    assert "Traceback" not in stderr and "\n\n" not in stderr, stderr
+    assert "interrupted" in stdout + stderr

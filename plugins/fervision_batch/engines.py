@@ -17,9 +17,11 @@ from __future__ import annotations
 
 import faulthandler
 import logging
+import multiprocessing.context
 import os
 import signal
 import sys
+import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -95,14 +97,32 @@ def _process_local(job: Job) -> Result:
     return _worker.process(job)
 
 
+class _WorkerProcess(multiprocessing.context.SpawnProcess):
+    """A spawned worker that ignores Ctrl-C from its first instant: a terminal's Ctrl-C
+    reaches the whole process group, and one arriving while a worker still imports would
+    print its traceback. The batch's own process handles it (it is ignored there only for
+    the moment the worker is forked, which the worker inherits)."""
+
+    def start(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return super().start()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            super().start()
+        finally:
+            signal.signal(signal.SIGINT, previous)
+
+
+class _WorkerContext(multiprocessing.context.SpawnContext):
+    Process = _WorkerProcess
+
+
 class LocalEngine:
     """A ``ProcessPoolExecutor`` with 'spawn' workers (TensorFlow does not survive fork)."""
 
     def __init__(self, spec: PipelineSpec, workers: int, log_path: Path | None = None):
-        import multiprocessing
-
         self.workers = max(1, int(workers))
-        self._ctx = multiprocessing.get_context("spawn")
+        self._ctx = _WorkerContext()
         # A worker killed mid-frame may hold a lock it shares with the others for good: the
         # cancel flag has none, and each pool gets a new counter (read without its lock).
         self._cancel = self._ctx.RawValue("b", 0)
