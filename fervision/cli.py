@@ -249,9 +249,17 @@ def run(
     pipeline = Pipeline.from_spec(spec, src, sinks=built_sinks, keep_going=keep_going)
 
     def say_outputs() -> None:
-        for label, path in (("CSV", csv_path), (output_kind, output), ("report", report_path)):
-            if path:
-                click.echo(f"{label}: {path}")
+        """Where the outputs are; none were written (or replaced) before the first frame."""
+        named = [
+            (k, p)
+            for k, p in (("CSV", csv_path), (output_kind, output), ("report", report_path))
+            if p
+        ]
+        if named and not pipeline.summary.frames:
+            click.echo("nothing written: the run stopped before its first frame")
+            return
+        for label, path in named:
+            click.echo(f"{label}: {path}")
 
     bar = None
     try:

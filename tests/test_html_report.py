@@ -184,3 +184,32 @@ def test_every_output_gives_an_emotion_the_same_colour():
     page = label_colours(labels)
     assert {k: bgr(page[k]) for k in labels} == {k: label_color(k) for k in labels}
     assert len(set(page.values())) == len(labels)
+
+
+def test_a_run_with_no_frame_leaves_an_earlier_report_as_it_was(tmp_path):
+    """Stopped at once (Ctrl-C before the first frame): yesterday's report is kept."""
+    from fervision import Pipeline, SourceInfo
+
+    class Silent:
+        def open(self):
+            return SourceInfo("cam", 64, 48, 30.0, live=True)
+
+        def frames(self):
+            return iter(())
+
+    page = tmp_path / "run.html"
+    page.write_text("yesterday")
+    Pipeline(Silent(), detector=None, tracker=None, classifier=None, sinks=[f"report:{page}"]).run()
+    assert page.read_text() == "yesterday"
+
+
+def test_a_photo_report_lists_the_photos_it_could_not_read(photo, tmp_path):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    shutil.copy(photo, photos / "pair.jpg")
+    (photos / "broken ü.jpg").write_bytes(photo.read_bytes()[:300])
+    result = fervision("run", "--source", photos, "--report", tmp_path / "p.html")
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "p.html").read_text()
+    assert "1 photo, 2 faces, 1 skipped (not readable)" in page
+    assert "<li>broken ü.jpg</li>" in page

@@ -206,13 +206,18 @@ def render_photos_html(
     title: str,
     settings: dict | None = None,
     run: dict | None = None,
+    skipped: list[str] = (),
 ) -> str:
-    """The report page for a run over photos: the emotions of all faces, then each photo."""
+    """The report page for a run over photos: the emotions of all faces, then each photo
+    (and the ``skipped`` ones no decoder could read)."""
     colours = label_colours(labels)
     faces = [label for photo in photos for label in photo.labels]
     shares = {k: faces.count(k) / len(faces) if faces else 0.0 for k in labels}
     legend = _legend(labels, colours)
-    out = _header(title, f"{counted(len(photos), 'photo')}, {counted(len(faces), 'face')}")
+    heading = f"{counted(len(photos), 'photo')}, {counted(len(faces), 'face')}"
+    if skipped:
+        heading += f", {len(skipped)} skipped (not readable)"
+    out = _header(title, heading)
     out += [
         "<h2>All photos</h2>",
         _shares_bar(shares, colours),
@@ -234,5 +239,8 @@ def render_photos_html(
         if named:
             out.append(f"<div>{_shares_text({k: n / len(named) for k, n in counts.items()})}</div>")
         out.append("</div>")
+    if skipped:
+        out.append(f"<h2>Skipped: not readable ({len(skipped)})</h2>")
+        out.append("<ul>" + "".join(f"<li>{html.escape(n)}</li>" for n in skipped) + "</ul>")
     out.append("</body></html>")
     return "\n".join(out)

@@ -109,10 +109,13 @@ class ReportSink:
         )
 
     def close(self) -> None:
-        """Write the report (safe to call twice: only the first call after open writes)."""
+        """Write the report (safe to call twice: only the first call after open writes);
+        a run that got no frame (stopped at once) leaves an earlier report as it was."""
         if self.info is None:
             return
         info, self.info = self.info, None
+        if not (self._frames or self._photos):
+            return
         run = None
         if self.pipeline is not None:
             s = self.pipeline.summary
@@ -121,8 +124,14 @@ class ReportSink:
                 run["interrupted"] = "yes: the frames before it are reported"
         title = self.title or (Path(info.source_id).name if not info.live else info.source_id)
         if info.stills:
+            skipped = getattr(getattr(self.pipeline, "source", None), "skipped", None) or []
             page = render_photos_html(
-                self._photos, self.labels, title=title, settings=self.settings, run=run
+                self._photos,
+                self.labels,
+                title=title,
+                settings=self.settings,
+                run=run,
+                skipped=[_relative(path, info.source_id) for path in skipped],
             )
         else:
             thumbs = {fid: _spread(kept, THUMBNAILS) for fid, kept in self._thumbs.items()}
@@ -130,6 +139,14 @@ class ReportSink:
                 self._table(), title=title, settings=self.settings, run=run, thumbnails=thumbs
             )
         write_atomic(self.path, page.encode("utf-8"))
+
+
+def _relative(path, folder: str) -> str:
+    """``path`` as named within ``folder`` (its name alone when it is not in it)."""
+    try:
+        return Path(path).relative_to(folder).as_posix()
+    except ValueError:
+        return Path(path).name
 
 
 def _spread(items: list, n: int) -> list:
