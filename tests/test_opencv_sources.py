@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -227,6 +228,21 @@ def test_folder_default_fps_and_errors(tmp_path):
         FolderSource(empty).open()
     with pytest.raises(FervisionError, match="not found"):
         get_registry().build("source", f"folder:{tmp_path / 'missing'}")
+
+
+def test_a_folder_takes_photos_in_subfolders_and_points_videos_to_batch(tmp_path, clip):
+    image = np.zeros((8, 8, 3), np.uint8)
+    for name in ("z10.png", "z2.png", "sub/a.png", "sub/deeper/b.png", ".hidden/c.png"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        assert cv2.imwrite(str(tmp_path / name), image)
+    source = FolderSource(tmp_path)
+    names = [p.relative_to(tmp_path).as_posix() for p in source.files]
+    assert names == ["z2.png", "z10.png", "sub/a.png", "sub/deeper/b.png"]
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    shutil.copy(clip, videos / "talk.mp4")
+    with pytest.raises(FervisionError, match=r"\(it holds videos: fervision batch .*videos"):
+        FolderSource(videos)
 
 
 def test_unopenable_camera_fails_at_open_quickly():

@@ -8,6 +8,7 @@ guards the result. Paths are read through NumPy so non-ASCII names work everywhe
 from __future__ import annotations
 
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -87,14 +88,37 @@ class ImageSource:
         self._image = None
 
 
-class FolderSource:
-    """Every image file in a folder (not its subfolders), in natural order.
+#: Suffixes that tell a folder of videos given where photos were expected.
+VIDEO_HINTS = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm"})
 
-    ``frame2.png`` comes before ``frame10.png``; hidden files and other suffixes are
-    ignored. A file that cannot be decoded is skipped with a logged warning and listed
-    in :attr:`skipped`; frame indices stay consecutive, so timestamps are
-    ``index / fps``. Each frame's ``source_id`` is the path of its image file, so logs
-    can name the picture.
+
+def _files_under(folder: Path) -> list[Path]:
+    """The files under ``folder`` (recursively, hidden ones left out): a folder's own files
+    first, each in natural order."""
+
+    def fail(exc: OSError) -> None:
+        raise exc
+
+    found = []
+    for root, dirs, names in os.walk(folder, onerror=fail, followlinks=True):
+        dirs[:] = [d for d in dirs if not d.startswith(".")]
+        found += [Path(root, n) for n in names if not n.startswith(".")]
+
+    def key(path: Path):
+        parts = path.relative_to(folder).parts  # at each level, files before folders
+        return [(i < len(parts) - 1, natural_key(part)) for i, part in enumerate(parts)]
+
+    return sorted((p for p in found if p.is_file()), key=key)
+
+
+class FolderSource:
+    """Every image file in a folder and its subfolders, in natural order.
+
+    ``frame2.png`` comes before ``frame10.png``, a folder's own photos before its
+    subfolders'; hidden files and folders and other suffixes are ignored. A file that
+    cannot be decoded is skipped with a logged warning and listed in :attr:`skipped`;
+    frame indices stay consecutive, so timestamps are ``index / fps``. Each frame's
+    ``source_id`` is the path of its image file, so logs can name the picture.
 
     Args:
         path: the folder.
@@ -116,16 +140,14 @@ class FolderSource:
         self.fps = _fps(fps)
         self.source_id = str(folder)
         try:
-            names = [
-                p
-                for p in folder.iterdir()
-                if p.suffix.lower() in IMAGE_SUFFIXES and not p.name.startswith(".")
-            ]
+            files = _files_under(folder)
         except OSError as exc:
             raise FervisionError(f"cannot list image folder {folder}: {exc.strerror}") from None
-        self.files = sorted((p for p in names if p.is_file()), key=lambda p: natural_key(p.name))
+        self.files = [p for p in files if p.suffix.lower() in IMAGE_SUFFIXES]
         if not self.files:
-            raise FervisionError(f"no image files in folder {folder}")
+            videos = [p for p in files if p.suffix.lower() in VIDEO_HINTS]
+            hint = f" (it holds videos: fervision batch {folder} processes each)" if videos else ""
+            raise FervisionError(f"no image files in folder {folder}{hint}")
         self.skipped: list[Path] = []
         self._first: tuple[int, np.ndarray] | None = None
 
