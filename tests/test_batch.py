@@ -350,6 +350,9 @@ def test_inputs_from_folders_quoted_globs_and_files_each_once(tmp_path):
         find_videos([str(tmp_path / "*.webm")])
     with pytest.raises(FervisionError, match="no such file or folder"):
         find_videos([tmp_path / "missing.mp4"])
+    (tmp_path / "two.JPG").write_bytes(b"\xff\xd8")
+    with pytest.raises(FervisionError, match="two.JPG is a photo; batch takes videos"):
+        find_videos([tmp_path / "two.JPG"])
 
 
 def test_bad_stage_options_fail_in_one_line_before_any_work(videos, tmp_path):

@@ -9,6 +9,7 @@ import re
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.imaging import IMAGE_SUFFIXES
 
 #: Suffixes taken as videos when a folder is searched (files named directly are always used).
 VIDEO_SUFFIXES = frozenset(
@@ -59,6 +60,11 @@ def find_videos(inputs) -> list[Path]:
             if not found:
                 raise FervisionError(f"no videos in folder {raw} (looked for {_suffix_list()})")
         elif path.exists():
+            if path.suffix.lower() in IMAGE_SUFFIXES:
+                raise FervisionError(
+                    f"{raw} is a photo; batch takes videos (fervision run --source {raw} "
+                    "labels a photo, or a folder of them)"
+                )
             found = [path]
         elif _GLOB_CHARS.search(text):
             matches = sorted(glob.glob(text, recursive=True), key=lambda p: _natural_key(Path(p)))
