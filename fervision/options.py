@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import inspect
 import math
+import numbers
 import os
 import re
 from dataclasses import dataclass
@@ -49,12 +50,13 @@ class StageOption:
         return []
 
     def convert(self, value):
-        """``value`` as this option's type; text is parsed, anything else is left as it is.
+        """``value`` as this option's type: text is parsed; a number, bool or None must fit
+        a plain annotation (``float``, ``int | None``...); anything else is left as it is.
 
-        Raises ValueError when text fits none of the types the option names.
+        Raises ValueError when the value fits none of the types the option names.
         """
         if not isinstance(value, str):
-            return value
+            return self._checked(value)
         types = self.types()
         if "None" in types and value.strip().lower() in ("", "none"):
             return None
@@ -68,6 +70,28 @@ class StageOption:
             except ValueError:
                 continue
         raise ValueError(f"{value!r} is not {self.type or known[0]}")
+
+    def _checked(self, value):
+        """A value given as itself (from Python): checked against a plain annotation."""
+        types = set(self.types())
+        if not types or not types <= {"bool", "int", "float", "str", "None"}:
+            return value  # an annotation we do not check (a path, a tuple, an object)
+        if value is None and "None" in types:
+            return value
+        if isinstance(value, bool):
+            if "bool" in types:
+                return value
+        elif isinstance(value, numbers.Integral):
+            if "int" in types:
+                return int(value)
+            if "float" in types:
+                return float(value)
+        elif isinstance(value, numbers.Real):
+            if "float" in types:
+                return float(value)
+            if "int" in types and float(value).is_integer():
+                return int(value)
+        raise ValueError(f"{value!r} is not {self.type or ' | '.join(sorted(types))}")
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ from typing import Any
 
 from .errors import FervisionError, PluginError, StageClash, StageNotFound, one_line
 from .lazy import LazyFactory, describe
-from .options import OptionSet, option_set
+from .options import OptionError, OptionSet, option_set
 from .stages import check_stage
 
 KINDS = ("source", "detector", "tracker", "classifier", "smoother", "annotator", "sink")
@@ -49,13 +49,29 @@ class StageEntry:
             raise PluginError(f"{self.title} cannot be loaded: {one_line(exc)}") from exc
         return option_set(signature, doc, self.defaults)
 
+    def _convert_arg(self, arg):
+        """``arg`` as the first parameter's number or bool annotation; text otherwise."""
+        first = self.options().options[:1]
+        if not (arg and first and first[0].type):  # no annotation: as given (webcam:/dev/...)
+            return arg
+        if not set(first[0].types()) & {"bool", "int", "float"}:
+            return arg
+        try:
+            return first[0].convert(arg)
+        except ValueError as exc:
+            raise OptionError(
+                f"{self.kind} {self.name!r} takes {first[0].describe()} after the colon: {exc}"
+            ) from None
+
     def convert(self, options: dict) -> dict:
         """``options`` checked and converted to their types; a one-line OptionError if not."""
         return self.options().convert(options, f"{self.kind} {self.name!r}")
 
     def build(self, arg: str = "", **options):
-        """The stage, with ``arg`` (``name:arg``) as the factory's first argument."""
+        """The stage, with ``arg`` (``name:arg``) as the factory's first argument (a number
+        or a bool when that is what its annotation asks for)."""
         kwargs = {**self.defaults, **self.convert(options)}
+        arg = self._convert_arg(arg)
         try:
             stage = self.factory(arg, **kwargs) if arg else self.factory(**kwargs)
         except FervisionError:

@@ -58,7 +58,9 @@ def test_help_is_the_first_sentence_of_each_documented_parameter():
         ("str | os.PathLike | None", None, "m.keras", os.path.abspath("m.keras")),
         ("", 3, "4", 4),  # no annotation: the default's type
         ("", None, "x.png", "x.png"),  # neither: the text as it is
-        ("int", 5, 6.5, 6.5),  # not text: left to the stage
+        ("int", 5, 6.0, 6),  # a value: checked against a plain annotation
+        ("float", 0.5, 1, 1.0),
+        ("tuple[int, int]", None, [3, 4], [3, 4]),  # an annotation not checked: as it is
     ],
 )
 def test_text_converts_to_the_annotated_type(annotation, default, text, value):
@@ -249,3 +251,40 @@ def test_a_tuple_option_of_the_wrong_length_is_refused():
     with pytest.raises(ValueError, match="is not int | tuple"):
         StageOption("min_size", "int | tuple[int, int] | None").convert("1,2,3")
     assert StageOption("names", "tuple[str, str]").convert("a x, b") == ("a x", "b")
+
+
+def test_values_given_from_python_must_fit_a_plain_annotation():
+
+    bad = [
+        ("smoother", {"tau": None}, "smoother 'ema' option tau: None is not float"),
+        ("detector", {"min_neighbors": 3.7}, "detector 'haar' option min_neighbors: 3.7 is not"),
+        ("detector", {"min_neighbors": True}, "option min_neighbors: True is not int"),
+    ]
+    for kind, options, message in bad:
+        with pytest.raises(OptionError, match=message):
+            Pipeline("sample", detector="haar", options={kind: options})
+    pipeline = Pipeline(
+        "sample", detector="haar", options={"detector": {"min_neighbors": 3.0, "scale_factor": 2}}
+    )
+    assert pipeline.detector.min_neighbors == 3 and pipeline.detector.scale_factor == 2.0
+
+
+def test_the_argument_after_the_colon_takes_the_factorys_annotation():
+    class Sized:
+        def __init__(self, size: float = 0.5):
+            self.size = size
+
+        def detect(self, frame):
+            return []
+
+    def register_stages(registry):
+        registry.add("detector", "sized", Sized)
+
+    plugin = types.SimpleNamespace(register_stages=hookimpl(register_stages))
+    register_plugin(plugin, name="sized")
+    try:
+        assert get_registry().build("detector", "sized:0.7").size == 0.7
+        with pytest.raises(OptionError, match="detector 'sized' takes size: float = 0.5 after"):
+            get_registry().build("detector", "sized:big")
+    finally:
+        unregister_plugin("sized")
