@@ -170,7 +170,9 @@ class Pipeline:
         options = options or {}
         check_option_kinds(options)
         # Sinks first: a bad output path fails before any model loads.
-        if isinstance(sinks, (str, os.PathLike)) or not hasattr(sinks, "__iter__"):
+        if sinks is None:
+            sinks = []
+        elif isinstance(sinks, (str, os.PathLike)) or not hasattr(sinks, "__iter__"):
             sinks = [sinks]  # one sink given alone: "csv:out.csv"
         self.sinks = [build_stage("sink", s) for s in sinks]
         self.source = open_source(source, **options.get("source", {}))
@@ -413,7 +415,6 @@ class Pipeline:
             self._running.release()
 
     def _run_frames(self, max_frames):
-        pm = get_plugin_manager()
         summary = self.summary = Summary()
         try:
             info = self.info = self._open_source()
@@ -444,13 +445,13 @@ class Pipeline:
             else:  # decode and detect on the reader thread, ahead of the rest
                 reader = ReadAhead(lambda: self.detected(self._source_frames()), halt=halt)
                 frames = reader
-            pm.hook.pipeline_started(pipeline=self, info=info)
+            _notify("pipeline_started", pipeline=self, info=info)
             start = time.perf_counter()
             for frame in frames:
                 if halt.is_set():
                     break
                 self.analyze(frame)
-                pm.hook.frame_processed(frame=frame)
+                _notify("frame_processed", frame=frame)
                 if writer is not None:
                     writer.put(frame)
                 self.counted(frame)  # before a window's Exit can end the run at this frame
@@ -550,7 +551,7 @@ class Pipeline:
                 self._uncount_after(writer.failed_item.index)
             self._close_sinks(opened)
             self._close_stages()
-            get_plugin_manager().hook.pipeline_finished(summary=summary)
+            _notify("pipeline_finished", summary=summary)
 
     def _write(self, sinks: list, frame: Frame) -> None:
         """Give ``frame`` to each sink; one that raises is dropped and reported once.
@@ -641,6 +642,23 @@ class Pipeline:
             for _ in frames:
                 pass
         return self.summary
+
+
+def _notify(hook: str, **kwargs) -> None:
+    """Call every plugin's observer ``hook``; one that raises stops the run in one line
+    naming the plugin (unless an error is already on its way)."""
+    in_flight = sys.exc_info()[1] is not None  # e.g. the run's own error, while finishing
+    for impl in getattr(get_plugin_manager().hook, hook).get_hookimpls():
+        try:
+            impl.function(**kwargs)
+        except Exception as exc:
+            frame = kwargs.get("frame")
+            at = f" at frame {frame.index}" if frame is not None else ""
+            message = f"plugin {impl.plugin_name!r} {hook} failed{at}: {one_line(exc)}"
+            if in_flight:
+                log.warning("warning: %s", message)
+                continue
+            raise StageFailed(message) from exc
 
 
 def _title(kind: str, given, stage) -> str:

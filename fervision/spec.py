@@ -28,7 +28,12 @@ def build_stage(kind: str, stage, options: dict | None = None):
         return get_registry().build(kind, stage, **(options or {}))
     if options:
         given = ", ".join(options)
+        if stage is None:
+            raise OptionError(f"{kind} options ({given}) given, but there is no {kind}")
         raise OptionError(f"{kind} options ({given}) need a {kind} given by name, not an object")
+    if isinstance(stage, type):
+        name = stage.__name__
+        raise FervisionError(f"{kind} {name} is a class: give an object of it, {name}()")
     if stage is not None:
         check_stage(kind, stage, f"{kind} {type(stage).__name__}")
     return stage
@@ -62,6 +67,8 @@ def is_images(target) -> bool:
 def open_source(target, **options):
     """Build a source from a registered name (``sample``, ``webcam:1``), a camera index
     (``0``), a path (``str`` or ``pathlib.Path``), a URL, numpy images, or a source object."""
+    if target is None:
+        raise FervisionError("no source given: a path, URL, camera index, name or images")
     if isinstance(target, os.PathLike):
         target = os.fspath(target)
     elif isinstance(target, int) and not isinstance(target, bool):

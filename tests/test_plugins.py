@@ -209,6 +209,38 @@ def test_observer_hooks_see_every_run_and_frame():
     assert seen == [("started", "fake"), ("frame", 0), ("frame", 1), ("frame", 2), ("finished", 3)]
 
 
+@pytest.mark.parametrize(
+    "hook, message",
+    [
+        ("pipeline_started", "plugin 'watcher' pipeline_started failed: RuntimeError: boom"),
+        ("frame_processed", "plugin 'watcher' frame_processed failed at frame 0: RuntimeError"),
+        ("pipeline_finished", "plugin 'watcher' pipeline_finished failed: RuntimeError: boom"),
+    ],
+)
+def test_an_observer_hook_that_raises_is_named_in_one_line(hook, message):
+    from fakes import ListSource, RecordingSink
+    from fervision import Pipeline
+    from fervision.errors import StageFailed
+
+    signature = {
+        "pipeline_started": "pipeline, info",
+        "frame_processed": "frame",
+        "pipeline_finished": "summary",
+    }[hook]
+    namespace = {}
+    exec(f"def {hook}(self, {signature}): raise RuntimeError('boom')", namespace)
+    Watcher = type("Watcher", (), {hook: hookimpl(namespace[hook])})
+    register_plugin(Watcher(), name="watcher")
+    sink = RecordingSink()
+    try:
+        with pytest.raises(StageFailed) as caught:
+            Pipeline(ListSource(count=3), detector=None, classifier=None, sinks=[sink]).run()
+    finally:
+        unregister_plugin("watcher")
+    assert str(caught.value).startswith(message)
+    assert sink.closed
+
+
 def test_register_commands_adds_a_cli_command():
     import click
     from click.testing import CliRunner
