@@ -4,6 +4,7 @@ build their stages from such a description through :func:`build_stage`."""
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
@@ -75,8 +76,12 @@ def open_source(target, **options):
         target = f"webcam:{target}"
     if is_images(target):
         from .memory import ArraySource
+        from .options import option_set
 
-        return ArraySource(target, **options)
+        signature = inspect.signature(ArraySource)  # its options: all but the images
+        signature = signature.replace(parameters=list(signature.parameters.values())[1:])
+        accepted = option_set(signature, ArraySource.__doc__, {})
+        return ArraySource(target, **accepted.convert(options, "images source"))
     if not isinstance(target, str):
         return build_stage("source", target, options)
     name = source_name(target)

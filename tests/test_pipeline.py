@@ -723,3 +723,16 @@ def test_a_stage_giving_bad_values_is_named_not_the_sink_that_trips_on_them(
 def test_numpy_track_ids_are_whole_numbers():
     frames = list(make(ListSource(3), tracker=Odd("track_id", np.int64(7))))
     assert all(type(f.faces[0].track_id) is int for f in frames)
+
+
+def test_source_options_for_numpy_images_are_checked_like_any_stages():
+    from fervision.options import OptionError
+
+    image = np.zeros((48, 64, 3), np.uint8)
+    with pytest.raises(
+        OptionError, match="images source option fps: 'abc' is not float; it accepts: fps"
+    ):
+        Pipeline([image], options={"source": {"fps": "abc"}})
+    with pytest.raises(OptionError, match="images source has no option 'fsp'"):
+        Pipeline([image], options={"source": {"fsp": 10}})
+    assert Pipeline([image], options={"source": {"fps": "12"}}).source.fps == 12.0
