@@ -121,15 +121,25 @@ class PipelineSpec:
     def checked(self, source: str | None = None) -> PipelineSpec:
         """This spec with every stage known and every option accepted and converted to its
         type (paths made absolute), building nothing; one-line errors otherwise. Source
-        options are checked against the source that opens ``source``, when given."""
+        options are checked against a named ``source`` (``sample``, ``webcam:1``) when
+        given; a path's source checks them when it opens."""
         registry = get_registry()
         names = {kind: getattr(self, kind) for kind in STAGES}
+        for kind, name in names.items():
+            if name is not None and not isinstance(name, str):
+                raise FervisionError(
+                    f"a PipelineSpec names its stages: {kind} is a name or None, not "
+                    f"{type(name).__name__} (give stage objects to Pipeline.from_spec)"
+                )
         if source is not None:
             names["source"] = source_name(source)
         entries = {k: registry.get(k, n.partition(":")[0]) for k, n in names.items() if n}
-        check_option_kinds(self.options)
+        given = self.options if self.options is not None else {}
+        if not isinstance(given, dict):
+            raise OptionError(f"options must be a dict by kind, not {given!r}")
+        check_option_kinds(given)
         options = {}
-        for kind, values in self.options.items():
+        for kind, values in given.items():
             if kind in entries:
                 options[kind] = entries[kind].convert(values)
             elif kind == "source":
@@ -137,7 +147,8 @@ class PipelineSpec:
             else:
                 given = ", ".join(values)
                 raise OptionError(f"{kind} options ({given}) given, but there is no {kind}")
-        if not isinstance(self.detect_every, int) or self.detect_every < 1:
+        every = self.detect_every
+        if not isinstance(every, int) or isinstance(every, bool) or every < 1:
             raise FervisionError(f"detect_every must be 1 or more, not {self.detect_every!r}")
         return replace(self, options=options)
 

@@ -13,7 +13,7 @@ import types
 import pytest
 
 from fervision import Pipeline, hookimpl, register_plugin, unregister_plugin
-from fervision.errors import PluginError
+from fervision.errors import FervisionError, PluginError
 from fervision.lazy import LazyFactory, describe
 from fervision.options import OptionError, StageOption, param_help
 from fervision.plugins import get_registry
@@ -288,3 +288,13 @@ def test_the_argument_after_the_colon_takes_the_factorys_annotation():
             get_registry().build("detector", "sized:big")
     finally:
         unregister_plugin("sized")
+
+
+def test_a_spec_given_wrong_kinds_of_values_is_one_line():
+    with pytest.raises(FervisionError, match="detect_every must be 1 or more, not True"):
+        PipelineSpec(detect_every=True).checked()
+    with pytest.raises(FervisionError, match="detector is a name or None, not object"):
+        PipelineSpec(detector=object()).checked()
+    with pytest.raises(OptionError, match="options must be a dict by kind"):
+        PipelineSpec(options=["detector"]).checked()
+    assert PipelineSpec(options=None).checked().options == {}
