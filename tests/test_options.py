@@ -12,6 +12,7 @@ import types
 
 import pytest
 
+from fakes import BoxDetector
 from fervision import Pipeline, hookimpl, register_plugin, unregister_plugin
 from fervision.errors import FervisionError, PluginError
 from fervision.lazy import LazyFactory, describe
@@ -154,8 +155,10 @@ def test_pipeline_options_reach_real_stages(photo):
 def test_pipeline_options_need_a_named_stage_of_a_known_kind():
     with pytest.raises(OptionError, match="no options for 'sink'"):
         Pipeline("sample", options={"sink": {"path": "x"}})
-    with pytest.raises(OptionError, match="detector options .min_size. need a detector given by"):
+    with pytest.raises(OptionError, match="detector options .min_size. given, but there is no"):
         Pipeline("sample", detector=None, options={"detector": {"min_size": 9}})
+    with pytest.raises(OptionError, match="detector options .min_size. need a detector given by"):
+        Pipeline("sample", detector=BoxDetector(), options={"detector": {"min_size": 9}})
 
 
 def test_spec_is_picklable_checked_and_built_in_one_place(photo, tmp_path, monkeypatch):
