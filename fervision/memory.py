@@ -58,7 +58,10 @@ class ArraySource:
 def _image(image, index: int) -> np.ndarray:
     """``image`` as BGR uint8, or a one-line error naming the frame."""
     try:
-        return to_bgr(np.asarray(image))
+        array = np.asarray(image)
+        if array.size == 0:
+            raise FervisionError(f"image {index} of the source is empty: {array.shape}")
+        return to_bgr(array)
     except (ValueError, TypeError):
         shape = getattr(image, "shape", type(image).__name__)
         raise FervisionError(

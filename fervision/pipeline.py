@@ -18,7 +18,7 @@ import numpy as np
 
 from .errors import FervisionError, SinkFailed, StageFailed, StopPipeline, one_line
 from .interrupts import interrupts_deferred
-from .outputs import check_not_input
+from .outputs import check_distinct, check_not_input
 from .plugins import get_plugin_manager, get_registry
 from .registry import DEFAULT_STAGES
 from .spec import STAGES, PipelineSpec, build_stage, check_option_kinds, open_source
@@ -175,6 +175,7 @@ class Pipeline:
         elif isinstance(sinks, (str, os.PathLike)) or not hasattr(sinks, "__iter__"):
             sinks = [sinks]  # one sink given alone: "csv:out.csv"
         self.sinks = [build_stage("sink", s) for s in sinks]
+        check_distinct([(sink_name(s), getattr(s, "path", None)) for s in self.sinks])
         self.source = open_source(source, **options.get("source", {}))
         given = {
             "detector": detector,

@@ -102,6 +102,10 @@ def register_plugin(plugin: object, name: str, version: str = "local") -> None:
             f"a plugin named {name!r} is already registered: give another name, or "
             f"unregister_plugin({name!r}) first"
         )
+    if pm.is_registered(plugin):
+        raise PluginError(
+            f"that plugin is already registered, as {pm.get_name(plugin)!r} (not again as {name!r})"
+        )
     _register_checked(pm, plugin, name)
     _infos[name] = PluginInfo(name, getattr(plugin, "__name__", type(plugin).__name__), version)
     reset_registry()

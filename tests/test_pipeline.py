@@ -736,3 +736,11 @@ def test_source_options_for_numpy_images_are_checked_like_any_stages():
     with pytest.raises(OptionError, match="images source has no option 'fsp'"):
         Pipeline([image], options={"source": {"fsp": 10}})
     assert Pipeline([image], options={"source": {"fps": "12"}}).source.fps == 12.0
+
+
+def test_an_empty_image_and_two_sinks_on_one_path_are_one_line(tmp_path):
+    with pytest.raises(FervisionError, match=r"image 0 of the source is empty: \(0, 0, 3\)"):
+        Pipeline(np.zeros((0, 0, 3), np.uint8), detector=None, classifier=None).run()
+    out = tmp_path / "d.csv"
+    with pytest.raises(FervisionError, match="name the same file"):
+        Pipeline("sample", sinks=[f"csv:{out}", f"csv:{out}"])

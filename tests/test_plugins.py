@@ -344,3 +344,11 @@ def test_a_plugin_name_taken_twice_or_unregistered_twice_is_one_line():
         unregister_plugin("mine-twice")
     with pytest.raises(PluginError, match="no plugin named 'mine-twice' is registered"):
         unregister_plugin("mine-twice")
+
+
+def test_a_plugin_registered_again_under_another_name_is_one_line():
+    import fervision_basic
+    from fervision.errors import PluginError
+
+    with pytest.raises(PluginError, match="that plugin is already registered, as 'basic'"):
+        register_plugin(fervision_basic, name="basic-again")
