@@ -213,3 +213,13 @@ def test_a_photo_report_lists_the_photos_it_could_not_read(photo, tmp_path):
     page = (tmp_path / "p.html").read_text()
     assert "1 photo, 2 faces, 1 skipped (not readable)" in page
     assert "<li>broken ü.jpg</li>" in page
+
+
+def test_a_run_without_a_tracker_says_why_there_are_no_tracks(photo, tmp_path):
+    clip = photo.parent / "expressions_smile.mp4"
+    args = ["run", "--source", clip, "--tracker", "none", "--max-frames", 20]
+    result = fervision(*args, "--report", tmp_path / "r.html", "--csv", tmp_path / "r.csv")
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "r.html").read_text()
+    assert "20 faces were found but none tracked (a run without a tracker)" in page
+    assert "not counted (no face tracks)" in page and "No face was" not in page

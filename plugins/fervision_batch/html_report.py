@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from fervision.pipeline import counted
 
-from .report import EmotionTable, label_colours, plot_track, summarize
+from .report import EmotionTable, label_colours, plot_track, summarize, untracked_note
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px auto; max-width: 980px;
@@ -57,6 +57,13 @@ class Photo:
     name: str
     jpeg: bytes | None
     labels: list[str]  # one per face; "" when unlabelled
+
+
+def _changes_text(video: dict) -> str:
+    """Label changes, counted along face tracks: none to count without a tracker."""
+    if video["faces"] and not video["tracks"]:
+        return "not counted (no face tracks)"
+    return str(video["label_changes"])
 
 
 def _data_uri(data: bytes, kind: str) -> str:
@@ -159,7 +166,7 @@ def render_html(
                 ("mostly", video["dominant_emotion"] or "no face"),
                 ("with a face", f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s"),
                 ("faces seen", video["faces"]),
-                ("label changes", video["label_changes"]),
+                ("label changes", _changes_text(video)),
             ]
         ),
         "</table>",
@@ -167,7 +174,7 @@ def render_html(
     out += _run_table(settings, run)
     out.append(f"<h2>Face tracks ({len(summary['tracks'])})</h2>")
     if not summary["tracks"]:
-        out.append("<p>No face was tracked in this video.</p>")
+        out.append(f"<p>{untracked_note(video)}</p>")
     else:
         out.append(_track_table(summary["tracks"]))
     for track in summary["tracks"]:

@@ -273,6 +273,16 @@ def plot_photos(table: EmotionTable, summary: dict, title: str = "") -> bytes:
     return buffer.getvalue()
 
 
+def untracked_note(video: dict) -> str:
+    """Why a video has no face tracks: no face, or faces from a run without a tracker."""
+    if video["faces"]:
+        return (
+            f"{video['faces']} faces were found but none tracked (a run without a tracker): "
+            "timelines and label changes follow face tracks"
+        )
+    return "No face was found in this video."
+
+
 def label_colours(labels) -> dict[str, str]:
     """Each label's colour, as every output gives it (``fervision.colours``)."""
     return {label: emotion_colour(label) for label in labels}
@@ -329,7 +339,7 @@ def plot_timeline(table: EmotionTable, summary: dict, title: str = "") -> bytes:
         axes[0].text(
             0.5,
             0.5,
-            "no faces found",
+            untracked_note(summary["video"]).replace(": ", ":\n"),
             ha="center",
             va="center",
             transform=axes[0].transAxes,
