@@ -120,7 +120,10 @@ def _run_table(settings: dict | None, run: dict | None, unit: str = "frames") ->
             ("speed", f"{run['fps']:.1f} {unit}/s" if run.get("fps") else None),
             ("interrupted", run.get("interrupted")),
         ]
-    return ["<h2>Run</h2><table>", _rows(list((settings or {}).items()) + speed), "</table>"]
+    shown = [
+        (k, v) for k, v in (settings or {}).items() if (k, v) != ("detect every", "1 frame(s)")
+    ]
+    return ["<h2>Run</h2><table>", _rows(shown + speed), "</table>"]
 
 
 def _track_table(tracks: list[dict]) -> str:

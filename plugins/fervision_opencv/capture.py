@@ -468,7 +468,10 @@ class WebcamSource(_CaptureSource):
                 raise FervisionError(f"invalid camera index {device!r}")
         else:
             if not Path(text).exists():
-                raise FervisionError(f"camera not found: {text}")
+                raise FervisionError(
+                    f"camera not found: {text} (a camera is a number, webcam:1, or a device "
+                    "path, webcam:/dev/video2)"
+                )
             self.device = text
         try:
             self.width = int(width) if width else None
