@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import math
 import os
 import sys
 import threading
@@ -12,10 +11,11 @@ import weakref
 from collections import Counter, deque
 from contextlib import closing
 from dataclasses import dataclass, field
-from numbers import Integral, Real
+from numbers import Integral
 
 import numpy as np
 
+from .contracts import check_ids, check_labels, check_probs, checked_faces
 from .errors import FervisionError, SinkFailed, StageFailed, StopPipeline, one_line
 from .interrupts import interrupts_deferred
 from .outputs import check_distinct, check_not_input
@@ -246,7 +246,7 @@ class Pipeline:
             frame = None
             try:
                 for frame in stream(frames):
-                    frame.faces = _checked_faces(frame.faces, self._titles["detector"], frame)
+                    frame.faces = checked_faces(frame.faces, self._titles["detector"], frame)
                     yield frame
             except (FervisionError, StopPipeline, GeneratorExit):
                 raise
@@ -273,7 +273,7 @@ class Pipeline:
             raise
         except Exception as exc:
             raise self._stage_failed("detector", frame, exc) from exc
-        return _checked_faces(faces, self._titles["detector"], frame)
+        return checked_faces(faces, self._titles["detector"], frame)
 
     def analyze(self, frame: Frame) -> Frame:
         """Track, classify, smooth and annotate the faces already detected in ``frame``."""
@@ -282,7 +282,7 @@ class Pipeline:
         try:
             if self.tracker is not None:
                 self.tracker.update(frame)
-                self._check_ids(frame)
+                check_ids(frame, self._titles["tracker"])
                 ended = getattr(self.tracker, "ended", None)
                 if ended and self.smoother is not None:
                     kind = "smoother"
@@ -290,11 +290,11 @@ class Pipeline:
             kind = "classifier"
             if self.classifier is not None and frame.faces:
                 self.classifier.classify(frame)
-                self._check_probs(frame)
+                check_probs(frame, self._titles["classifier"])
             kind = "smoother"
             if self.smoother is not None:
                 self.smoother.update(frame)
-                self._check_labels(frame)
+                check_labels(frame, self._titles["smoother"])
             kind = "annotator"
             if self.annotator is not None:
                 frame.annotated = self.annotator.annotate(frame)
@@ -306,52 +306,6 @@ class Pipeline:
 
     def _stage_failed(self, kind: str, frame: Frame, exc: Exception) -> StageFailed:
         return StageFailed(f"{self._titles[kind]} failed at frame {frame.index}: {one_line(exc)}")
-
-    def _check_ids(self, frame: Frame) -> None:
-        """Each face's ``track_id`` is a whole number or None (numpy integers become int)."""
-        for face in frame.faces:
-            track_id = face.track_id
-            if track_id is None or type(track_id) is int:
-                continue
-            if not isinstance(track_id, Integral) or isinstance(track_id, bool):
-                raise StageFailed(
-                    f"{self._titles['tracker']} gave track_id {track_id!r} at frame "
-                    f"{frame.index}, not a whole number"
-                )
-            face.track_id = int(track_id)
-
-    def _check_labels(self, frame: Frame) -> None:
-        """Each face's ``label`` is text or None, its ``confidence`` 0 to 1 or None."""
-        for face in frame.faces:
-            label, confidence = face.label, face.confidence
-            if label is not None and not isinstance(label, str):
-                what = f"label {label!r} at frame {frame.index}, not text"
-            elif confidence is not None and not (
-                isinstance(confidence, Real) and 0 <= confidence <= 1
-            ):
-                what = f"confidence {confidence!r} at frame {frame.index}, not a number 0 to 1"
-            else:
-                continue
-            raise StageFailed(f"{self._titles['smoother']} gave {what}")
-
-    def _check_probs(self, frame: Frame) -> None:
-        """Each classified face has one probability (0 to 1) per label."""
-        n = len(frame.labels)
-        for face in frame.faces:
-            if face.probs is None:
-                continue
-            if len(face.probs) != n:
-                raise StageFailed(
-                    f"{self._titles['classifier']} gave {len(face.probs)} probabilities for "
-                    f"its {n} labels at frame {frame.index}"
-                )
-            probs = np.asarray(face.probs, dtype=np.float64)
-            if not (np.all(probs >= -1e-3) and np.all(probs <= 1 + 1e-3)):  # False for NaN
-                shown = ", ".join(f"{p:.3g}" for p in probs)
-                raise StageFailed(
-                    f"{self._titles['classifier']} gave probabilities [{shown}] at frame "
-                    f"{frame.index}, not numbers from 0 to 1"
-                )
 
     def __iter__(self):
         """Open everything, yield each processed frame, and close everything at the end."""
@@ -667,45 +621,6 @@ def _title(kind: str, given, stage) -> str:
     if isinstance(given, str):
         return get_registry().get(kind, given.partition(":")[0]).title
     return f"{kind} {type(stage).__name__}"
-
-
-def _checked_faces(faces, title: str, frame: Frame) -> list[Face]:
-    """A detector's result as a list of Faces with whole-pixel boxes clipped to the frame
-    (a face wholly outside it is left out); one line if it is not."""
-    index = frame.index
-    if not isinstance(faces, list):
-        if faces is None or isinstance(faces, (str, bytes)) or not hasattr(faces, "__iter__"):
-            raise StageFailed(f"{title} gave {type(faces).__name__} at frame {index}, not a list")
-        faces = list(faces)
-    for face in faces:
-        if not isinstance(face, Face):
-            raise StageFailed(
-                f"{title} gave a {type(face).__name__} at frame {index}, not a fervision Face"
-            )
-        box = face.box
-        if not (
-            isinstance(box, (tuple, list, np.ndarray))
-            and len(box) == 4
-            and all(isinstance(v, Real) and math.isfinite(v) for v in box)
-        ):
-            raise StageFailed(f"{title} gave box {box!r} at frame {index}, not (x, y, w, h)")
-        if not all(type(v) is int for v in box):
-            face.box = tuple(int(round(float(v))) for v in box)
-        if not (isinstance(face.score, Real) and 0 <= face.score <= 1):  # False for NaN
-            raise StageFailed(
-                f"{title} gave score {face.score!r} at frame {index}, not a number from 0 to 1"
-            )
-    height, width = frame.image.shape[:2]
-    inside = []
-    for face in faces:
-        x, y, w, h = face.box
-        x0, y0 = min(max(x, 0), width), min(max(y, 0), height)
-        x1, y1 = min(max(x + w, 0), width), min(max(y + h, 0), height)
-        if x1 > x0 and y1 > y0:
-            if (x0, y0, x1 - x0, y1 - y0) != face.box:
-                face.box = (x0, y0, x1 - x0, y1 - y0)
-            inside.append(face)
-    return inside
 
 
 def _is_count(value) -> bool:
