@@ -95,11 +95,9 @@ class OverlayAnnotator:
         margin = int(6 * unit)
         box_w, box_h = _caption_size(text, unit)
         corners = [(margin, margin), (out.shape[1] - margin - box_w, margin)]
-        x, y = min(
-            corners,
-            key=lambda c: sum(box_intersection((*c, box_w, box_h), t) for t in taken),
-        )
-        self._caption(out, text, (x, y), (32, 32, 32), unit)
+        size = (out.shape[1], out.shape[0])
+        spot = _clearest(corners, (box_w, box_h), size, taken)
+        self._caption(out, text, spot, (32, 32, 32), unit)
 
     def _measure_fps(self, now: float) -> None:
         """Calls of about the last second (at least 2, at most 120) over the time they span."""
@@ -145,17 +143,8 @@ class OverlayAnnotator:
             (x0, y0 + height),
             (x0, y0),
         ]
-        h, w = out.shape[:2]
-        inside = [
-            (min(max(x, 0), max(0, w - box_w)), min(max(y, 0), max(0, h - box_h))) for x, y in spots
-        ]
-
-        def cost(spot):
-            rect = (*spot, box_w, box_h)
-            covered = sum(box_intersection(rect, o) for o in others)
-            return covered + 2 * sum(box_intersection(rect, c) for c in captions)
-
-        spot = min(inside, key=cost)  # the first of equals: above, if it is clear
+        size = (out.shape[1], out.shape[0])
+        spot = _clearest(spots, (box_w, box_h), size, others, captions)  # above, if clear
         captions.append((*spot, box_w, box_h))
         self._caption(out, text, spot, label_color(face.label), unit)
 
@@ -226,16 +215,25 @@ def _caption_height(unit: float) -> int:
 def _place(box, panel_w: int, panel_h: int, pad: int, caption_h: int, size, taken) -> tuple:
     """Where a face's bars go: right of it, left, below or above (inside the frame),
     whichever covers least of ``taken`` (faces with their captions, other panels)."""
-    (x0, y0, x1, y1), (w, h) = box, size
+    x0, y0, x1, y1 = box
     spots = [
         (x1 + pad, y0),
         (x0 - pad - panel_w, y0),
         (x0, y1 + pad),
         (x0, y0 - caption_h - pad - panel_h),
     ]
-    inside = [
-        (min(max(x, 0), max(0, w - panel_w)), min(max(y, 0), max(0, h - panel_h))) for x, y in spots
-    ]
-    return min(
-        inside, key=lambda s: sum(box_intersection((*s, panel_w, panel_h), t) for t in taken)
-    )
+    return _clearest(spots, (panel_w, panel_h), size, taken)
+
+
+def _clearest(spots, box_size, frame_size, obstacles, weighted=()) -> tuple[int, int]:
+    """Of ``spots`` (top-left corners, moved inside the frame) for a box of ``box_size``,
+    the first that covers least of ``obstacles`` (and of ``weighted``, counted twice)."""
+    (bw, bh), (w, h) = box_size, frame_size
+    inside = [(min(max(x, 0), max(0, w - bw)), min(max(y, 0), max(0, h - bh))) for x, y in spots]
+
+    def covered(spot) -> int:
+        rect = (*spot, bw, bh)
+        area = sum(box_intersection(rect, o) for o in obstacles)
+        return area + 2 * sum(box_intersection(rect, o) for o in weighted)
+
+    return min(inside, key=covered)
