@@ -81,8 +81,9 @@ def _shares_bar(shares: dict[str, float], colours: dict[str, str]) -> str:
 
 
 def _shares_text(shares: dict[str, float]) -> str:
-    ranked = sorted(((v, k) for k, v in shares.items() if v > 0), reverse=True)
-    return ", ".join(f"{html.escape(k)} {v:.0%}" for v, k in ranked) or "no label"
+    # largest first; equal shares in the model's order, which also picks the dominant one
+    ranked = sorted(((k, v) for k, v in shares.items() if v > 0), key=lambda kv: -kv[1])
+    return ", ".join(f"{html.escape(k)} {v:.0%}" for k, v in ranked) or "no label"
 
 
 def _legend(labels, colours: dict[str, str]) -> str:
