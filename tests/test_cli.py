@@ -369,6 +369,8 @@ def test_ctrl_c_while_starting_up_is_one_line(clip, tmp_path, command, after):
     time.sleep(after)
     os.killpg(process.pid, signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 130, stderr
+    # 130, or ended by the signal itself (CPython does that when an extension ran the code
+    # the interrupt came in): a shell shows 130 for both
+    assert process.returncode in (130, -signal.SIGINT), stderr
     assert "Traceback" not in stderr and "\n\n" not in stderr, stderr
     assert "interrupted" in stdout + stderr
