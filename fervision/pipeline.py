@@ -45,10 +45,13 @@ class Summary:
     latencies: list[float] = field(default_factory=list, repr=False)
     stills: bool = False  # the frames were photos: counted as photos
     skipped: int = 0  # inputs the source could not read (photos it skipped)
+    paused_seconds: float = 0.0  # time a window held the run (Pause, Stop): not processing
 
     @property
     def fps(self) -> float:
-        return self.frames / self.seconds if self.seconds > 0 else 0.0
+        """Frames over the time spent processing (a window's Pause and Stop left out)."""
+        active = self.seconds - self.paused_seconds
+        return self.frames / active if active > 0 else 0.0
 
     @property
     def label_shares(self) -> dict[str, float]:
@@ -73,7 +76,7 @@ class Summary:
         if self.skipped:
             lines[0] += f", {self.skipped} skipped (not readable)"
         if self.dropped:
-            lines[0] += f", {self.dropped} stale frames dropped"
+            lines[0] += f", {counted(self.dropped, 'stale frame')} dropped"
         if self.reconnects:
             times = "time" if self.reconnects == 1 else "times"
             lines[0] += f", reconnected {self.reconnects} {times} ({self.missed} frames missed)"
@@ -394,12 +397,14 @@ class Pipeline:
             if background:
                 writer = WriteBehind(lambda f: self._write(background, f))
             halt = self._stop_requested
+            # while no frame comes (a stream down), a window still answers its controls
+            idle = (lambda: [_call(s, "idle") for s in foreground]) if foreground else None
             if info.live:  # drop stale frames first, then detect only the newest
-                reader = ReadAhead(self._source_frames, newest_only=True, halt=halt)
+                reader = ReadAhead(self._source_frames, newest_only=True, halt=halt, idle=idle)
                 frames = self.detected(reader, live=True)
             else:  # decode and detect on the reader thread, ahead of the rest
-                reader = ReadAhead(lambda: self.detected(self._source_frames()), halt=halt)
-                frames = reader
+                produce = lambda: self.detected(self._source_frames())  # noqa: E731
+                reader = frames = ReadAhead(produce, halt=halt, idle=idle)
             _notify("pipeline_started", pipeline=self, info=info)
             start = time.perf_counter()
             for frame in frames:
@@ -415,10 +420,11 @@ class Pipeline:
                 yield frame
                 if halt.is_set() or (max_frames is not None and summary.frames >= max_frames):
                     break
-        except StopPipeline:
-            pass
+        except StopPipeline:  # a window's Exit: a reader waiting for frames need not finish
+            self._stop_requested.set()
         except KeyboardInterrupt:
             summary.interrupted = True
+            self._stop_requested.set()
             raise
         finally:
             summary.seconds = time.perf_counter() - start
@@ -505,7 +511,8 @@ class Pipeline:
             if writer is not None and writer.failed:
                 self._uncount_after(writer.failed_item.index)
             self._close_sinks(opened)
-            self._close_stages()
+            if reader is None or not reader.alive:  # a reader still detecting keeps its models
+                self._close_stages()
             _notify("pipeline_finished", summary=summary)
 
     def _write(self, sinks: list, frame: Frame) -> None:

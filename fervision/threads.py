@@ -19,7 +19,8 @@ class ReadAhead:
 
     With ``newest_only`` (live sources) the queue holds one item and a stale one is
     dropped when a newer arrives, so the consumer always gets the latest frame. Iteration
-    ends early once ``halt`` (an Event another thread may set) is set.
+    ends early once ``halt`` (an Event another thread may set) is set; ``idle`` is called
+    every 50 ms the consumer waits.
     """
 
     def __init__(
@@ -28,8 +29,10 @@ class ReadAhead:
         maxsize: int = 8,
         newest_only=False,
         halt: threading.Event | None = None,
+        idle: Callable[[], object] | None = None,
     ):
         self._produce = produce
+        self._idle = idle  # called in the consumer's thread while it waits for an item
         self._newest_only = newest_only
         self._halt = halt or threading.Event()
         self._queue: queue.Queue = queue.Queue(maxsize=1 if newest_only else maxsize)
@@ -82,12 +85,19 @@ class ReadAhead:
             try:  # with a timeout: to notice ``halt`` while the producer has nothing
                 item = self._queue.get(timeout=0.05)
             except queue.Empty:
+                if self._idle is not None:
+                    self._idle()
                 continue
             if item is _END:
                 return
             if isinstance(item, _Failure):
                 raise item.exc
             yield item
+
+    @property
+    def alive(self) -> bool:
+        """Whether the producer thread still runs (stuck in a source, or finishing a frame)."""
+        return self._thread.is_alive()
 
     def close(self, wait: float = 5.0) -> None:
         """Stop the producer thread and wait for it, at most ``wait`` seconds (it releases

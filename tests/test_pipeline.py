@@ -744,3 +744,40 @@ def test_an_empty_image_and_two_sinks_on_one_path_are_one_line(tmp_path):
     out = tmp_path / "d.csv"
     with pytest.raises(FervisionError, match="name the same file"):
         Pipeline("sample", sinks=[f"csv:{out}", f"csv:{out}"])
+
+
+class WaitingCamera(ListSource):
+    """A live camera that sends three frames, then none until it is closed (a stream down)."""
+
+    def __init__(self):
+        super().__init__(count=3, live=True)
+        self.closing = False
+
+    def frames(self):
+        yield from super().frames()
+        while not self.closing:
+            time.sleep(0.01)
+
+    def close(self):
+        self.closing = True
+        super().close()
+
+
+def test_a_window_answers_while_no_frame_comes_and_exit_ends_at_once():
+    """The window's controls are pumped while a stream is down; its Exit ends the run
+    without waiting for the stream (was: dead controls until frames came back)."""
+
+    class Window(RecordingSink):
+        main_thread = True
+        idled = 0
+
+        def idle(self):
+            self.idled += 1
+            if self.idled == 10:  # the user presses Exit half a second into the outage
+                raise StopPipeline
+
+    window, camera = Window(), WaitingCamera()
+    started = time.perf_counter()
+    summary = make(camera, sinks=[window]).run()
+    assert window.idled == 10 and summary.frames >= 1 and camera.closed
+    assert time.perf_counter() - started < 2.0

@@ -207,3 +207,58 @@ def test_a_snapshot_is_named_by_the_frame_number_the_csv_gives_it(xvfb, tmp_path
     name, status = done.stdout.splitlines()[-2:]
     assert name == "snapshot-talk-000007.png" and (tmp_path / name).is_file()
     assert "frame 7 " in status
+
+
+STALLED_SCRIPT = """
+import time
+import numpy as np
+from fervision.errors import FervisionError
+from fervision.types import Frame, SourceInfo
+from fervision_opencv.display import DisplaySink
+
+
+class Gone:
+
+    def suspend_source(self):
+        return True
+
+    def resume_source(self):
+        raise FervisionError("cannot open stream http://cam/x: unreachable")
+
+
+sink = DisplaySink()
+sink.bind(Gone())
+sink.open(SourceInfo(source_id="http://cam/x", width=64, height=48, fps=25.0, live=True))
+sink.write(Frame(image=np.zeros((48, 64, 3), np.uint8), index=0, timestamp=0.0))
+time.sleep(1.2)
+sink.idle()
+print(sink._status_line())
+sink._act("run")  # Stop
+sink._act("run")  # Start: the camera is gone
+print(sink.state, "|", sink._status_line())
+sink.close()
+"""
+
+
+def test_the_window_says_frames_stopped_and_stays_stopped_when_start_fails(xvfb):
+    env = {**os.environ, "DISPLAY": xvfb}
+    env.pop("WAYLAND_DISPLAY", None)
+    done = subprocess.run(
+        [sys.executable, "-c", STALLED_SCRIPT], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    waiting, after_start = done.stdout.splitlines()[-2:]
+    assert waiting.startswith("waiting for frames (1 s)")
+    assert after_start == "stopped | cannot start: cannot open stream http://cam/x: unreachable"
+
+
+def test_the_status_line_fits_a_narrow_picture():
+    from fervision_opencv.controls import FONT
+
+    bar = ControlBar(320)
+    status = "http://127.0.0.1:8803/camera.mjpg  frame 343  24.8 fps  1 face"
+    image = bar.draw("running", status)
+    assert image.shape[1] == bar.width
+    scale, line = bar._fitted(f"running  |  {status}", bar.width - 20)
+    assert cv2.getTextSize(line, FONT, scale, bar.thickness)[0][0] <= bar.width - 20
+    assert line.endswith("24.8 fps  1 face")

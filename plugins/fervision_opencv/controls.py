@@ -109,14 +109,25 @@ class ControlBar:
         dot = round(5 * self.unit)
         cv2.circle(bar, (x + dot, baseline - dot), dot, STATE_COLOURS.get(state, TEXT), -1)
         line = f"{state}  |  {status}"
-        cv2.putText(
-            bar,
-            line,
-            (x + 3 * dot, baseline),
-            FONT,
-            0.45 * self.unit,
-            TEXT,
-            self.thickness,
-            cv2.LINE_AA,
-        )
+        left = x + 3 * dot
+        scale, line = self._fitted(line, self.width - left - round(4 * self.unit))
+        cv2.putText(bar, line, (left, baseline), FONT, scale, TEXT, self.thickness, cv2.LINE_AA)
         return bar
+
+    def _fitted(self, line: str, room: int) -> tuple[float, str]:
+        """The status line's font scale and text within ``room`` pixels: smaller type first
+        (down to two thirds), then the middle of the text left out."""
+        scale = 0.45 * self.unit
+        width = cv2.getTextSize(line, FONT, scale, self.thickness)[0][0]
+        if width <= room:
+            return scale, line
+        scale = max(0.3 * self.unit, scale * room / width)
+        width = cv2.getTextSize(line, FONT, scale, self.thickness)[0][0]
+        keep = min(len(line), int(len(line) * room / max(width, 1)))
+        while keep > 4:
+            head = keep // 2
+            short = line[:head] + ".." + line[len(line) - (keep - head) :]
+            if cv2.getTextSize(short, FONT, scale, self.thickness)[0][0] <= room:
+                return scale, short
+            keep -= 2
+        return scale, line[:4]

@@ -183,9 +183,30 @@ class DisplaySink:
         self._shown_at = now
         self._show()
         self._wait_until_due(frame)
-        while self.state != "running":  # paused or stopped: stay responsive, frames wait
+        if self.state != "running":
+            self._hold()
+
+    def _hold(self) -> None:
+        """Paused or stopped: stay responsive while frames wait; the time held is not the
+        run's processing time (its summary's frame rate leaves it out)."""
+        held = time.perf_counter()
+        while self.state != "running":
             self._show()
             self._pump(50)
+        summary = getattr(self.pipeline, "summary", None)
+        if summary is not None:
+            summary.paused_seconds += time.perf_counter() - held
+
+    def idle(self) -> None:
+        """Called while no frame comes (a stream down, reconnecting): the controls still
+        answer, and after a second the status line says the frames stopped."""
+        if self.window is None:
+            return
+        waited = time.perf_counter() - (self._shown_at or time.perf_counter())
+        if self.state == "running" and waited > 1.0:
+            self._note = (f"waiting for frames ({waited:.0f} s)", time.perf_counter() + 0.5)
+        self._show()
+        self._pump(1)
 
     def _show(self) -> None:
         cv2.imshow(self.window, self.canvas())
@@ -278,7 +299,12 @@ class DisplaySink:
         elif action == "run":
             if self.state == "stopped":
                 if self.pipeline is not None:
-                    self.pipeline.resume_source()
+                    try:
+                        self.pipeline.resume_source()
+                    except FervisionError as exc:  # the camera is gone: stay stopped, say so
+                        self._note = (f"cannot start: {exc}", time.perf_counter() + NOTE_SECONDS)
+                        self._show()
+                        return
                 self.state = "running"
             else:
                 if self.pipeline is not None:
