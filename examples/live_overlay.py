@@ -13,7 +13,12 @@ from fervision import FervisionError, Pipeline
 
 camera = sys.argv[1] if len(sys.argv) > 1 else "0"
 try:
-    pipeline = Pipeline(f"webcam:{camera}", annotator="overlay", sinks=["display"])
+    pipeline = Pipeline(
+        f"webcam:{camera}",
+        annotator="overlay",
+        sinks=["display"],
+        options={"annotator": {"bars": True}},
+    )
     print(pipeline.run().describe())
 except FervisionError as exc:  # no camera, no display: one line, not a traceback
     sys.exit(f"live_overlay: {exc}")

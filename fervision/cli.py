@@ -89,6 +89,15 @@ def _sink(spec: str, **options):
     return get_registry().build("sink", spec, **{k: v for k, v in options.items() if v is not None})
 
 
+def _say_window_only(options: list[str]) -> None:
+    """A note for each window option given on the command line to a run without one."""
+    ctx = click.get_current_context()
+    for name in options:
+        if ctx.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            flag = f"--{name}" if ctx.params[name] else f"--no-{name}"
+            click.echo(f"note: {flag} applies to the window (--display); ignored", err=True)
+
+
 def _window(asked: bool | None, pace: bool, timeline: bool, files: list, sinks) -> object:
     """The display sink (snapshots beside the first output file); a live source's default
     window, where none can open, is left out with a note when other outputs are written
@@ -219,6 +228,8 @@ def run(
     if display or (display is None and getattr(src, "live", False)):
         window = _window(display, pace, timeline, [output, csv_path, report_path], sinks)
     display = window is not None
+    if not display:
+        _say_window_only(["timeline", "pace"])
     output_kind = _output_kind(output) if output else None
     if output or display or report_path:
         annotator = annotator or "overlay"
@@ -254,6 +265,9 @@ def run(
             (k, p)
             for k, p in (("CSV", csv_path), (output_kind, output), ("report", report_path))
             if p
+        ]
+        named += [
+            (n.partition(":")[0], sink_path(s)) for n, s in zip(sinks, extra_sinks) if sink_path(s)
         ]
         if named and not pipeline.summary.frames:
             click.echo("nothing written: the run stopped before its first frame")

@@ -374,3 +374,24 @@ def test_ctrl_c_while_starting_up_is_one_line(clip, tmp_path, command, after):
     assert process.returncode in (130, -signal.SIGINT), stderr
     assert "Traceback" not in stderr and "\n\n" not in stderr, stderr
     assert "interrupted" in stdout + stderr
+
+
+def test_window_options_without_a_window_are_noted_and_plugin_sinks_named(tmp_path):
+    out = tmp_path / "t.csv"
+    result = fervision(
+        "run",
+        "--source",
+        "sample",
+        "--max-frames",
+        "3",
+        "--timeline",
+        "--no-pace",
+        "--csv",
+        out,
+        "--sink",
+        f"jsonl:{tmp_path / 't.jsonl'}",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "note: --timeline applies to the window (--display); ignored" in result.stderr
+    assert "note: --no-pace applies to the window" in result.stderr
+    assert f"jsonl: {tmp_path / 't.jsonl'}" in result.stdout
