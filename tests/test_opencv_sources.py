@@ -329,6 +329,16 @@ def test_network_stream_that_drops_is_reopened_with_reconnect(clip):
     assert time.perf_counter() - start < 15
 
 
+def test_frames_missed_in_a_drop_are_counted_at_the_rate_the_stream_sent(clip):
+    """A camera sending 10 frames a second (OpenCV reads MJPEG over HTTP as 25)."""
+    with MjpegServer(_clip_images(clip, 20), frames=20, fps=10, connections=2) as server:
+        source = StreamSource(server.url, read_timeout=1, reconnect=2)
+        source.open()
+        _, stamps, _ = _read_until_error(source)
+    gap = stamps[20] - stamps[19]
+    assert abs(source.frames_missed - (gap * 10 - 1)) <= 3, (source.frames_missed, gap)
+
+
 def test_reconnect_must_be_a_count():
     with pytest.raises(FervisionError, match="invalid reconnect -1"):
         StreamSource("rtsp://127.0.0.1/x", reconnect=-1)

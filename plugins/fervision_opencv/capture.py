@@ -232,13 +232,19 @@ class _CaptureSource:
             if item is not None:
                 self.reconnects += 1
                 gap = item[2] - last_good
-                self.frames_missed += max(0, round(gap * self.info.fps) - 1)
+                self.frames_missed += max(0, round(gap * self._rate(index, last_good)) - 1)
                 return item
             self._release()
         raise FervisionError(
             f"{self._what()} stopped delivering frames after {index} frames and could not "
             f"be reopened ({self.reconnect} tries)"
         )
+
+    def _rate(self, frames: int, last_good: float) -> float:
+        """Frames a second the source delivered before a drop (its declared rate until a
+        second's worth came: a stream may declare 25 and send 22)."""
+        span = last_good - self._opened_at
+        return frames / span if span >= 1.0 and frames >= 10 else self.info.fps
 
     def suspend(self) -> None:
         """Release the capture (a camera's light goes off) until :meth:`resume`.
