@@ -26,6 +26,7 @@ import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
+from multiprocessing import resource_tracker
 from pathlib import Path
 
 from fervision.errors import FervisionError, one_line
@@ -100,17 +101,22 @@ def _process_local(job: Job) -> Result:
 class _WorkerProcess(multiprocessing.context.SpawnProcess):
     """A spawned worker that ignores Ctrl-C from its first instant: a terminal's Ctrl-C
     reaches the whole process group, and one arriving while a worker still imports would
-    print its traceback. The batch's own process handles it (it is ignored there only for
-    the moment the worker is forked, which the worker inherits)."""
+    print its traceback. The batch's own process handles it: while the worker is forked it
+    ignores Ctrl-C (which the worker inherits) with the signal blocked, so one that comes
+    then waits (Linux keeps a blocked signal pending even when ignored) instead of being
+    lost."""
 
     def start(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return super().start()
+        resource_tracker.ensure_running()  # started later, it would unblock Ctrl-C itself
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             super().start()
         finally:
             signal.signal(signal.SIGINT, previous)
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 class _WorkerContext(multiprocessing.context.SpawnContext):
