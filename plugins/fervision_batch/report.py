@@ -268,9 +268,7 @@ def plot_photos(table: EmotionTable, summary: dict, title: str = "") -> bytes:
     if summary["photos"] > len(photos):
         heading += f"  -  the first {len(photos)} photos shown"
     fig.suptitle(heading, x=0.01, ha="left", fontsize=11)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return _png(fig)
 
 
 def untracked_note(video: dict) -> str:
@@ -368,6 +366,11 @@ def plot_timeline(table: EmotionTable, summary: dict, title: str = "") -> bytes:
     if len(summary["tracks"]) > len(tracks):
         heading += f"  -  {len(tracks)} of {len(summary['tracks'])} faces shown (longest visible)"
     fig.suptitle(heading, x=0.01, ha="left", fontsize=11)
+    return _png(fig)
+
+
+def _png(fig) -> bytes:
+    """A matplotlib figure as PNG bytes."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png")
     return buffer.getvalue()
@@ -423,6 +426,4 @@ def plot_track(table: EmotionTable, track: dict, end: float) -> bytes:
     ax.set_xlabel("time (s)", fontsize=8)
     ax.tick_params(labelsize=8)
     ax.grid(True, alpha=0.3)
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return _png(fig)
