@@ -42,6 +42,7 @@ class Summary:
     missed: int = 0  # frames a live source is estimated to have sent while it was away
     failed_sinks: list[str] = field(default_factory=list)  # outputs that stopped early
     label_counts: Counter = field(default_factory=Counter)
+    track_frames: Counter = field(default_factory=Counter)  # track id -> frames it was in
     latencies: list[float] = field(default_factory=list, repr=False)
     stills: bool = False  # the frames were photos: counted as photos
     skipped: int = 0  # inputs the source could not read (photos it skipped)
@@ -67,7 +68,7 @@ class Summary:
         """A few human-readable lines."""
         unit = "photo" if self.stills else "frame"
         lines = [
-            f"{counted(self.frames, unit)}, {counted(self.faces, 'face')} "
+            f"{counted(self.frames, unit)}, {self._faces()} "
             f"({counted(self.frames_with_faces, unit)} with a face), "
             f"{self.fps:.1f} {unit}s/s processing"
         ]
@@ -89,6 +90,16 @@ class Summary:
         if self.interrupted:
             lines.append("interrupted: every processed frame was written")
         return "\n".join(lines)
+
+
+    def _faces(self) -> str:
+        """Faces as a reader counts them: on photos each face, in video each tracked face
+        (not the detections summed over frames), or detections where nothing tracked."""
+        if self.stills:
+            return counted(self.faces, "face")
+        if self.track_frames:
+            return counted(len(self.track_frames), "tracked face")
+        return counted(self.faces, "face detection")
 
 
 def counted(n: int, noun: str) -> str:
@@ -580,7 +591,9 @@ class Pipeline:
         s.faces += len(frame.faces)
         s.frames_with_faces += bool(frame.faces)
         s.label_counts.update(labels)
-        self._counted.append((frame.index, len(frame.faces), labels))
+        ids = [f.track_id for f in frame.faces if f.track_id is not None]
+        s.track_frames.update(ids)
+        self._counted.append((frame.index, len(frame.faces), labels, ids))
         if frame.captured_at and self.info.live:
             s.latencies.append(time.perf_counter() - frame.captured_at)
             if len(s.latencies) > 10_000:  # keep memory flat on endless streams
@@ -591,12 +604,14 @@ class Pipeline:
         at ``index`` while they were processed, so no output got them."""
         s = self.summary
         while self._counted and self._counted[-1][0] > index:
-            _, faces, labels = self._counted.pop()
+            _, faces, labels, ids = self._counted.pop()
             s.frames -= 1
             s.faces -= faces
             s.frames_with_faces -= bool(faces)
             s.label_counts.subtract(labels)
-        s.label_counts += Counter()  # drop labels counted down to zero
+            s.track_frames.subtract(ids)
+        s.label_counts += Counter()  # drop labels and ids counted down to zero
+        s.track_frames += Counter()
 
     def run(self, max_frames: int | None = None) -> Summary:
         """Process the whole source (or ``max_frames``) and return the summary."""

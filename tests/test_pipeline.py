@@ -20,6 +20,7 @@ from fervision import (
     unregister_plugin,
 )
 from fervision.errors import SinkFailed, StageFailed
+from fervision.types import Frame
 from fervision.threads import ReadAhead
 from fervision_basic.smoothers import EmaSmoother
 
@@ -39,6 +40,23 @@ def test_every_frame_reaches_sinks_in_order_and_everything_closes():
     assert sink.opened[1] == ("angry", "happy", "sad")
     assert summary.frames == 12 and summary.faces == 12
     assert sum(summary.label_counts.values()) == 12
+
+
+def test_the_summary_counts_tracked_faces_not_detections_summed_over_frames():
+    tracked = make(ListSource(count=12)).run()
+    assert tracked.describe().startswith("12 frames, 1 tracked face (12 frames with a face)")
+    untracked = make(ListSource(count=12), tracker=None).run()
+    assert untracked.describe().startswith("12 frames, 12 face detections (12 frames with")
+
+
+def test_frames_taken_back_from_the_summary_take_their_track_ids_with_them():
+    pipeline = make(ListSource(count=4))
+    for index, ids in enumerate([[1], [1, 2], [3], [3]]):
+        faces = [Face((0, 0, 9, 9), 0.9, track_id=i, label="sad") for i in ids]
+        pipeline.counted(Frame(np.zeros((9, 9, 3), np.uint8), index, index / 10, faces=faces))
+    pipeline._uncount_after(1)  # a sink stopped the run at frame 1: frames 2 and 3 go
+    assert dict(pipeline.summary.track_frames) == {1: 2, 2: 1}
+    assert pipeline.summary.faces == 3 and pipeline.summary.label_counts == {"sad": 3}
 
 
 def test_iterating_yields_labelled_frames_with_track_ids():

@@ -209,6 +209,39 @@ def test_a_snapshot_is_named_by_the_frame_number_the_csv_gives_it(xvfb, tmp_path
     assert "frame 7 " in status
 
 
+@pytest.mark.skipif(
+    shutil.which("openbox") is None or shutil.which("wmctrl") is None,
+    reason="needs a window manager to close the window (Debian packages openbox, wmctrl)",
+)
+def test_closing_the_window_by_its_title_bar_ends_the_run_with_outputs_whole(xvfb, tmp_path):
+    env = {**os.environ, "DISPLAY": xvfb}
+    env.pop("WAYLAND_DISPLAY", None)
+    manager = subprocess.Popen(
+        ["openbox"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    csv = tmp_path / "emotions.csv"
+    command = [sys.executable, "-m", "fervision", "run", "--source", "sample:3000", "--display"]
+    process = subprocess.Popen(
+        [*command, "--csv", str(csv)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    try:
+        window = Window(xvfb, process, Path("sample"), tmp_path)
+        assert wait_for(window.changes, 60, step=0.1) is not None, "frames never moved"
+        # what the title bar's close button sends: a polite WM_DELETE_WINDOW via the manager
+        subprocess.run(["wmctrl", "-i", "-c", window.id], env=env, timeout=20, check=True)
+        stdout, stderr = process.communicate(timeout=20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+        manager.terminate()
+        manager.wait(timeout=10)
+    assert process.returncode == 0, stderr
+    rows = csv.read_text().splitlines()[1:]
+    assert 10 < len(rows) < 3000 and all(row.count(",") == rows[0].count(",") for row in rows)
+    assert f"{len(rows)} frames".encode() in stdout
+
+
 STALLED_SCRIPT = """
 import time
 import numpy as np

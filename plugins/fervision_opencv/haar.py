@@ -72,7 +72,7 @@ class HaarDetector:
         large_faces: between full scans, faces at least this fraction of the frame's
             shorter side are also searched for everywhere (e.g. 1/6; measured 0.99 of
             frames matched at full_every=3, but 1.7x slower); 0 searches only near recent faces.
-        near_min_neighbors: hits a face near a recently seen one needs (default
+        near_min_neighbors: hits a face near a recently seen one needs (None:
             ``min_neighbors - 2``): a face seen a moment ago needs less evidence.
 
     Example:
