@@ -291,8 +291,11 @@ def run(
         if bar is not None:
             bar.close()
         pipeline.summary.interrupted = True
-        click.echo(pipeline.summary.describe())
-        say_outputs()
+        if pipeline.summary.frames:
+            click.echo(pipeline.summary.describe())
+            say_outputs()
+        else:
+            click.echo("interrupted before the first frame: nothing written")
         sys.exit(EXIT_INTERRUPTED)
     except FervisionError as exc:  # mid-run (a stream dropped, an output failed)
         if bar is not None:

@@ -91,7 +91,6 @@ class Summary:
             lines.append("interrupted: every processed frame was written")
         return "\n".join(lines)
 
-
     def _faces(self) -> str:
         """Faces as a reader counts them: on photos each face, in video each tracked face
         (not the detections summed over frames), or detections where nothing tracked."""

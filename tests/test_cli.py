@@ -4,6 +4,7 @@ import csv
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -198,6 +199,26 @@ def test_folder_of_gray_and_bgra_images(photo, tmp_path):
     assert result.returncode == 0, result.stderr
     rows = read_rows(out)[1:]
     assert {r[0] for r in rows} == {"0", "1"} and all(r[8] in LABELS for r in rows)
+
+
+def test_ctrl_c_while_a_stream_is_still_opening_ends_the_run_at_once(tmp_path):
+    """A server that accepts and never answers: FFmpeg waits its whole open timeout in C."""
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/camera.mjpg"
+        csv_path = tmp_path / "out.csv"
+        command = [sys.executable, "-m", "fervision", "run", "--source", url, "--csv", csv_path]
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        connected = server.accept()[0]  # FFmpeg is inside its open now
+        time.sleep(0.3)
+        start = time.monotonic()
+        process.send_signal(signal.SIGINT)
+        stdout, stderr = process.communicate(timeout=30)
+        waited = time.monotonic() - start
+        connected.close()
+    assert process.returncode == 130, stderr
+    assert waited < 2.0, f"exited {waited:.1f} s after Ctrl-C (the open timeout is 10 s)"
+    assert stdout.decode().strip() == "interrupted before the first frame: nothing written"
+    assert b"Traceback" not in stderr and not csv_path.exists()
 
 
 @pytest.mark.parametrize(

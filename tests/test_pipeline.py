@@ -20,8 +20,8 @@ from fervision import (
     unregister_plugin,
 )
 from fervision.errors import SinkFailed, StageFailed
-from fervision.types import Frame
 from fervision.threads import ReadAhead
+from fervision.types import Frame
 from fervision_basic.smoothers import EmaSmoother
 
 

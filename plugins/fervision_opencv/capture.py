@@ -65,6 +65,8 @@ class _CaptureSource:
     stall_timeout = 2.0
     #: Tries to open a live source again after it drops (0: the drop ends the run).
     reconnect = 0
+    #: Opening may wait long on the network: done on a helper thread, so Ctrl-C is heard.
+    slow_open = False
 
     def __init__(self, fps: float | None = None) -> None:
         self.fps_override = _sane_fps(fps) if fps is not None else None
@@ -111,11 +113,15 @@ class _CaptureSource:
         self._closing = False
         self._frames_read = 0
         self._running.set()
-        with quiet_native_output():  # FFmpeg and OpenCV log straight to stderr
-            cap = self._open_capture()
-        self._cap = cap
-        self._opened_at = time.perf_counter()
-        first = self._read_first()
+        try:
+            with quiet_native_output():  # FFmpeg and OpenCV log straight to stderr
+                cap = self._opened(self._open_capture, release=lambda c: c.release())
+            self._cap = cap
+            self._opened_at = time.perf_counter()
+            first = self._opened(self._read_first)
+        except KeyboardInterrupt:  # the helper releases what it opens or reads from now on
+            self._abandon()
+            raise
         if first is None:
             self.close()
             raise self._no_first_frame()
@@ -239,6 +245,23 @@ class _CaptureSource:
             f"{self._what()} stopped delivering frames after {index} frames and could not "
             f"be reopened ({self.reconnect} tries)"
         )
+
+    def _opened(self, work, release=None):
+        """``work()``; on a helper thread for a source that opens slowly (see
+        :func:`_heeding_interrupts`)."""
+        return _heeding_interrupts(work, release) if self.slow_open else work()
+
+    def _abandon(self) -> None:
+        """Give up an open that Ctrl-C cut short, without waiting for a read in progress
+        (which then releases the capture itself, as on :meth:`close`)."""
+        self._closing = True
+        if self._lock.acquire(blocking=False):
+            try:
+                if self._cap is not None:
+                    self._cap.release()
+                    self._cap = None
+            finally:
+                self._lock.release()
 
     def _rate(self, frames: int, last_good: float) -> float:
         """Frames a second the source delivered before a drop (its declared rate until a
@@ -364,6 +387,39 @@ def _quietly(open_capture):
         return open_capture()
     finally:
         logging.setLogLevel(level)
+
+
+def _heeding_interrupts(work, release=None):
+    """Run ``work`` (an FFmpeg open or first read, which can block in C for its whole
+    timeout) on a helper thread and wait for it here, where Ctrl-C ends the wait at once.
+    A result that comes after that is handed to ``release``."""
+    outcome: dict = {}
+    lock = threading.Lock()
+
+    def run():
+        try:
+            value = work()
+        except BaseException as exc:
+            value, outcome["error"] = None, exc
+        with lock:
+            outcome["value"] = value
+            if outcome.get("abandoned") and value is not None and release is not None:
+                release(value)
+
+    helper = threading.Thread(target=run, name="fervision-open", daemon=True)
+    helper.start()
+    try:
+        while helper.is_alive():
+            helper.join(0.05)
+    except BaseException:
+        with lock:
+            outcome["abandoned"] = True
+            if outcome.get("value") is not None and release is not None:
+                release(outcome["value"])
+        raise
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["value"]
 
 
 def _tries(value) -> int:
@@ -552,6 +608,7 @@ class StreamSource(_CaptureSource):
         self.live = bool(live)
         self.stall_timeout = max(self.read_timeout, 0.5)
         self.source_id = redact_url(self.url)
+        self.slow_open = True
 
     def _what(self) -> str:
         return f"stream {self.source_id}"
