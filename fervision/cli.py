@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import faulthandler
+import logging
 import os
 import signal
 import sys
@@ -15,7 +16,15 @@ from .cli_options import SIZE, FiniteRange, pipeline_spec
 from .errors import FervisionError, PluginError, SinkFailed, StageNotFound, one_line
 from .options import OptionError
 from .outputs import check_distinct
-from .plugins import get_plugin_manager, get_registry, mark_failed, plugin_hooks, plugin_infos
+from .plugins import (
+    call_hook,
+    get_plugin_manager,
+    get_registry,
+    in_registration_order,
+    mark_failed,
+    plugin_hooks,
+    plugin_infos,
+)
 from .registry import KINDS, StageEntry
 
 EXIT_ERROR = 1
@@ -23,6 +32,8 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 #: ``--output`` suffixes written as images (by the ``image`` sink); others are videos.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+
+log = logging.getLogger("fervision")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -322,16 +333,44 @@ def run(
 
 
 def _add_plugin_commands() -> None:
-    """Let every plugin add its commands, remembering which plugin added which."""
+    """Let every plugin add its commands, remembering which plugin added which.
+
+    Built-in plugins go first, then the others by name. A name already taken (fervision's
+    own command or an earlier plugin's) keeps its first owner, with a warning; a plugin
+    that fails here, or was left out for a stage name clash, adds no command.
+    """
     pm = get_plugin_manager()
+    failed = get_registry().failed
+    owners = {name: "fervision" for name in cli.commands}
     added: dict[str, list[str]] = {}
-    for impl in pm.hook.register_commands.get_hookimpls():
-        before = set(cli.commands)
+    for impl in in_registration_order(pm.hook.register_commands.get_hookimpls()):
+        plugin = impl.plugin_name
+        if plugin in failed:
+            continue
+        before = dict(cli.commands)
         try:
-            impl.function(cli=cli)
+            call_hook(impl, cli=cli)
         except Exception as exc:  # a broken plugin must not take the others down
-            mark_failed(impl.plugin_name, exc)
-        added[impl.plugin_name] = sorted(set(cli.commands) - before)
+            mark_failed(plugin, exc)
+            cli.commands.clear()
+            cli.commands.update(before)
+            continue
+        mine = []
+        for name, command in list(cli.commands.items()):
+            if before.get(name) is command:
+                continue
+            if name in before:
+                cli.commands[name] = before[name]
+                log.warning(
+                    "warning: plugin %r's command %r not added: %s has that name",
+                    plugin,
+                    name,
+                    owners[name],
+                )
+            else:
+                mine.append(name)
+                owners[name] = f"plugin {plugin!r}"
+        added[plugin] = sorted(mine)
     cli.plugin_commands = added
 
 

@@ -77,21 +77,50 @@ def check_labels(frame: Frame, title: str) -> None:
         raise StageFailed(f"{title} gave {what}")
 
 
-def check_probs(frame: Frame, title: str) -> None:
-    """Each classified face has one probability (0 to 1) per label."""
+def check_probs(frame: Frame, title: str, field: str = "probs") -> None:
+    """Each classified face has one probability (0 to 1) per label in ``field`` (the
+    classifier's ``probs``, or the smoother's ``smoothed``)."""
     n = len(frame.labels)
+    what = "probabilities" if field == "probs" else f"{field} probabilities"
     for face in frame.faces:
-        if face.probs is None:
+        given = getattr(face, field)
+        if given is None:
             continue
-        if len(face.probs) != n:
+        try:
+            probs = np.asarray(given, dtype=np.float64)
+        except (TypeError, ValueError):
+            probs = None
+        if probs is None or probs.ndim != 1:
+            shape = f"a {type(given).__name__}" if probs is None else f"shape {probs.shape}"
             raise StageFailed(
-                f"{title} gave {len(face.probs)} probabilities for "
-                f"its {n} labels at frame {frame.index}"
+                f"{title} gave {what} as {shape} at frame {frame.index}, not one number a label"
             )
-        probs = np.asarray(face.probs, dtype=np.float64)
+        if len(probs) != n:
+            raise StageFailed(
+                f"{title} gave {len(probs)} {what} for its {n} labels at frame {frame.index}"
+            )
         if not (np.all(probs >= -1e-3) and np.all(probs <= 1 + 1e-3)):  # False for NaN
             shown = ", ".join(f"{p:.3g}" for p in probs)
             raise StageFailed(
-                f"{title} gave probabilities [{shown}] at frame "
-                f"{frame.index}, not numbers from 0 to 1"
+                f"{title} gave {what} [{shown}] at frame {frame.index}, not numbers from 0 to 1"
             )
+
+
+def check_annotated(image, frame: Frame, title: str) -> None:
+    """An annotator's drawing is a BGR image (uint8) of the frame's size."""
+    if (
+        isinstance(image, np.ndarray)
+        and image.shape == frame.image.shape
+        and image.dtype == np.uint8
+        and image.ndim == 3
+    ):
+        return
+    if isinstance(image, np.ndarray):
+        shape = "x".join(map(str, image.shape))
+        what = f"a {shape} {image.dtype} image"
+    else:
+        what = type(image).__name__
+    height, width = frame.image.shape[:2]
+    raise StageFailed(
+        f"{title} gave {what} at frame {frame.index}, not a {height}x{width}x3 uint8 BGR image"
+    )

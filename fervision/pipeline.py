@@ -15,11 +15,11 @@ from numbers import Integral
 
 import numpy as np
 
-from .contracts import check_ids, check_labels, check_probs, checked_faces
+from .contracts import check_annotated, check_ids, check_labels, check_probs, checked_faces
 from .errors import FervisionError, SinkFailed, StageFailed, StopPipeline, one_line
 from .interrupts import interrupts_deferred
 from .outputs import check_distinct, check_not_input
-from .plugins import get_plugin_manager, get_registry
+from .plugins import call_hook, get_plugin_manager, get_registry
 from .registry import DEFAULT_STAGES
 from .spec import STAGES, PipelineSpec, build_stage, check_option_kinds, open_source
 from .threads import ReadAhead, WriteBehind
@@ -307,10 +307,12 @@ class Pipeline:
             kind = "smoother"
             if self.smoother is not None:
                 self.smoother.update(frame)
+                check_probs(frame, self._titles["smoother"], "smoothed")
                 check_labels(frame, self._titles["smoother"])
             kind = "annotator"
             if self.annotator is not None:
                 frame.annotated = self.annotator.annotate(frame)
+                check_annotated(frame.annotated, frame, self._titles["annotator"])
         except (FervisionError, StopPipeline):
             raise
         except Exception as exc:  # say which stage, at which frame
@@ -626,7 +628,7 @@ def _notify(hook: str, **kwargs) -> None:
     in_flight = sys.exc_info()[1] is not None  # e.g. the run's own error, while finishing
     for impl in getattr(get_plugin_manager().hook, hook).get_hookimpls():
         try:
-            impl.function(**kwargs)
+            call_hook(impl, **kwargs)
         except Exception as exc:
             frame = kwargs.get("frame")
             at = f" at frame {frame.index}" if frame is not None else ""

@@ -125,6 +125,8 @@ def mark_failed(name: str, exc: BaseException) -> None:
     """Remember that plugin ``name`` failed (``fervision plugins`` shows why)."""
     info = _infos.get(name) or PluginInfo(name, "?", "?")
     _infos[name] = replace(info, error=one_line(exc))
+    if _registry is not None:  # built already: its list of failed plugins too
+        _registry.failed[name] = _infos[name].error
 
 
 def reset_registry() -> None:
@@ -145,9 +147,9 @@ def get_registry() -> Registry:
     if _registry is None:
         pm = get_plugin_manager()
         registry = Registry()
-        for impl in sorted(pm.hook.register_stages.get_hookimpls(), key=_registration_order):
+        for impl in in_registration_order(pm.hook.register_stages.get_hookimpls()):
             try:
-                impl.function(registry=registry.bind(impl.plugin_name))
+                call_hook(impl, registry=registry.bind(impl.plugin_name))
             except Exception as exc:
                 registry.remove(impl.plugin_name)
                 mark_failed(impl.plugin_name, exc)
@@ -158,6 +160,17 @@ def get_registry() -> Registry:
         registry.failed = {i.name: i.error for i in _infos.values() if i.error}
         _registry = registry
     return _registry
+
+
+def call_hook(impl, **kwargs):
+    """Call one plugin's hook with the arguments it declares: as pluggy allows, a hook may
+    take fewer than its spec gives (``def pipeline_finished(summary)``)."""
+    return impl.function(**{name: kwargs[name] for name in impl.argnames})
+
+
+def in_registration_order(impls) -> list:
+    """Hook implementations, built-in plugins' first, then the others by name."""
+    return sorted(impls, key=_registration_order)
 
 
 def _registration_order(impl) -> tuple[bool, str]:

@@ -525,6 +525,57 @@ def test_a_classifier_giving_what_are_not_probabilities_is_named(probs, shown):
         make(classifier=Scores()).run()
 
 
+def test_a_classifier_giving_a_table_of_probabilities_a_face_is_named():
+    class Table(FixedClassifier):
+        def classify(self, frame):
+            for face in frame.faces:
+                face.probs = np.full((3, 3), 1 / 3)
+
+    expected = "^classifier Table gave probabilities as shape \\(3, 3\\) at frame 0, not one"
+    with pytest.raises(StageFailed, match=expected):
+        make(classifier=Table()).run()
+
+
+@pytest.mark.parametrize(
+    "smoothed, message",
+    [
+        (np.ones(2), "gave 2 smoothed probabilities for its 3 labels"),
+        ("x", "gave smoothed probabilities as a str"),
+    ],
+)
+def test_a_smoother_whose_probabilities_do_not_fit_the_labels_is_named(smoothed, message):
+    """Caught here, not as a short CSV row whose raw columns slide into the smoothed ones."""
+
+    class Short(EmaSmoother):
+        def update(self, frame):
+            super().update(frame)
+            for face in frame.faces:
+                face.smoothed = smoothed
+
+    sink = RecordingSink()
+    with pytest.raises(StageFailed, match=f"^smoother Short {message} at frame 0"):
+        make(smoother=Short(), sinks=[sink]).run()
+    assert sink.frames == [] and sink.closed
+
+
+@pytest.mark.parametrize(
+    "drawn, message",
+    [
+        (None, "gave NoneType at frame 0"),
+        (np.zeros((10, 10, 3), np.uint8), "gave a 10x10x3 uint8 image at frame 0"),
+        (np.zeros((48, 64), np.uint8), "gave a 48x64 uint8 image"),
+        (np.zeros((48, 64, 3), np.float32), "gave a 48x64x3 float32 image"),
+    ],
+)
+def test_an_annotator_that_draws_no_frame_sized_bgr_image_is_named(drawn, message):
+    class Painter:
+        def annotate(self, frame):
+            return drawn
+
+    with pytest.raises(StageFailed, match=f"^annotator Painter {message}.*not a 48x64x3 uint8"):
+        make(annotator=Painter()).run()
+
+
 def test_a_registered_stage_that_fails_is_named_with_its_plugin():
     class Failing(FixedClassifier):
         def classify(self, frame):

@@ -264,6 +264,82 @@ def test_register_commands_adds_a_cli_command():
         cli.commands.pop("hello", None)
 
 
+def test_an_observer_hook_may_take_fewer_arguments_than_its_spec_gives():
+    """pluggy allows it; called directly with every argument, it broke every run."""
+    from fakes import ListSource
+    from fervision import Pipeline
+
+    seen = []
+
+    class Counter:
+        @hookimpl
+        def pipeline_started(self):
+            seen.append("started")
+
+        @hookimpl
+        def pipeline_finished(self, summary):
+            seen.append(summary.frames)
+
+    register_plugin(Counter(), name="counter")
+    try:
+        Pipeline(ListSource(count=3), detector=None, classifier=None).run()
+    finally:
+        unregister_plugin("counter")
+    assert seen == ["started", 3]
+
+
+def test_a_plugin_command_never_replaces_a_taken_name_and_a_failing_one_adds_none(caplog):
+    import click
+    from click.testing import CliRunner
+
+    from fervision.cli import _add_plugin_commands, cli
+    from fervision.plugins import plugin_infos
+
+    def command(name, says):
+        return click.command(name=name)(lambda: click.echo(says))
+
+    class Hijacker:
+        @hookimpl
+        def register_commands(self, cli):
+            cli.add_command(command("run", "hijacked"))
+            cli.add_command(command("hello", "hello from zzz"))
+
+    class Late:  # registers after 'hijacker' by name: 'hello' is taken by then
+        @hookimpl
+        def register_commands(self, cli):
+            cli.add_command(command("hello", "hello from late"))
+
+    class HalfWay:
+        @hookimpl
+        def register_commands(self, cli):
+            cli.add_command(command("half", "half"))
+            raise RuntimeError("commands boom")
+
+    original = cli.commands["run"]
+    for plugin, name in ((Hijacker(), "hijacker"), (Late(), "late"), (HalfWay(), "halfway")):
+        register_plugin(plugin, name=name)
+    try:
+        _add_plugin_commands()
+        assert cli.commands["run"] is original and "half" not in cli.commands
+        assert CliRunner().invoke(cli, ["hello"]).output == "hello from zzz\n"
+        assert cli.plugin_commands["hijacker"] == ["hello"] and cli.plugin_commands["late"] == []
+        warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+        assert "warning: plugin 'hijacker''s command 'run' not added: fervision has that name" in (
+            warnings
+        )
+        assert (
+            "warning: plugin 'late''s command 'hello' not added: plugin 'hijacker' has that name"
+            in warnings
+        )
+        halfway = next(p for p in plugin_infos() if p.name == "halfway")
+        assert halfway.error == "RuntimeError: commands boom"
+    finally:
+        for name in ("hijacker", "late", "halfway"):
+            unregister_plugin(name)
+        cli.commands.pop("hello", None)
+        cli.commands["run"] = original
+
+
 def test_a_plugin_limit_naming_no_installed_plugin_says_so():
     env = {**os.environ, "FERVISION_LOAD_PLUGINS": "opencv,nosuch"}
     result = run_cli("plugins", env=env)
