@@ -13,7 +13,14 @@ from dataclasses import replace
 import click
 
 from .cli_options import SIZE, FiniteRange, pipeline_spec
-from .errors import FervisionError, PluginError, SinkFailed, StageNotFound, one_line
+from .errors import (
+    FervisionError,
+    PluginError,
+    SinkFailed,
+    SinkNotClosed,
+    StageNotFound,
+    one_line,
+)
 from .options import OptionError
 from .outputs import check_distinct
 from .plugins import (
@@ -270,8 +277,9 @@ def run(
         built_sinks.append(window)
     pipeline = Pipeline.from_spec(spec, src, sinks=built_sinks, keep_going=keep_going)
 
-    def say_outputs() -> None:
-        """Where the outputs are; none were written (or replaced) before the first frame."""
+    def say_outputs(failed=None) -> None:
+        """Where the outputs are (but the ``failed`` sink's); none were written (or replaced)
+        before the first frame."""
         named = [
             (k, p)
             for k, p in (("CSV", csv_path), (output_kind, output), ("report", report_path))
@@ -280,6 +288,8 @@ def run(
         named += [
             (n.partition(":")[0], sink_path(s)) for n, s in zip(sinks, extra_sinks) if sink_path(s)
         ]
+        gone = sink_path(failed) if failed is not None else None
+        named = [(k, p) for k, p in named if gone is None or os.fspath(p) != os.fspath(gone)]
         if named and not pipeline.summary.frames:
             click.echo("nothing written: the run stopped before its first frame")
             return
@@ -313,7 +323,9 @@ def run(
             bar.close()
         if pipeline.summary.frames:
             click.echo(pipeline.summary.describe())
-            if not isinstance(exc, SinkFailed):  # the outputs hold every frame up to here
+            if isinstance(exc, SinkNotClosed):  # the others are whole
+                say_outputs(failed=exc.sink)
+            elif not isinstance(exc, SinkFailed):  # the outputs hold every frame up to here
                 say_outputs()
         if isinstance(exc, SinkFailed):
             raise SinkFailed(f"{exc} (--keep-going lets them go on)") from None

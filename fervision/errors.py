@@ -25,6 +25,14 @@ class SinkFailed(FervisionError):
     """A sink raised while writing; the run stopped with every other output closed."""
 
 
+class SinkNotClosed(FervisionError):
+    """A sink raised while closing: its output may be incomplete (the others are whole)."""
+
+    def __init__(self, message: str, sink=None):
+        super().__init__(message)
+        self.sink = sink
+
+
 class Interrupted(KeyboardInterrupt):
     """Ctrl-C or SIGTERM after which the command already said what it kept."""
 

@@ -16,7 +16,14 @@ from numbers import Integral
 import numpy as np
 
 from .contracts import check_annotated, check_ids, check_labels, check_probs, checked_faces
-from .errors import FervisionError, SinkFailed, StageFailed, StopPipeline, one_line
+from .errors import (
+    FervisionError,
+    SinkFailed,
+    SinkNotClosed,
+    StageFailed,
+    StopPipeline,
+    one_line,
+)
 from .interrupts import interrupts_deferred
 from .outputs import check_distinct, check_not_input
 from .plugins import call_hook, get_plugin_manager, get_registry
@@ -563,7 +570,8 @@ class Pipeline:
             try:
                 _call(sink, "close")
             except Exception as exc:
-                error = error or FervisionError(f"cannot close {sink_name(sink)}: {one_line(exc)}")
+                message = f"cannot close {sink_name(sink)}: {one_line(exc)}"
+                error = error or SinkNotClosed(message, sink)
         if error is not None and sys.exc_info()[1] is None:
             raise error
 

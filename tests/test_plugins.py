@@ -428,3 +428,32 @@ def test_a_plugin_registered_again_under_another_name_is_one_line():
 
     with pytest.raises(PluginError, match="that plugin is already registered, as 'basic'"):
         register_plugin(fervision_basic, name="basic-again")
+
+
+def test_a_plugin_sink_that_fails_to_close_is_not_listed_as_written(tmp_path):
+    env = broken_plugins(
+        tmp_path,
+        leaky=(
+            "from fervision import hookimpl\n"
+            "class LeakySink:\n"
+            "    def __init__(self, path=None):\n"
+            "        self.path = path\n"
+            "    def write(self, frame):\n"
+            "        pass\n"
+            "    def close(self):\n"
+            "        raise OSError(28, 'No space left on device')\n"
+            "@hookimpl\n"
+            "def register_stages(registry):\n"
+            "    registry.add('sink', 'leaky', LeakySink)\n"
+        ),
+    )
+    csv, leaky = tmp_path / "out.csv", tmp_path / "leaky.json"
+    result = run_cli(
+        "run", "--source", "sample:5", "--csv", csv, "--sink", f"leaky:{leaky}", env=env
+    )
+    assert result.returncode == 1
+    assert f"CSV: {csv}" in result.stdout and str(leaky) not in result.stdout
+    assert result.stderr.splitlines()[-1] == (
+        f"error: cannot close leaky sink {leaky}: OSError: [Errno 28] No space left on device"
+    )
+    assert len(csv.read_text().splitlines()) == 6
