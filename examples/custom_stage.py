@@ -7,10 +7,14 @@ from fervision import Pipeline, hookimpl, register_plugin
 
 
 class EmotionChanges:
-    """A sink that prints each face's emotion when it first shows and whenever it changes."""
+    """A sink that prints each face's emotion when it first shows and whenever it changes.
 
-    def __init__(self, min_confidence="0.0"):
-        self.min_confidence = float(min_confidence)
+    Args:
+        min_confidence: least confidence (0 to 1) of a label worth printing.
+    """
+
+    def __init__(self, min_confidence: float = 0.0):
+        self.min_confidence = min_confidence
         self.shown = {}  # face id -> label printed last
 
     def open(self, info, labels):

@@ -84,6 +84,8 @@ def _stage_lines(entry: StageEntry) -> list[str]:
         return lines + [f"        ({str(exc).removeprefix(entry.title + ' ')})"]
     for option in accepted.options:
         lines.append(f"        {option.describe()}" + (f"  {option.help}" if option.help else ""))
+        if problem := option.default_problem():
+            lines.append(f"          (a mistake in the stage: {problem})")
     if accepted.takes_any:
         lines.append("        (other options are passed on)")
     return lines

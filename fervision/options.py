@@ -71,6 +71,23 @@ class StageOption:
                 continue
         raise ValueError(f"{value!r} is not {self.type or known[0]}")
 
+    def default_problem(self) -> str | None:
+        """Why the default does not fit the option's plain annotation (``flag: bool = "no"``
+        runs with a true flag), or None when it fits or is not checked."""
+        if self.default is NO_DEFAULT or not self.type:
+            return None
+        types = set(self.types())
+        if not types <= {"bool", "int", "float", "str", "None"}:
+            return None
+        if isinstance(self.default, str):
+            fits = "str" in types
+        else:
+            try:
+                fits = self._checked(self.default) == self.default or self.default is None
+            except ValueError:
+                fits = False
+        return None if fits else f"its default {self.default!r} is not {self.type}"
+
     def _checked(self, value):
         """A value given as itself (from Python): checked against a plain annotation."""
         types = set(self.types())

@@ -74,6 +74,10 @@ class StageEntry:
         arg = self._convert_arg(arg)
         try:
             stage = self.factory(arg, **kwargs) if arg else self.factory(**kwargs)
+        except (OptionError, StageNotFound) as exc:  # a value refused: say which stage's
+            if str(exc).startswith(f"{self.kind} "):
+                raise
+            raise type(exc)(f"{self.kind} {self.name!r}: {exc}") from exc
         except FervisionError:
             raise
         except Exception as exc:  # a plugin's own error: say whose

@@ -301,3 +301,26 @@ def test_a_spec_given_wrong_kinds_of_values_is_one_line():
     with pytest.raises(OptionError, match="options must be a dict by kind"):
         PipelineSpec(options=["detector"]).checked()
     assert PipelineSpec(options=None).checked().options == {}
+
+
+def test_a_value_a_plugin_factory_refuses_is_a_usage_error_naming_its_stage():
+    class Picky:
+        def __init__(self, size: float = 1.0):
+            if size <= 0:
+                raise OptionError("size must be above 0")
+
+        def update(self, frame):
+            pass
+
+    class Plugin:
+        @hookimpl
+        def register_stages(self, registry):
+            registry.add("smoother", "picky", Picky)
+
+    register_plugin(Plugin(), name="picky-plugin")
+    try:
+        with pytest.raises(OptionError, match="^smoother 'picky': size must be above 0$"):
+            spec = PipelineSpec(smoother="picky", options={"smoother": {"size": -1}})
+            Pipeline.from_spec(spec, "sample")
+    finally:
+        unregister_plugin("picky-plugin")

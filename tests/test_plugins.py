@@ -457,3 +457,32 @@ def test_a_plugin_sink_that_fails_to_close_is_not_listed_as_written(tmp_path):
         f"error: cannot close leaky sink {leaky}: OSError: [Errno 28] No space left on device"
     )
     assert len(csv.read_text().splitlines()) == 6
+
+
+def test_plugins_verbose_points_out_defaults_that_do_not_fit_their_annotation(tmp_path):
+    env = broken_plugins(
+        tmp_path,
+        sloppy=(
+            "from fervision import hookimpl\n"
+            "class Sloppy:\n"
+            "    def __init__(self, size: float = 'big', flag: bool = 'no', count: int = None,\n"
+            "                 fine: int | None = None):\n"
+            "        pass\n"
+            "    def update(self, frame):\n"
+            "        pass\n"
+            "@hookimpl\n"
+            "def register_stages(registry):\n"
+            "    registry.add('smoother', 'sloppy', Sloppy)\n"
+        ),
+    )
+    out = run_cli("plugins", "-v", env=env).stdout
+    listing = out[out.index("    smoother sloppy") :].splitlines()[1:8]
+    assert listing == [
+        "        size: float = 'big'",
+        "          (a mistake in the stage: its default 'big' is not float)",
+        "        flag: bool = 'no'",
+        "          (a mistake in the stage: its default 'no' is not bool)",
+        "        count: int = None",
+        "          (a mistake in the stage: its default None is not int)",
+        "        fine: int | None = None",
+    ]
