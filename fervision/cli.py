@@ -72,7 +72,10 @@ def plugins(verbose):
         commands = [c for c in _plugin_commands().get(info.name, [])]
         if commands:
             click.echo(f"    commands: {', '.join(commands)}")
-        click.echo(f"    hooks: {', '.join(plugin_hooks(info.name))}")
+        hooks = plugin_hooks(info.name)
+        click.echo(
+            f"    hooks: {', '.join(hooks)}" if hooks else "    hooks: none (mark them @hookimpl)"
+        )
 
 
 def _stage_lines(entry: StageEntry) -> list[str]:

@@ -17,7 +17,7 @@ def checked_faces(faces, title: str, frame: Frame) -> list[Face]:
     (a face wholly outside it is left out); one line if it is not."""
     index = frame.index
     if not isinstance(faces, list):
-        if faces is None or isinstance(faces, (str, bytes)) or not hasattr(faces, "__iter__"):
+        if faces is None or isinstance(faces, (str, bytes, dict)) or not hasattr(faces, "__iter__"):
             raise StageFailed(f"{title} gave {type(faces).__name__} at frame {index}, not a list")
         faces = list(faces)
     for face in faces:

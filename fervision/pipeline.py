@@ -246,7 +246,13 @@ class Pipeline:
 
     @property
     def labels(self) -> tuple[str, ...]:
-        return tuple(self.classifier.labels) if self.classifier is not None else ()
+        if self.classifier is None:
+            return ()
+        labels = self.classifier.labels
+        if isinstance(labels, str) or not all(isinstance(x, str) for x in labels):
+            title = self._titles["classifier"]
+            raise StageFailed(f"{title} has labels {labels!r}, not a list of class names")
+        return tuple(labels)
 
     def stages(self) -> list:
         return [stage for _, stage in self._staged()]

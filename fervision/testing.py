@@ -175,9 +175,13 @@ def check_classifier(classifier) -> list[np.ndarray]:
     frames[-1].faces.append(Face((10, 10, 80, 80), 0.9))  # a second face: a patch of wall
     _open(classifier, frames)
     try:
-        labels = tuple(classifier.labels)
-        named = bool(labels) and all(isinstance(x, str) for x in labels)
-        _expect(named and len(set(labels)) == len(labels), what, f"has labels {labels!r}")
+        given = classifier.labels
+        labels = tuple(given)
+        named = not isinstance(given, str) and bool(labels)
+        named = (
+            named and all(isinstance(x, str) for x in labels) and len(set(labels)) == len(labels)
+        )
+        _expect(named, what, f"has labels {given!r}")
         probs = []
         for frame in frames:
             boxes = [f.box for f in frame.faces]
@@ -340,6 +344,9 @@ def _check_faces(faces, frame: Frame, what: str) -> None:
 
 def _conforms(kind: str, stage) -> str:
     """How messages name ``stage``, once it has what its kind's protocol requires."""
+    if isinstance(stage, type):
+        name = stage.__name__
+        raise AssertionError(f"{kind} {name} is a class: give an object of it, {name}()")
     what = f"{kind} {type(stage).__name__}"
     try:
         check_stage(kind, stage, what)

@@ -190,6 +190,10 @@ class Persistent:
         self.ended = [self.next] if not frame.faces else []
 
 
+class Letters(Unnormalized):
+    labels = "abc"
+
+
 class TextScore:
     def detect(self, frame):
         return [Face(testing.face_box(frame), "0.9")]
@@ -218,6 +222,8 @@ class TextProbs(Unnormalized):
         (testing.check_annotator, InPlace(), "drew on the frame's own image"),
         (testing.check_source, Leaky(), "frame 0 has index 1"),
         (testing.check_sink, NoVerb(), "sink NoVerb has no method 'write'"),
+        (testing.check_tracker, Persistent, r"tracker Persistent is a class: .* Persistent\(\)"),
+        (testing.check_classifier, Letters(), "has labels 'abc'"),
     ],
     ids=lambda v: getattr(v, "__name__", type(v).__name__),
 )

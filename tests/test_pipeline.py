@@ -416,6 +416,7 @@ def _raise(exc):
     [
         (lambda f: _raise(RuntimeError("boom")), "detector OddDetector failed at frame 3: Runtime"),
         (lambda f: None, "detector OddDetector gave NoneType at frame 3, not a list"),
+        (lambda f: {"box": (1, 2, 3, 4)}, "detector OddDetector gave dict at frame 3, not a list"),
         (lambda f: [(1, 2, 3, 4)], "detector OddDetector gave a tuple at frame 3, not a fervision"),
         (lambda f: [Face((1, 2, 3), 0.9)], "detector OddDetector gave box (1, 2, 3) at frame 3"),
         (lambda f: [Face((1, 2, 3, 4), None)], "detector OddDetector gave score None at frame 3"),
@@ -523,6 +524,14 @@ def test_a_classifier_giving_what_are_not_probabilities_is_named(probs, shown):
 
     with pytest.raises(StageFailed, match=rf"^classifier Scores gave probabilities \[{shown}"):
         make(classifier=Scores()).run()
+
+
+def test_a_classifier_whose_labels_are_one_string_is_named():
+    class Letters(FixedClassifier):
+        pass
+
+    with pytest.raises(StageFailed, match="^classifier Letters has labels 'abc', not a list"):
+        make(classifier=Letters("abc")).run()
 
 
 def test_a_classifier_giving_a_table_of_probabilities_a_face_is_named():

@@ -486,3 +486,12 @@ def test_plugins_verbose_points_out_defaults_that_do_not_fit_their_annotation(tm
         "          (a mistake in the stage: its default None is not int)",
         "        fine: int | None = None",
     ]
+
+
+def test_a_plugin_whose_hooks_are_not_marked_says_so_in_the_listing(tmp_path):
+    env = broken_plugins(
+        tmp_path,
+        unmarked="def register_stages(registry):\n    registry.add('sink', 'x', dict)\n",
+    )
+    out = run_cli("plugins", env=env).stdout
+    assert "unmarked 0.3  (unmarked)\n    hooks: none (mark them @hookimpl)\n" in out
