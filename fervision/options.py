@@ -55,6 +55,12 @@ class StageOption:
 
         Raises ValueError when the value fits none of the types the option names.
         """
+        choices = self.choices()
+        if choices is not None:  # Literal["fast", "slow"]: one of them, as text or itself
+            for candidate in (value, guess(value)):
+                if candidate in choices:
+                    return candidate
+            raise ValueError(f"{value!r} is not one of {', '.join(map(repr, choices))}")
         if not isinstance(value, str):
             return self._checked(value)
         types = self.types()
@@ -70,6 +76,16 @@ class StageOption:
             except ValueError:
                 continue
         raise ValueError(f"{value!r} is not {self.type or known[0]}")
+
+    def choices(self) -> tuple | None:
+        """The values a ``Literal[...]`` annotation allows; None for any other."""
+        found = re.fullmatch(r"(?:typing\.)?Literal\[(.*)\]", self.type.strip())
+        if found is None:
+            return None
+        try:
+            return ast.literal_eval(f"({found[1]},)")
+        except (ValueError, SyntaxError):
+            return None
 
     def default_problem(self) -> str | None:
         """Why the default does not fit the option's plain annotation (``flag: bool = "no"``

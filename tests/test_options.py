@@ -324,3 +324,29 @@ def test_a_value_a_plugin_factory_refuses_is_a_usage_error_naming_its_stage():
             Pipeline.from_spec(spec, "sample")
     finally:
         unregister_plugin("picky-plugin")
+
+
+def test_a_literal_option_takes_only_its_values():
+    from typing import Literal
+
+    class Paced:
+        def __init__(self, mode: Literal["fast", "slow"] = "fast", step: Literal[1, 2] = 1):
+            self.mode, self.step = mode, step
+
+        def update(self, frame):
+            pass
+
+    class Plugin:
+        @hookimpl
+        def register_stages(self, registry):
+            registry.add("smoother", "paced", Paced)
+
+    register_plugin(Plugin(), name="paced-plugin")
+    try:
+        entry = get_registry().get("smoother", "paced")
+        built = entry.build(**entry.convert({"mode": "slow", "step": "2"}))
+        assert (built.mode, built.step) == ("slow", 2)
+        with pytest.raises(OptionError, match="option mode: 'turbo' is not one of 'fast', 'slow'"):
+            entry.convert({"mode": "turbo"})
+    finally:
+        unregister_plugin("paced-plugin")
