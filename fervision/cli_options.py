@@ -70,7 +70,12 @@ STAGE_OPTIONS = [
     click.option(
         "--detector-model", type=click.Path(), help="The detector's model file (-O detector.model)."
     ),
-    click.option("--classifier", default=DEFAULT_STAGES["classifier"], show_default=True),
+    click.option(
+        "--classifier",
+        default=DEFAULT_STAGES["classifier"],
+        show_default=True,
+        help="keras (the shipped emotion model), none (faces only), or a plugin's.",
+    ),
     click.option(
         "--model",
         type=click.Path(),
@@ -132,6 +137,8 @@ def pipeline_spec(command):
             value = kwargs.pop(flag)
             if value is not None:
                 shorthands.setdefault(kind, {})[name] = value
+        if classifier == "none":  # faces and ids only, as classifier=None in Python
+            classifier = None
         spec = PipelineSpec(
             detector, tracker, classifier, smoother, options=given, detect_every=detect_every
         )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -125,10 +126,15 @@ class Registry:
         try:
             return self._entries[(kind, name)]
         except KeyError:
-            known = ", ".join(self.names(kind)) or "none"
-            message = f"unknown {kind} {name!r}; known {kind}s: {known}"
+            known = ", ".join(self.names(kind))
+            message = f"unknown {kind} {name!r}; " + (
+                f"known {kind}s: {known}" if known else f"no {kind} is registered"
+            )
             if self.failed:
                 message += f"; plugins that failed to load: {', '.join(sorted(self.failed))}"
+            limit = os.environ.get("FERVISION_LOAD_PLUGINS")
+            if limit:
+                message += f"; FERVISION_LOAD_PLUGINS={limit} leaves the other plugins out"
             raise StageNotFound(message) from None
 
     def has(self, kind: str, name: str) -> bool:

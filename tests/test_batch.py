@@ -496,3 +496,22 @@ def test_an_output_that_cannot_be_written_is_one_line_naming_it_not_its_temporar
         "kept.json",
         "not-a-folder",
     ]
+
+
+def test_a_ray_address_where_nothing_listens_is_one_line_at_once(clip, tmp_path):
+    """Ray retries such an address for good: the batch looked busy and never ended."""
+    import socket
+
+    with socket.socket() as probe:  # a port that was free a moment ago
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    start = time.monotonic()
+    result = fervision(
+        "batch", clip, "--out", tmp_path / "out", "--engine", "ray",
+        "--ray-address", f"127.0.0.1:{port}", timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 1 and time.monotonic() - start < 60
+    assert result.stderr.strip() == (
+        f"error: cannot connect to the Ray cluster at 127.0.0.1:{port}: nothing answers there "
+        "(Connection refused); is the head node up (ray start --head) and the port right?"
+    )

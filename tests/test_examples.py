@@ -34,3 +34,16 @@ def test_custom_stage(tmp_path):
     assert out.count("watching sample (640x480 at 30 fps)") == 2
     assert out.count("done: 1 face(s) seen") == 2
     assert out.count("0.00s: face #1 ") == 2  # the sample face's first emotion, each time
+
+
+def test_the_examples_taking_a_source_say_a_missing_one_in_one_line(tmp_path):
+    for name in ("video_to_csv.py", "iterate_frames.py"):
+        result = subprocess.run(
+            [sys.executable, str(EXAMPLES / name), "missing.mp4"],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 1, name
+        assert result.stderr == "error: video file not found: missing.mp4\n", name

@@ -223,3 +223,18 @@ def test_a_run_without_a_tracker_says_why_there_are_no_tracks(photo, tmp_path):
     page = (tmp_path / "r.html").read_text()
     assert "20 faces were found but none tracked (a run without a tracker)" in page
     assert "not counted (no face tracks)" in page and "No face was" not in page
+
+
+def test_a_run_without_a_classifier_reports_its_faces_as_not_classified(tmp_path):
+    csv_path, page = tmp_path / "faces.csv", tmp_path / "faces.html"
+    result = fervision(
+        "run", "--source", "sample:30", "--classifier", "none", "--csv", csv_path,
+        "--report", page,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("30 frames, 1 tracked face (30 frames with a face)")
+    assert "not classified (a run without a classifier)" in page.read_text()
+    again = fervision("report", csv_path, "--html")
+    assert again.returncode == 0, again.stderr
+    assert "not classified (a run without a classifier)" in again.stdout
+    assert "not classified" in (tmp_path / "faces.report.html").read_text()

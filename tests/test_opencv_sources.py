@@ -467,3 +467,8 @@ def test_a_slow_or_one_frame_video_is_video_not_photos(photo, tmp_path, fps, cou
         rows = list(csv.DictReader(f))
     assert "file" not in rows[0]
     assert len({row["face_id"] for row in rows}) == 2  # the two people, one id each
+
+
+def test_a_missing_folder_typed_as_one_is_called_a_folder(tmp_path):
+    with pytest.raises(FervisionError, match="^image folder not found: .*nodir$"):
+        open_source(f"{tmp_path}/nodir/")

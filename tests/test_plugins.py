@@ -495,3 +495,13 @@ def test_a_plugin_whose_hooks_are_not_marked_says_so_in_the_listing(tmp_path):
     )
     out = run_cli("plugins", env=env).stdout
     assert "unmarked 0.3  (unmarked)\n    hooks: none (mark them @hookimpl)\n" in out
+
+
+def test_a_stage_of_a_plugin_left_out_by_the_limit_says_why():
+    env = {**os.environ, "FERVISION_LOAD_PLUGINS": "basic,opencv"}
+    result = run_cli("run", "--source", "sample:3", "--detector", "haar", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: unknown classifier 'keras'; no classifier is registered; "
+        "FERVISION_LOAD_PLUGINS=basic,opencv leaves the other plugins out"
+    )

@@ -19,7 +19,7 @@ from fervision.errors import FervisionError
     "out_dir",
     required=True,
     type=click.Path(file_okay=False),
-    help="Folder for every video's CSV, summary JSON and timeline PNG, and index.csv.",
+    help="Folder for every video's CSV, summary JSON, timeline PNG and HTML report, and index.csv.",
 )
 @click.option(
     "--engine",
@@ -165,7 +165,11 @@ def report(csv_path, out_dir, html):
         click.echo(
             f"{counted(summary['frames'], 'frame')}, {counted(video['tracks'], 'face track')}, "
             f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s with a face, "
-            f"mostly {video['dominant_emotion'] or 'nothing'}"
+            + (
+                f"mostly {video['dominant_emotion'] or 'nothing'}"
+                if table.labels
+                else "not classified (a run without a classifier)"
+            )
         )
     click.echo(f"summary: {json_path}")
     click.echo(f"{'chart' if photos else 'timeline'}: {png_path}")

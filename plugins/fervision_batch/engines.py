@@ -20,6 +20,7 @@ import logging
 import multiprocessing.context
 import os
 import signal
+import socket
 import sys
 import threading
 import time
@@ -30,6 +31,7 @@ from multiprocessing import resource_tracker
 from pathlib import Path
 
 from fervision.errors import FervisionError, one_line
+from fervision.native import quiet_native_output
 from fervision.spec import PipelineSpec
 
 from .worker import CANCELLED, FAILED, LOST, Job, Result, VideoWorker
@@ -214,6 +216,27 @@ def _import_ray():
     return ray
 
 
+#: Seconds to wait for a Ray cluster's port to answer before saying it does not.
+REACH_TIMEOUT_S = 5.0
+
+
+def _check_reachable(address: str) -> None:
+    """Fail at once, in one line, when nothing listens at a ``HOST:PORT`` (or
+    ``ray://HOST:PORT``) address: Ray itself retries such an address for good."""
+    hostport = address.removeprefix("ray://").rstrip("/")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit() or not host:
+        return  # "auto" and other forms Ray resolves itself
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=REACH_TIMEOUT_S).close()
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else exc.strerror or str(exc)
+        raise FervisionError(
+            f"cannot connect to the Ray cluster at {address}: nothing answers there "
+            f"({reason}); is the head node up (ray start --head) and the port right?"
+        ) from None
+
+
 class RayEngine:
     """One Ray actor per worker, on a local Ray instance or the cluster at ``address``.
 
@@ -228,9 +251,12 @@ class RayEngine:
         self._owns = not ray.is_initialized()
         if self._owns:
             options = {"logging_level": logging.ERROR, "log_to_driver": False}
+            if address:
+                _check_reachable(address)
             try:
                 if address:
-                    ray.init(address=address, **options)
+                    with quiet_native_output():  # Ray's C++ client logs each failed try
+                        ray.init(address=address, **options)
                 else:
                     local = max(1, min(workers or os.cpu_count() or 1, videos))
                     ray.init(address="local", num_cpus=local, include_dashboard=False, **options)

@@ -159,22 +159,21 @@ def render_html(
         f"{summary['frames']} frames, {summary['duration_s']:.1f} s, "
         + counted(video["tracks"], "face track"),
     )
-    out += [
-        "<h2>Whole video</h2>",
-        _shares_bar(video["emotion_share"], colours),
-        f'<div class="legend">{legend}</div>',
-        "<table>",
-        _rows(
-            [
-                ("emotions", _shares_text(video["emotion_share"])),
-                ("mostly", video["dominant_emotion"] or "no face"),
-                ("with a face", f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s"),
-                ("faces seen", video["faces"]),
-                ("label changes", _changes_text(video)),
-            ]
-        ),
-        "</table>",
+    classified = bool(table.labels)  # a run without a classifier: faces and ids only
+    mostly = video["dominant_emotion"] or ("no label" if video["faces"] else "no face")
+    rows = [
+        ("emotions", _shares_text(video["emotion_share"])),
+        ("mostly", mostly),
+        ("with a face", f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s"),
+        ("faces seen", video["faces"]),
+        ("label changes", _changes_text(video)),
     ]
+    if not classified:
+        rows = [("emotions", "not classified (a run without a classifier)"), *rows[2:4]]
+    out.append("<h2>Whole video</h2>")
+    if classified:
+        out += [_shares_bar(video["emotion_share"], colours), f'<div class="legend">{legend}</div>']
+    out += ["<table>", _rows(rows), "</table>"]
     out += _run_table(settings, run)
     out.append(f"<h2>Face tracks ({len(summary['tracks'])})</h2>")
     if not summary["tracks"]:
@@ -183,18 +182,24 @@ def render_html(
         out.append(_track_table(summary["tracks"]))
     for track in summary["tracks"]:
         fid = track["face_id"]
-        plot = _data_uri(plot_track(table, track, end), "image/png")
-        out += [
-            '<div class="track">',
-            f"<h3>face {fid}: {track['first_s']:.1f} - {track['last_s']:.1f} s, "
-            f"{track['seconds_visible']:.1f} s visible, mostly "
-            f"{html.escape(track['dominant_emotion'] or 'no label')}</h3>",
-            _shares_bar(track["emotion_share"], colours),
-            f"<div>{_shares_text(track['emotion_share'])}; "
-            f"{track['label_changes']} label changes</div>",
-            f'<div class="legend">{legend}</div>',
-            f'<img class="plot" alt="timeline of face {fid}" src="{plot}">',
-        ]
+        heading = (
+            f"face {fid}: {track['first_s']:.1f} - {track['last_s']:.1f} s, "
+            f"{track['seconds_visible']:.1f} s visible"
+        )
+        if not classified:
+            out += ['<div class="track">', f"<h3>{heading}</h3>"]
+        else:
+            plot = _data_uri(plot_track(table, track, end), "image/png")
+            out += [
+                '<div class="track">',
+                f"<h3>{heading}, mostly "
+                f"{html.escape(track['dominant_emotion'] or 'no label')}</h3>",
+                _shares_bar(track["emotion_share"], colours),
+                f"<div>{_shares_text(track['emotion_share'])}; "
+                f"{track['label_changes']} label changes</div>",
+                f'<div class="legend">{legend}</div>',
+                f'<img class="plot" alt="timeline of face {fid}" src="{plot}">',
+            ]
         if thumbnails.get(fid):
             out.append('<div class="thumbs">')
             for thumb in thumbnails[fid]:

@@ -90,7 +90,7 @@ def _parse(reader, path: Path) -> EmotionTable:
         raise FervisionError(f"{path} is empty, not an emotion CSV")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     labels = tuple(c[2:] for c in header if c.startswith("p_"))
-    if missing or not labels:
+    if missing or not (labels or "label" in header):  # a run without a classifier: no p_
         what = ", ".join(missing + ([] if labels else ["p_<label>"]))
         raise FervisionError(f"{path} is not an emotion CSV from fervision run (no {what} column)")
     col = {name: i for i, name in enumerate(header)}
@@ -321,6 +321,8 @@ def plot_timeline(table: EmotionTable, summary: dict, title: str = "") -> bytes:
         dominant = track["dominant_emotion"]
         share = track["emotion_share"].get(dominant, 0.0)
         mostly = f"mostly {dominant} ({share:.0%})" if dominant else "no label"
+        if not table.labels:
+            mostly = "not classified (a run without a classifier)"
         ax.set_title(
             f"face {track['face_id']}: {track['seconds_visible']:.1f} s visible, {mostly}, "
             f"{track['label_changes']} label changes",
@@ -349,13 +351,14 @@ def plot_timeline(table: EmotionTable, summary: dict, title: str = "") -> bytes:
         axes[0].plot([], [], color=colours[label], linewidth=2.5, label=label)[0]
         for label in table.labels
     ]
-    fig.legend(
-        handles=handles,
-        loc="outside lower center",
-        ncol=len(table.labels),
-        frameon=False,
-        fontsize=10,
-    )
+    if handles:  # none in a run without a classifier
+        fig.legend(
+            handles=handles,
+            loc="outside lower center",
+            ncol=len(handles),
+            frameon=False,
+            fontsize=10,
+        )
     video = summary["video"]
     heading = title or "emotion timeline"
     if video["dominant_emotion"]:

@@ -94,7 +94,7 @@ class ReportSink:
             self._thumb_every[fid] = every * 2
 
     def _table(self) -> EmotionTable:
-        labels = self.labels or ("neutral",)
+        labels = self.labels  # none in a run without a classifier
         frames = sorted(dict(self._frames).items())
         rows = [r[4] if len(r[4]) == len(labels) else [math.nan] * len(labels) for r in self._faces]
         return EmotionTable(

@@ -20,7 +20,7 @@ def source_kind(target: str) -> str:
     if target.strip().isdigit():
         return "webcam"
     path = Path(os.path.expanduser(_strip_file_scheme(target)))
-    if path.is_dir():
+    if path.is_dir() or target.endswith(("/", os.sep)):  # "photos/": meant as a folder
         return "folder"
     if path.suffix.lower() in IMAGE_SUFFIXES:
         return "image"
