@@ -107,9 +107,11 @@ def _output_kind(path: str) -> str:
     return "image" if os.path.splitext(expanded)[1].lower() in IMAGE_SUFFIXES else "video"
 
 
-def _sink(spec: str, **options):
-    """Build a sink, passing only the options that were given."""
-    return get_registry().build("sink", spec, **{k: v for k, v in options.items() if v is not None})
+def _sink(spec: str, given: dict | None = None, **options):
+    """Build a sink, passing only the options that were given (``given``: its ``-O
+    sink.NAME.OPTION`` values, which win)."""
+    options = {k: v for k, v in options.items() if v is not None}
+    return get_registry().build("sink", spec, **options, **(given or {}))
 
 
 def _say_window_only(options: list[str]) -> None:
@@ -121,14 +123,17 @@ def _say_window_only(options: list[str]) -> None:
             click.echo(f"note: {flag} applies to the window (--display); ignored", err=True)
 
 
-def _window(asked: bool | None, pace: bool, timeline: bool, files: list, sinks) -> object:
+def _window(
+    asked: bool | None, pace: bool, timeline: bool, files: list, sinks, given=None
+) -> object:
     """The display sink (snapshots beside the first output file); a live source's default
     window, where none can open, is left out with a note when other outputs are written
     (``--display`` asked for it: an error)."""
     files = [p for p in files if p]
     snapshots = os.path.dirname(os.path.abspath(files[0])) if files else None
     try:
-        return _sink("display", pace=pace, snapshots=snapshots, timeline=timeline or None)
+        options = {"pace": pace, "snapshots": snapshots, "timeline": timeline or None}
+        return _sink("display", given, **{k: v for k, v in options.items() if k not in given})
     except FervisionError as exc:
         if asked or not (files or sinks):
             raise
@@ -230,6 +235,7 @@ def run(
     reconnect,
     sinks,
     keep_going,
+    sink_options,
 ):
     """Run the pipeline on a source; write CSV, video, or show a window."""
     from tqdm import tqdm
@@ -249,7 +255,8 @@ def run(
         src.reconnect = reconnect
     window = None
     if display or (display is None and getattr(src, "live", False)):
-        window = _window(display, pace, timeline, [output, csv_path, report_path], sinks)
+        files = [output, csv_path, report_path]
+        window = _window(display, pace, timeline, files, sinks, sink_options.get("display", {}))
     display = window is not None
     if not display:
         _say_window_only(["timeline", "pace"])
@@ -263,20 +270,36 @@ def run(
     if annotator:
         spec = replace(spec, annotator=annotator)
     spec = spec.checked()  # every -O known and converted before an output or model is made
-    extra_sinks = [_sink(name) for name in sinks]
+    named = {n.partition(":")[0] for n in sinks}
+    for name, used in (("display", display), ("csv", csv_path), ("report", report_path)):
+        if used:
+            named.add(name)
+    if output:
+        named.add(output_kind)
+    unused = sorted(set(sink_options) - named)
+    if unused:
+        listed = ", ".join(sorted(named)) or "none"
+        raise click.BadParameter(
+            f"no {unused[0]} sink in this run for sink.{unused[0]} options (its sinks: {listed})",
+            param_hint="-O",
+        )
+    extra_sinks = [_sink(name, sink_options.get(name.partition(":")[0])) for name in sinks]
     paths = [("--csv", csv_path), ("--output", output), ("--report", report_path)]
     check_distinct(paths + [(f"--sink {n}", sink_path(s)) for n, s in zip(sinks, extra_sinks)])
     built_sinks = []
     if csv_path:
-        built_sinks.append(_sink("csv", path=csv_path))
+        built_sinks.append(_sink("csv", sink_options.get("csv"), path=csv_path))
     if output:
+        given = sink_options.get(output_kind)
         if output_kind == "video":
-            built_sinks.append(_sink("video", path=output))
+            built_sinks.append(_sink("video", given, path=output))
         else:
-            built_sinks.append(_sink("image", path=output, max_frames=max_frames))
+            built_sinks.append(_sink("image", given, path=output, max_frames=max_frames))
     if report_path:
         settings = {"source": source, **spec.settings()}
-        built_sinks.append(_sink("report", path=report_path, settings=settings))
+        built_sinks.append(
+            _sink("report", sink_options.get("report"), path=report_path, settings=settings)
+        )
     built_sinks += extra_sinks
     if window is not None:
         built_sinks.append(window)

@@ -4,6 +4,7 @@ the stage names, ``-O KIND.NAME=VALUE`` and their shorthands, gathered into one 
 from __future__ import annotations
 
 import functools
+import inspect
 import math
 
 import click
@@ -38,7 +39,8 @@ class Size(click.ParamType):
 
 class StageOption(click.ParamType):
     """``KIND.NAME=VALUE`` as ``(kind, name, value)``; the value stays text until the stage
-    it is for converts it."""
+    it is for converts it. A sink's, ``sink.SINK.NAME=VALUE``, is ``("sink", "SINK.NAME",
+    value)``."""
 
     name = "KIND.NAME=VALUE"
 
@@ -47,10 +49,17 @@ class StageOption(click.ParamType):
             return value
         key, equals, text = str(value).partition("=")
         kind, dot, name = key.strip().partition(".")
+        if kind == "sink" and equals:
+            sink, dot, option = name.partition(".")
+            if not (sink and dot and option.isidentifier()):
+                example = "e.g. sink.video.fps=25"
+                self.fail(f"{value!r} is not sink.SINK.NAME=VALUE, {example}", param, ctx)
+            return kind, name, text
         if not (equals and dot and name.isidentifier()):
             self.fail(f"{value!r} is not KIND.NAME=VALUE, e.g. detector.min_size=60", param, ctx)
         if kind not in OPTION_KINDS:
-            self.fail(f"{value!r}: options are for {', '.join(OPTION_KINDS)}", param, ctx)
+            kinds = ", ".join(OPTION_KINDS)
+            self.fail(f"{value!r}: options are for {kinds} (and sink.SINK)", param, ctx)
         return kind, name, text
 
 
@@ -130,8 +139,17 @@ def pipeline_spec(command):
     @functools.wraps(command)
     def with_spec(*args, detector, classifier, tracker, smoother, detect_every, **kwargs):
         given: dict[str, dict] = {}
+        sink_options: dict[str, dict] = {}
         for kind, name, value in kwargs.pop("stage_options"):
-            given.setdefault(kind, {})[name] = value
+            if kind == "sink":  # sink.SINK.NAME: for the command's sinks of that name
+                sink, _, option = name.partition(".")
+                sink_options.setdefault(sink, {})[option] = value
+            else:
+                given.setdefault(kind, {})[name] = value
+        if "sink_options" in inspect.signature(command).parameters:
+            kwargs["sink_options"] = sink_options
+        elif sink_options:
+            raise click.BadParameter("this command takes no sink options", param_hint="-O")
         shorthands: dict[str, dict] = {}
         for flag, (kind, name) in SHORTHANDS.items():
             value = kwargs.pop(flag)

@@ -134,7 +134,8 @@ def test_a_stage_option_on_the_command_line_reaches_the_stage(photo, detector):
         ("mediapipe", "detector.nosuch=1", ["'mediapipe' has no option 'nosuch'; it accepts: "]),
         ("mediapipe", "detector.min_neighbors=many", ["has no option 'min_neighbors'; it acc"]),
         ("haar", "detector.min_size", ["'detector.min_size' is not KIND.NAME=VALUE"]),
-        ("haar", "sink.path=x", ["options are for source, detector, tracker, classifier"]),
+        ("haar", "sink.path=x", ["'sink.path=x' is not sink.SINK.NAME=VALUE"]),
+        ("haar", "sinks.path=x", ["options are for source, detector, tracker, classifier"]),
         ("haar", "annotator.bars=1", ["annotator options (bars) given, but there is no annot"]),
     ],
 )
@@ -416,3 +417,20 @@ def test_window_options_without_a_window_are_noted_and_plugin_sinks_named(tmp_pa
     assert "note: --timeline applies to the window (--display); ignored" in result.stderr
     assert "note: --no-pace applies to the window" in result.stderr
     assert f"jsonl: {tmp_path / 't.jsonl'}" in result.stdout
+
+
+def test_sink_options_from_the_command_line_reach_the_sinks_of_that_name(tmp_path):
+    video = tmp_path / "slow.mp4"
+    result = fervision("run", "--source", "sample:30", "--output", video, "-O", "sink.video.fps=10")
+    assert result.returncode == 0, result.stderr
+    capture = cv2.VideoCapture(str(video))
+    assert capture.get(cv2.CAP_PROP_FPS) == 10 and capture.get(cv2.CAP_PROP_FRAME_COUNT) == 30
+    capture.release()
+    unused = fervision("run", "--source", "sample:3", "--csv", tmp_path / "a.csv",
+                       "-O", "sink.jsonl.indent=2")  # fmt: skip
+    assert unused.returncode == 2
+    assert "no jsonl sink in this run for sink.jsonl options (its sinks: csv)" in unused.stderr
+    unknown = fervision("run", "--source", "sample:3", "--csv", tmp_path / "a.csv",
+                        "-O", "sink.csv.nope=1")  # fmt: skip
+    assert unknown.returncode == 2
+    assert unknown.stderr.startswith("error: sink 'csv' has no option 'nope'")
