@@ -111,7 +111,7 @@ def _sink(spec: str, given: dict | None = None, **options):
     """Build a sink, passing only the options that were given (``given``: its ``-O
     sink.NAME.OPTION`` values, which win)."""
     options = {k: v for k, v in options.items() if v is not None}
-    return get_registry().build("sink", spec, **options, **(given or {}))
+    return get_registry().build("sink", spec, **{**options, **(given or {})})
 
 
 def _say_window_only(options: list[str]) -> None:
@@ -275,7 +275,7 @@ def run(
         if used:
             named.add(name)
     if output:
-        named.add(output_kind)
+        named.add("video" if output_kind == "video" else "image")
     unused = sorted(set(sink_options) - named)
     if unused:
         listed = ", ".join(sorted(named)) or "none"
@@ -290,7 +290,7 @@ def run(
     if csv_path:
         built_sinks.append(_sink("csv", sink_options.get("csv"), path=csv_path))
     if output:
-        given = sink_options.get(output_kind)
+        given = sink_options.get("video" if output_kind == "video" else "image")
         if output_kind == "video":
             built_sinks.append(_sink("video", given, path=output))
         else:
@@ -344,7 +344,7 @@ def run(
             click.echo(pipeline.summary.describe())
             say_outputs()
         else:
-            click.echo("interrupted before the first frame: nothing written")
+            click.echo("interrupted before the first frame: nothing written", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except FervisionError as exc:  # mid-run (a stream dropped, an output failed)
         if bar is not None:

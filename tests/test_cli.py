@@ -218,7 +218,9 @@ def test_ctrl_c_while_a_stream_is_still_opening_ends_the_run_at_once(tmp_path):
         connected.close()
     assert process.returncode == 130, stderr
     assert waited < 2.0, f"exited {waited:.1f} s after Ctrl-C (the open timeout is 10 s)"
-    assert stdout.decode().strip() == "interrupted before the first frame: nothing written"
+    assert stderr.decode().strip().splitlines()[-1] == (
+        "interrupted before the first frame: nothing written"
+    )
     assert b"Traceback" not in stderr and not csv_path.exists()
 
 
@@ -434,3 +436,13 @@ def test_sink_options_from_the_command_line_reach_the_sinks_of_that_name(tmp_pat
                         "-O", "sink.csv.nope=1")  # fmt: skip
     assert unknown.returncode == 2
     assert unknown.stderr.startswith("error: sink 'csv' has no option 'nope'")
+    other = tmp_path / "other.csv"  # an -O value wins over the flag's
+    moved = fervision("run", "--source", "sample:3", "--csv", tmp_path / "a.csv",
+                      "-O", f"sink.csv.path={other}")  # fmt: skip
+    assert moved.returncode == 0, moved.stderr
+    assert len(other.read_text().splitlines()) == 4
+    folder = tmp_path / "frames"  # a folder output's sink is the image sink
+    frames = fervision("run", "--source", "sample:5", "--output", f"{folder}/",
+                       "-O", "sink.image.max_frames=5")  # fmt: skip
+    assert frames.returncode == 0, frames.stderr
+    assert len(list(folder.glob("frame-*.png"))) == 5

@@ -238,3 +238,12 @@ def test_a_run_without_a_classifier_reports_its_faces_as_not_classified(tmp_path
     assert again.returncode == 0, again.stderr
     assert "not classified (a run without a classifier)" in again.stdout
     assert "not classified" in (tmp_path / "faces.report.html").read_text()
+
+
+def test_a_photo_run_without_a_classifier_gets_a_report(photo, tmp_path):
+    csv_path = tmp_path / "pair.csv"
+    result = fervision("run", "--source", photo, "--classifier", "none", "--csv", csv_path)
+    assert result.returncode == 0, result.stderr
+    report = fervision("report", csv_path)
+    assert report.returncode == 0, report.stderr
+    assert (tmp_path / "pair.photos.png").stat().st_size > 1000

@@ -260,7 +260,8 @@ def plot_photos(table: EmotionTable, summary: dict, title: str = "") -> bytes:
     ax.set_xlabel("faces")
     ax.xaxis.get_major_locator().set_params(integer=True)
     ax.grid(True, axis="x", alpha=0.3)
-    fig.legend(loc="outside lower center", ncol=len(table.labels), frameon=False, fontsize=10)
+    if table.labels:  # none in a run without a classifier
+        fig.legend(loc="outside lower center", ncol=len(table.labels), frameon=False, fontsize=10)
     heading = title or "emotions per photo"
     heading += f"  -  {summary['photos']} photos, {summary['faces']} faces"
     if summary["dominant_emotion"]:
