@@ -444,6 +444,9 @@ def main(argv=None) -> None:
         click.echo(exc.format_message())
     except click.UsageError as exc:  # one line that names the option
         hint = f" (see {exc.ctx.command_path} -h)" if exc.ctx is not None else ""
+        limit = os.environ.get("FERVISION_LOAD_PLUGINS")
+        if limit and exc.format_message().startswith("No such command"):
+            hint = f" (FERVISION_LOAD_PLUGINS={limit} leaves the other plugins' commands out)"
         click.echo(f"error: {exc.format_message().rstrip('.')}{hint}", err=True)
         sys.exit(exc.exit_code)
     except click.ClickException as exc:

@@ -505,3 +505,13 @@ def test_a_stage_of_a_plugin_left_out_by_the_limit_says_why():
         "error: unknown classifier 'keras'; no classifier is registered; "
         "FERVISION_LOAD_PLUGINS=basic,opencv leaves the other plugins out"
     )
+
+
+def test_a_command_of_a_plugin_left_out_by_the_limit_says_why():
+    env = {**os.environ, "FERVISION_LOAD_PLUGINS": "basic,opencv"}
+    result = run_cli("batch", "x.mp4", "--out", "y", env=env)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: No such command 'batch' (FERVISION_LOAD_PLUGINS=basic,opencv leaves the other "
+        "plugins' commands out)"
+    )

@@ -327,3 +327,12 @@ def test_a_streams_video_keeps_real_time_whatever_rate_it_declares(clip, tmp_pat
     else:  # a constant rate: frames repeated to fill the time between them
         rate = float(video.average_rate)
         assert 2.5 < len(times) / rate < 3.4 and len(times) > frames, (len(times), rate)
+
+
+@pytest.mark.parametrize("fps", [-5, 0, 1e9, float("nan"), "fast"])
+def test_a_video_frame_rate_out_of_range_is_refused_before_any_frame(tmp_path, fps):
+    from fervision.options import OptionError
+
+    with pytest.raises(OptionError, match="invalid fps .* give 0 < fps <= 1000"):
+        VideoSink(tmp_path / "out.mp4", fps=fps)
+    assert not list(tmp_path.iterdir())

@@ -23,6 +23,7 @@ import cv2
 import numpy as np
 
 from fervision.errors import FervisionError
+from fervision.options import OptionError
 from fervision.outputs import check_not_input, check_writable
 from fervision.types import Frame, SourceInfo, to_bgr
 
@@ -72,9 +73,11 @@ class VideoSink:
         if not self.h264 and len(self.codec) != 4:
             raise FervisionError(f"codec must be a four-letter FourCC, not {self.codec!r}")
         try:
-            self.fps = float(fps) if fps else None
+            self.fps = float(fps) if fps is not None else None
         except (TypeError, ValueError):
-            raise FervisionError(f"invalid fps {fps!r} for video {self.path}") from None
+            self.fps = math.nan
+        if self.fps is not None and not 0 < self.fps <= 1000:  # False for NaN
+            raise OptionError(f"invalid fps {fps!r} for video {self.path}: give 0 < fps <= 1000")
         self.audio = bool(audio) and self.fps is None
         self.preset = str(preset)
         self.size: tuple[int, int] | None = None
