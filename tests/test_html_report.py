@@ -244,6 +244,8 @@ def test_a_photo_run_without_a_classifier_gets_a_report(photo, tmp_path):
     csv_path = tmp_path / "pair.csv"
     result = fervision("run", "--source", photo, "--classifier", "none", "--csv", csv_path)
     assert result.returncode == 0, result.stderr
-    report = fervision("report", csv_path)
+    report = fervision("report", csv_path, "--html")
     assert report.returncode == 0, report.stderr
     assert (tmp_path / "pair.photos.png").stat().st_size > 1000
+    page = (tmp_path / "pair.report.html").read_text()
+    assert "not classified (a run without a classifier)" in page

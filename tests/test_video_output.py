@@ -336,3 +336,10 @@ def test_a_video_frame_rate_out_of_range_is_refused_before_any_frame(tmp_path, f
     with pytest.raises(OptionError, match="invalid fps .* give 0 < fps <= 1000"):
         VideoSink(tmp_path / "out.mp4", fps=fps)
     assert not list(tmp_path.iterdir())
+
+
+def test_an_unknown_x264_preset_is_refused_before_any_frame(tmp_path):
+    from fervision.options import OptionError
+
+    with pytest.raises(OptionError, match="unknown x264 preset 'bogus'; give one of ultrafast"):
+        VideoSink(tmp_path / "out.mp4", preset="bogus")

@@ -231,6 +231,7 @@ def render_photos_html(
     shares = {k: faces.count(k) / len(faces) if faces else 0.0 for k in labels}
     legend = _legend(labels, colours)
     heading = f"{counted(len(photos), 'photo')}, {counted(len(faces), 'face')}"
+    emotions = _shares_text(shares) if labels else "not classified (a run without a classifier)"
     if skipped:
         heading += f", {len(skipped)} skipped (not readable)"
     out = _header(title, heading)
@@ -238,7 +239,7 @@ def render_photos_html(
         "<h2>All photos</h2>",
         _shares_bar(shares, colours),
         f'<div class="legend">{legend}</div>',
-        f"<table>{_rows([('emotions', _shares_text(shares)), ('faces', len(faces))])}</table>",
+        f"<table>{_rows([('emotions', emotions), ('faces', len(faces))])}</table>",
     ]
     out += _run_table(settings, run, unit="photos")
     out.append(f"<h2>Photos ({len(photos)})</h2>")

@@ -27,6 +27,20 @@ from fervision.options import OptionError
 from fervision.outputs import check_not_input, check_writable
 from fervision.types import Frame, SourceInfo, to_bgr
 
+#: x264's speed presets, fastest first.
+X264_PRESETS = (
+    "ultrafast",
+    "superfast",
+    "veryfast",
+    "faster",
+    "fast",
+    "medium",
+    "slow",
+    "slower",
+    "veryslow",
+    "placebo",
+)
+
 #: OpenCV's FourCC per file suffix (the fallback for H.264 suffixes).
 CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".mkv": "mp4v", ".avi": "MJPG"}
 #: Suffixes written as H.264 through PyAV when it is installed.
@@ -80,6 +94,10 @@ class VideoSink:
             raise OptionError(f"invalid fps {fps!r} for video {self.path}: give 0 < fps <= 1000")
         self.audio = bool(audio) and self.fps is None
         self.preset = str(preset)
+        if self.preset not in X264_PRESETS:
+            raise OptionError(
+                f"unknown x264 preset {preset!r}; give one of {', '.join(X264_PRESETS)}"
+            )
         self.size: tuple[int, int] | None = None
         self.frames_written = 0
         self.with_audio = False  # whether the file carries the source's sound
