@@ -124,7 +124,7 @@ def _say_window_only(options: list[str]) -> None:
 
 
 def _window(
-    asked: bool | None, pace: bool, timeline: bool, files: list, sinks, given=None
+    asked: bool | None, pace: bool, timeline: bool, files: list, sinks, given: dict
 ) -> object:
     """The display sink (snapshots beside the first output file); a live source's default
     window, where none can open, is left out with a note when other outputs are written
@@ -132,8 +132,7 @@ def _window(
     files = [p for p in files if p]
     snapshots = os.path.dirname(os.path.abspath(files[0])) if files else None
     try:
-        options = {"pace": pace, "snapshots": snapshots, "timeline": timeline or None}
-        return _sink("display", given, **{k: v for k, v in options.items() if k not in given})
+        return _sink("display", given, pace=pace, snapshots=snapshots, timeline=timeline or None)
     except FervisionError as exc:
         if asked or not (files or sinks):
             raise
@@ -261,6 +260,7 @@ def run(
     if not display:
         _say_window_only(["timeline", "pace"])
     output_kind = _output_kind(output) if output else None
+    output_sink = "video" if output_kind == "video" else "image"  # a folder too
     if output or display or report_path:
         annotator = annotator or "overlay"
     if annotator == "overlay":
@@ -275,7 +275,7 @@ def run(
         if used:
             named.add(name)
     if output:
-        named.add("video" if output_kind == "video" else "image")
+        named.add(output_sink)
     unused = sorted(set(sink_options) - named)
     if unused:
         listed = ", ".join(sorted(named)) or "none"
@@ -290,7 +290,7 @@ def run(
     if csv_path:
         built_sinks.append(_sink("csv", sink_options.get("csv"), path=csv_path))
     if output:
-        given = sink_options.get("video" if output_kind == "video" else "image")
+        given = sink_options.get(output_sink)
         if output_kind == "video":
             built_sinks.append(_sink("video", given, path=output))
         else:

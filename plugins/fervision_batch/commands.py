@@ -138,7 +138,7 @@ def report(csv_path, out_dir, html):
     from fervision.pipeline import counted
 
     from .outputs import PHOTOS_CHART, REPORT, SUMMARY, TIMELINE, write_atomic
-    from .report import read_emotion_csv, report_of, summary_json
+    from .report import UNCLASSIFIED, read_emotion_csv, report_of, summary_json
 
     source = Path(csv_path)
     out = prepare_folder(out_dir) if out_dir else source.absolute().parent
@@ -165,11 +165,7 @@ def report(csv_path, out_dir, html):
         click.echo(
             f"{counted(summary['frames'], 'frame')}, {counted(video['tracks'], 'face track')}, "
             f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s with a face, "
-            + (
-                f"mostly {video['dominant_emotion'] or 'nothing'}"
-                if table.labels
-                else "not classified (a run without a classifier)"
-            )
+            + (f"mostly {video['dominant_emotion'] or 'nothing'}" if table.labels else UNCLASSIFIED)
         )
     click.echo(f"summary: {json_path}")
     click.echo(f"{'chart' if photos else 'timeline'}: {png_path}")

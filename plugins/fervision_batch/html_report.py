@@ -15,7 +15,14 @@ from dataclasses import dataclass
 
 from fervision.pipeline import counted
 
-from .report import EmotionTable, label_colours, plot_track, summarize, untracked_note
+from .report import (
+    UNCLASSIFIED,
+    EmotionTable,
+    label_colours,
+    plot_track,
+    summarize,
+    untracked_note,
+)
 
 STYLE = """
 body { font: 14px/1.4 system-ui, sans-serif; margin: 24px auto; max-width: 980px;
@@ -169,7 +176,7 @@ def render_html(
         ("label changes", _changes_text(video)),
     ]
     if not classified:
-        rows = [("emotions", "not classified (a run without a classifier)"), *rows[2:4]]
+        rows = [("emotions", UNCLASSIFIED), *rows[2:4]]
     out.append("<h2>Whole video</h2>")
     if classified:
         out += [_shares_bar(video["emotion_share"], colours), f'<div class="legend">{legend}</div>']
@@ -231,7 +238,7 @@ def render_photos_html(
     shares = {k: faces.count(k) / len(faces) if faces else 0.0 for k in labels}
     legend = _legend(labels, colours)
     heading = f"{counted(len(photos), 'photo')}, {counted(len(faces), 'face')}"
-    emotions = _shares_text(shares) if labels else "not classified (a run without a classifier)"
+    emotions = _shares_text(shares) if labels else UNCLASSIFIED
     if skipped:
         heading += f", {len(skipped)} skipped (not readable)"
     out = _header(title, heading)

@@ -84,6 +84,10 @@ def read_emotion_csv(path) -> EmotionTable:
         raise FervisionError(f"{path} is not a readable CSV: {exc}") from None
 
 
+#: What reports say of emotions in a run without a classifier (faces and ids only).
+UNCLASSIFIED = "not classified (a run without a classifier)"
+
+
 def _parse(reader, path: Path) -> EmotionTable:
     header = next(reader, None)
     if not header:
@@ -323,7 +327,7 @@ def plot_timeline(table: EmotionTable, summary: dict, title: str = "") -> bytes:
         share = track["emotion_share"].get(dominant, 0.0)
         mostly = f"mostly {dominant} ({share:.0%})" if dominant else "no label"
         if not table.labels:
-            mostly = "not classified (a run without a classifier)"
+            mostly = UNCLASSIFIED
         ax.set_title(
             f"face {track['face_id']}: {track['seconds_visible']:.1f} s visible, {mostly}, "
             f"{track['label_changes']} label changes",

@@ -120,7 +120,7 @@ class _CaptureSource:
             self._opened_at = time.perf_counter()
             first = self._opened(self._read_first)
         except KeyboardInterrupt:  # the helper releases what it opens or reads from now on
-            self._abandon()
+            self._close_within(0)
             raise
         if first is None:
             self.close()
@@ -251,18 +251,6 @@ class _CaptureSource:
         :func:`_heeding_interrupts`)."""
         return _heeding_interrupts(work, release) if self.slow_open else work()
 
-    def _abandon(self) -> None:
-        """Give up an open that Ctrl-C cut short, without waiting for a read in progress
-        (which then releases the capture itself, as on :meth:`close`)."""
-        self._closing = True
-        if self._lock.acquire(blocking=False):
-            try:
-                if self._cap is not None:
-                    self._cap.release()
-                    self._cap = None
-            finally:
-                self._lock.release()
-
     def _rate(self, frames: int, last_good: float) -> float:
         """Frames a second the source delivered before a drop (its declared rate until a
         second's worth came: a stream may declare 25 and send 22)."""
@@ -310,11 +298,16 @@ class _CaptureSource:
 
     def close(self) -> None:
         """Release the capture (safe to call twice, and while the reader thread reads)."""
+        self._close_within(1.0)
+
+    def _close_within(self, seconds: float) -> None:
+        """Close, waiting at most ``seconds`` for a read in progress (0: an open that Ctrl-C
+        cut short is given up at once)."""
         self._closing = True
         self._first = None
         # A read in progress holds the lock; if it outlasts the wait, the reader thread
         # releases the capture itself when that read returns.
-        if self._lock.acquire(timeout=1.0):
+        if self._lock.acquire(timeout=seconds):
             try:
                 if self._cap is not None:
                     self._cap.release()
