@@ -165,6 +165,11 @@ def _window(
     type=click.Path(),
     help="Write an HTML report here: per face a timeline, emotion shares and thumbnails.",
 )
+@click.option("--eaf", type=click.Path(), help="Write an ELAN file here: a tier per participant.")
+@click.option("--boris", type=click.Path(), help="Write a BORIS project here, to check the codes.")
+@click.option(
+    "--states", type=click.Path(), help="Write a state log here: participant, label, onset, offset."
+)
 @click.option(
     "--display/--no-display",
     default=None,
@@ -212,6 +217,31 @@ def _window(
     help="Extra sink, e.g. jsonl:out.jsonl (repeatable).",
 )
 @click.option(
+    "--participants",
+    callback=lambda ctx, param, value: _participants(value),
+    metavar="SPEC",
+    help="Who is who, in the CSV's participant column: by place \"interviewer=left,"
+    'guest=right" (left, right, top, bottom, top-left..., or x0:y0:x1:y1 fractions), by '
+    'face id "alice=1+4,bob=2", or "auto:N" (N people, grouped when the run ends).',
+)
+@click.option(
+    "--events",
+    type=click.Path(dir_okay=False),
+    help="Segments to tabulate: a CSV of onset, offset (s or HH:MM:SS), label[, participant]; "
+    "the per-segment table is printed.",
+)
+@click.option(
+    "--segments",
+    "segments_path",
+    type=click.Path(),
+    help="Write the per-segment (per participant) table here (whole video without --events).",
+)
+@click.option(
+    "--per-second",
+    type=click.Path(),
+    help="Write a table of each second per participant (or face) here.",
+)
+@click.option(
     "--keep-going",
     is_flag=True,
     help="When one output fails (a full disk, a plugin's error), let the others go on "
@@ -223,6 +253,9 @@ def run(
     csv_path,
     output,
     report_path,
+    eaf,
+    boris,
+    states,
     display,
     pace,
     timeline,
@@ -233,10 +266,20 @@ def run(
     camera_size,
     reconnect,
     sinks,
+    participants,
+    events,
+    segments_path,
+    per_second,
     keep_going,
     sink_options,
 ):
     """Run the pipeline on a source; write CSV, video, or show a window."""
+    coder_files = {"eaf": eaf, "boris": boris, "states": states}  # the coders' tools' files
+    tables = {"per_second": per_second, "segments": segments_path, "events": events}
+    for flag, value in [("--participants", participants), *tables.items()]:
+        if value and not csv_path:
+            name = flag if flag.startswith("--") else f"--{flag.replace('_', '-')}"
+            raise click.BadParameter("needs --csv (made from the CSV)", param_hint=name)
     from tqdm import tqdm
 
     from .pipeline import Pipeline, open_source, sink_path
@@ -271,7 +314,9 @@ def run(
         spec = replace(spec, annotator=annotator)
     spec = spec.checked()  # every -O known and converted before an output or model is made
     named = {n.partition(":")[0] for n in sinks}
-    for name, used in (("display", display), ("csv", csv_path), ("report", report_path)):
+    uses = [("display", display), ("csv", csv_path), ("report", report_path)]
+    uses += list(coder_files.items())
+    for name, used in uses + [("tables", any(tables.values()))]:
         if used:
             named.add(name)
     if output:
@@ -285,10 +330,22 @@ def run(
         )
     extra_sinks = [_sink(name, sink_options.get(name.partition(":")[0])) for name in sinks]
     paths = [("--csv", csv_path), ("--output", output), ("--report", report_path)]
+    paths += [("--per-second", per_second), ("--segments", segments_path)]
+    paths += [(f"--{name}", path) for name, path in coder_files.items()]
     check_distinct(paths + [(f"--sink {n}", sink_path(s)) for n, s in zip(sinks, extra_sinks)])
     built_sinks = []
     if csv_path:
-        built_sinks.append(_sink("csv", sink_options.get("csv"), path=csv_path))
+        who = {"participants": participants} if participants else {}
+        built_sinks.append(_sink("csv", sink_options.get("csv"), path=csv_path, **who))
+    if any(tables.values()):  # after the CSV sink: made from its file once it is closed
+        given = {k: v for k, v in tables.items() if v}
+        built_sinks.append(
+            _sink("tables", sink_options.get("tables"), csv=csv_path, **who, **given)
+        )
+    for name, path in coder_files.items():  # after the CSV sink: they read its file
+        if path:
+            given = sink_options.get(name)
+            built_sinks.append(_sink(name, given, path=path, csv=csv_path, events=events))
     if output:
         given = sink_options.get(output_sink)
         if output_kind == "video":
@@ -313,6 +370,8 @@ def run(
             for k, p in (("CSV", csv_path), (output_kind, output), ("report", report_path))
             if p
         ]
+        named += [(k, p) for k, p in (("per second", per_second), ("segments", segments_path)) if p]
+        named += [(k, p) for k, p in coder_files.items() if p]
         named += [
             (n.partition(":")[0], sink_path(s)) for n, s in zip(sinks, extra_sinks) if sink_path(s)
         ]
@@ -362,7 +421,10 @@ def run(
         bar.close()
     click.echo(pipeline.summary.describe())
     say_outputs()
-    if not (csv_path or output or report_path or sinks or display):
+    for sink in built_sinks:  # a sink's text for the terminal (the per-segment table)
+        for line in getattr(sink, "lines", ()):
+            click.echo(line)
+    if not (csv_path or output or report_path or sinks or display or any(coder_files.values())):
         annotated = "photo" if pipeline.summary.stills else "video"
         click.echo(
             f"nothing saved (--csv PATH: each face's emotions; --output PATH: the annotated "
@@ -412,6 +474,18 @@ def _add_plugin_commands() -> None:
                 owners[name] = f"plugin {plugin!r}"
         added[plugin] = sorted(mine)
     cli.plugin_commands = added
+
+
+def _participants(value: str | None) -> str | None:
+    """``--participants`` checked before any work (a name twice, a place off the picture)."""
+    from .participants import parse_participants
+
+    if value:
+        try:
+            parse_participants(value)
+        except OptionError as exc:
+            raise click.BadParameter(str(exc).removeprefix("participants: ")) from None
+    return value
 
 
 def _raise_interrupt(signum, frame):

@@ -198,18 +198,20 @@ def test_csv_has_the_documented_columns_and_a_row_for_faceless_frames(tmp_path):
         "raw_happy",
         "raw_sad",
         "raw_frame",
+        "valence",
+        "participant",
     ]
     assert [r[0] for r in rows[1:]] == ["0", "1", "2", "3", "4", "5"]
-    assert rows[3][2:] == [""] * 15
+    assert rows[3][2:] == [""] * 17
     assert rows[1][2] == "1" and rows[1][8] in LABELS
     assert abs(sum(float(v) for v in rows[1][10:13]) - 1) < 1e-3
-    assert [r[-1] for r in rows[1:]] == ["0", "1", "", "", "4", "5"]  # classified on each
+    assert [r[-3] for r in rows[1:]] == ["0", "1", "", "", "4", "5"]  # classified on each
 
 
 def test_csv_columns_follow_the_model_labels():
-    assert csv_columns(tuple("abcdefg"))[-15:] == [f"p_{c}" for c in "abcdefg"] + [
+    assert csv_columns(tuple("abcdefg"))[-17:] == [f"p_{c}" for c in "abcdefg"] + [
         f"raw_{c}" for c in "abcdefg"
-    ] + ["raw_frame"]
+    ] + ["raw_frame", "valence", "participant"]
 
 
 def test_a_photo_run_names_each_row_s_photo_in_a_last_file_column(tmp_path):
@@ -223,14 +225,14 @@ def test_a_photo_run_names_each_row_s_photo_in_a_last_file_column(tmp_path):
         sink.write(frame)
     sink.close()
     rows = read_csv(tmp_path / "photos.csv")
-    assert rows[0][-2:] == ["raw_frame", "file"]
+    assert rows[0][-2:] == ["participant", "file"]
     assert [r[-1] for r in rows[1:]] == ["a.jpg", os.path.join("day2", "b.png")]
     assert all(len(r) == len(rows[0]) for r in rows)
     video = CsvSink(tmp_path / "video.csv")
     video.open(SourceInfo("clip.mp4", 300, 200, 30.0, frame_count=90), LABELS)
     video.write(frame_with(0, []))
     video.close()
-    assert read_csv(tmp_path / "video.csv")[0][-1] == "raw_frame"  # no file column for video
+    assert read_csv(tmp_path / "video.csv")[0][-1] == "participant"  # no file column for video
 
 
 def test_an_earlier_csv_is_kept_when_the_run_fails_before_its_first_frame(tmp_path):

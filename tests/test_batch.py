@@ -13,6 +13,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -234,6 +235,43 @@ def test_interrupted_batch_keeps_finished_videos_and_resumes(
     assert {p.name: p.read_bytes() for p in out.glob("a_short.*")} == kept
     elsewhere = fervision("report", out / "a_short.emotions.csv", "--out", tmp_path / "mine")
     assert elsewhere.returncode == 0, elsewhere.stderr
+
+
+def test_a_ctrl_c_while_a_worker_process_starts_is_never_lost(monkeypatch):
+    """Ctrl-C while a worker is spawned, taken by another thread of this process (as the
+    pool's manager thread does), still reaches this process's handler; the worker starts
+    with Ctrl-C and SIGTERM blocked, so it never sees one before it ignores them."""
+    from fervision_batch import engines
+
+    caught = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    idle = threading.Event()
+    other = threading.Thread(target=idle.wait)  # a thread that can take the signal
+    other.start()
+    spawn = engines._WorkerProcess._Popen
+    masks = []
+
+    def spawn_as_ctrl_c_comes(process):
+        masks.append(signal.pthread_sigmask(signal.SIG_BLOCK, []))  # what the worker inherits
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.3)  # the other thread has taken it by now
+        return spawn(process)
+
+    monkeypatch.setattr(engines._WorkerProcess, "_Popen", staticmethod(spawn_as_ctrl_c_comes))
+    worker = engines._WorkerContext().Process(target=os.getpid)
+    try:
+        worker.start()
+        deadline = time.monotonic() + 2
+        while not caught and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        idle.set()
+        other.join()
+        worker.join(30)
+    assert caught == [signal.SIGINT]
+    assert {signal.SIGINT, signal.SIGTERM} <= masks[0]
+    assert worker.exitcode == 0
 
 
 def test_report_from_a_run_csv_matches_the_csv(videos, stages, tmp_path):

@@ -400,6 +400,44 @@ def test_ctrl_c_while_starting_up_is_one_line(clip, tmp_path, command, after):
     assert "interrupted" in stdout + stderr
 
 
+DROPPED_CTRL_C = """
+import signal, sys, time, weakref
+from fervision.entry import main
+
+main(["--version"])  # the command line's process, as it starts
+
+
+class Box:
+    pass
+
+
+def callback(_):  # a weakref callback, as every import runs one: what it raises is dropped
+    signal.raise_signal(signal.SIGINT)
+    sum(range(100_000))  # the Ctrl-C's handler runs here
+
+
+box = Box()
+ref = weakref.ref(box, callback)
+try:
+    del box
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        sum(range(1000))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_a_ctrl_c_that_python_drops_is_delivered_again():
+    """A Ctrl-C whose handler runs where Python drops exceptions (a weakref callback, a
+    __del__) still stops the command, without a word of the dropped one."""
+    result = subprocess.run(
+        [sys.executable, "-c", DROPPED_CTRL_C], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 130, result.stderr
+    assert "KeyboardInterrupt" not in result.stderr and "ignored" not in result.stderr
+
+
 def test_window_options_without_a_window_are_noted_and_plugin_sinks_named(tmp_path):
     out = tmp_path / "t.csv"
     result = fervision(

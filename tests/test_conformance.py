@@ -22,7 +22,7 @@ CHECKS = {
     "annotator": testing.check_annotator,
     "sink": testing.check_sink,
 }
-BUILT_IN_PLUGINS = ("basic", "opencv", "mediapipe", "keras", "batch")
+BUILT_IN_PLUGINS = ("basic", "opencv", "mediapipe", "keras", "batch", "coders")
 
 
 def _folder(request, tmp_path):
@@ -54,12 +54,18 @@ CASES = {
     ("sink", "video"): lambda r, t: ("video", {"path": str(t / "out.mp4")}),
     ("sink", "image"): lambda r, t: ("image", {"path": f"{t}/"}),  # a folder: many frames
     ("sink", "report"): lambda r, t: ("report", {"path": str(t / "out.html")}),
+    ("sink", "eaf"): lambda r, t: ("eaf", {"path": str(t / "out.eaf")}),
+    ("sink", "boris"): lambda r, t: (
+        "boris",
+        {"path": str(t / "out.boris"), "media": str(r.getfixturevalue("clip"))},
+    ),
 }
 #: Built-in stages the kit does not run here, and why.
 ELSEWHERE = {
     ("source", "webcam"): "needs a camera (test_opencv_sources: a camera that fails)",
     ("sink", "display"): "needs a display (test_window_controls, under Xvfb)",
     ("tracker", "none"): "gives no ids by design (test_no_tracker_leaves_faces_untracked)",
+    ("sink", "states"): "a few rows, under the size the kit expects (test_coders reads them)",
 }
 
 

@@ -176,7 +176,7 @@ def test_a_plugin_that_fails_to_load_is_listed_with_its_error_and_breaks_nothing
     assert "commands: batch, report" in listing.stdout
     unknown = run_cli("run", "--sink", "bad", env=env)
     assert unknown.returncode == 2  # an unknown stage is a usage error
-    assert unknown.stderr.startswith("error: unknown sink 'bad'; known sinks: csv, display")
+    assert unknown.stderr.startswith("error: unknown sink 'bad'; known sinks: boris, csv, display")
     assert unknown.stderr.rstrip().endswith(
         "plugins that failed to load: bad_commands, bad_stages, needs_lib"
     )

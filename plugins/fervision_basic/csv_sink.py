@@ -8,11 +8,18 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 
 from fervision.errors import FervisionError
 from fervision.outputs import check_not_input, check_writable
+from fervision.participants import parse_participants
 from fervision.types import Frame, SourceInfo
+from fervision.valence import NO_VALENCE, valence, valence_index
+
+from .participant_column import ParticipantColumn
+
+log = logging.getLogger("fervision")
 
 FACE_COLUMNS = [
     "frame",
@@ -31,7 +38,8 @@ FACE_COLUMNS = [
 def csv_columns(labels, photos: bool = False) -> list[str]:
     """Column names, in order, for a model with ``labels`` (and a ``file`` for photos)."""
     probs = [f"p_{n}" for n in labels] + [f"raw_{n}" for n in labels]
-    return FACE_COLUMNS + probs + ["raw_frame"] + (["file"] if photos else [])
+    tail = ["raw_frame", "valence", "participant"] + (["file"] if photos else [])
+    return FACE_COLUMNS + probs + tail
 
 
 def _probs(values, count: int) -> list[str]:
@@ -45,6 +53,11 @@ def _raw_frame(face, index: int):
     return index if face.probs_from is None else face.probs_from
 
 
+def _valence(face, index) -> str:
+    value = valence(face.smoothed, index)
+    return "" if value is None else f"{value:.4f}"
+
+
 class CsvSink:
     """Long-format CSV; a frame with no face gets one row with empty face fields.
 
@@ -53,12 +66,21 @@ class CsvSink:
     file is replaced when the first frame arrives: a run that fails or is stopped before
     then leaves an earlier CSV at the path as it was.
 
+    ``valence`` is the smoothed happy minus the strongest smoothed angry, fear or sad
+    (empty for a model without those labels); ``participant`` names the face's person
+    (empty when unassigned).
+
     Args:
         path: the CSV file to write (its folder must exist).
+        participants: who is who, e.g. "interviewer=left,guest=right", "alice=1+4,bob=2"
+            or "auto:2" (filled in when the run ends).
     """
 
-    def __init__(self, path=None):
+    def __init__(self, path=None, participants: str = ""):
         self.path = check_writable(path, "CSV")
+        who = parse_participants(participants) if participants else None
+        self._participants = ParticipantColumn(who) if who else None
+        self._valence = None
         self._file = None
         self._size = 0  # bytes of whole rows in the file
         self.last_frame: int | None = None  # the last frame whose rows are in the file
@@ -74,6 +96,9 @@ class CsvSink:
             folder = os.path.isdir(info.source_id)
             self._photos_in = info.source_id if folder else os.path.dirname(info.source_id) or "."
         self._header = csv_columns(self.labels, photos=info.stills)
+        self._valence = valence_index(self.labels)
+        if self._valence is None and self.labels:
+            log.warning("note: %s: %s", self.path, NO_VALENCE)
         self._size = 0
         self.last_frame = None
 
@@ -89,7 +114,7 @@ class CsvSink:
         n = len(self.labels)
         head = [frame.index, f"{frame.timestamp:.3f}"]
         if not frame.faces:
-            return [head + [""] * (len(FACE_COLUMNS) - 2 + 2 * n + 1)]
+            return [head + [""] * (len(FACE_COLUMNS) - 2 + 2 * n + 3)]
         rows = []
         for face in frame.faces:
             x, y, w, h = face.box
@@ -107,9 +132,13 @@ class CsvSink:
                 ]
                 + _probs(face.smoothed, n)
                 + _probs(face.probs, n)
-                + [_raw_frame(face, frame.index)]
+                + [_raw_frame(face, frame.index), _valence(face, self._valence)]
+                + [self._who(frame, face)]
             )
         return rows
+
+    def _who(self, frame: Frame, face) -> str:
+        return "" if self._participants is None else self._participants.name(frame, face)
 
     def write(self, frame: Frame) -> None:
         rows = self.rows(frame)
@@ -155,3 +184,5 @@ class CsvSink:
         if self._file is not None:
             self._file.close()
             self._file = None
+            if self._participants is not None:
+                self._participants.finish(self.path)

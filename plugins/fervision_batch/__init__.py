@@ -18,6 +18,12 @@ def register_stages(registry):
         f"{__name__}.report_sink:ReportSink",
         help="an HTML report (report:OUT.html): timelines, shares, thumbnails per face",
     )
+    registry.add(
+        "sink",
+        "tables",
+        f"{__name__}.tables_sink:TablesSink",
+        help="per-second and per-segment tables from the run's CSV, when it ends",
+    )
 
 
 @hookimpl

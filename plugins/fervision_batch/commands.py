@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fervision.cli_options import pipeline_spec
+from fervision.cli_options import SIZE, pipeline_spec
 from fervision.errors import FervisionError
 
 
@@ -51,6 +51,18 @@ from fervision.errors import FervisionError
     is_flag=True,
     help="Try again the videos that failed in an earlier run (skipped by default).",
 )
+@click.option(
+    "--participants",
+    metavar="SPEC",
+    help='Who is who in every video, by place ("a=left,b=right") or auto:N (by place: the '
+    "CSVs keep no pictures); in summary.csv and the per-second tables.",
+)
+@click.option(
+    "--events",
+    type=click.Path(dir_okay=False),
+    help="Segments of every video (onset, offset, label[, participant]), rows of summary.csv.",
+)
+@click.option("--per-second", is_flag=True, help="Also NAME.per_second.csv for each video.")
 def batch(
     inputs,
     out_dir,
@@ -60,6 +72,9 @@ def batch(
     spec,
     overwrite,
     retry_failed,
+    participants,
+    events,
+    per_second,
 ):
     """Process many videos: an emotion CSV, summary JSON, timeline PNG and HTML report for each.
 
@@ -74,7 +89,9 @@ def batch(
     from fervision.errors import Interrupted
 
     from .runner import run_batch
+    from .study import study_options
 
+    who, marked = study_options(participants, events, many=True)  # exit 2 before any work
     try:
         report = run_batch(
             inputs,
@@ -101,6 +118,7 @@ def batch(
         )
     click.echo(line)
     click.echo(f"index: {report.index}")
+    _study_tables(report, who, marked, per_second)
     failures = report.failures()
     if failures:
         for row in failures:
@@ -110,8 +128,27 @@ def batch(
         )
 
 
+def _study_tables(report, who, events, per_second: bool) -> None:
+    """summary.csv over every finished video (and each one's per-second table), from their CSVs."""
+    from .study import PER_SECOND, SUMMARY_NAME, open_run, write_per_second, write_study
+
+    runs = []
+    for row in report.rows:
+        if row["status"] in ("done", "skipped") and row["csv"]:
+            name = Path(row["csv"]).name.removesuffix(".emotions.csv")
+            run = open_run(row["csv"], who, video=row["input"])
+            runs.append((name, run))
+            if per_second:
+                write_per_second(report.index.parent / f"{name}{PER_SECOND}", run)
+    if runs:
+        write_study(report.index.parent / SUMMARY_NAME, runs, events)
+        click.echo(f"summary table: {report.index.parent / SUMMARY_NAME}")
+
+
 @click.command()
-@click.argument("csv_path", metavar="CSV", type=click.Path(dir_okay=False))
+@click.argument(
+    "csv_paths", nargs=-1, required=True, metavar="CSV...", type=click.Path(dir_okay=False)
+)
 @click.option(
     "--out",
     "-o",
@@ -124,8 +161,38 @@ def batch(
     is_flag=True,
     help="Also an HTML report (CLIP.report.html): every track's timeline and emotion shares.",
 )
-def report(csv_path, out_dir, html):
-    """Summary JSON and emotion timeline PNG from an emotion CSV written by ``run``.
+@click.option(
+    "--participants",
+    metavar="SPEC",
+    help='Re-summarise per participant: "a=left,b=right" (needs --size), "alice=1+4,bob=2" '
+    "or auto:N (by place only: the CSV keeps no pictures). Default: the CSV's column.",
+)
+@click.option("--size", type=SIZE, metavar="WxH", help="The video's picture size, for places.")
+@click.option(
+    "--events",
+    type=click.Path(dir_okay=False),
+    help="Segments: a CSV of onset, offset, label[, participant]; their table is printed.",
+)
+@click.option("--segments", "segments_path", type=click.Path(), help="Write the per-segment table.")
+@click.option("--per-second", type=click.Path(), help="Write the per-second table (one CSV).")
+@click.option(
+    "--summary",
+    "study_path",
+    type=click.Path(),
+    help="Write the study table over every CSV given: a row per video, participant, segment.",
+)
+@click.option("--eaf", type=click.Path(dir_okay=False), help="Write an ELAN file of the CSV.")
+@click.option("--boris", type=click.Path(dir_okay=False), help="Write a BORIS project of the CSV.")
+@click.option("--states", type=click.Path(dir_okay=False), help="Write a state log of the CSV.")
+@click.option(
+    "--media",
+    type=click.Path(exists=True, dir_okay=False),
+    help="The video the CSV is of, linked in --eaf and --boris (BORIS needs it).",
+)
+def report(csv_paths, out_dir, html, participants, size, events, segments_path, per_second,
+           study_path, **coder_files):  # fmt: skip
+    """Summary JSON and emotion timeline PNG from each emotion CSV written by ``run``
+    (or ``batch``), and, on request, the tables per participant and segment.
 
     For CLIP.csv (or CLIP.emotions.csv) it writes CLIP.summary.json and
     CLIP.timeline.png: per face track and for the whole video, the first and last time
@@ -134,6 +201,64 @@ def report(csv_path, out_dir, html):
     time for the faces seen longest. A CSV of a run over photos gets CLIP.photos.png
     instead: each photo's faces by emotion (the summary lists every photo's labels).
     """
+    from fervision.outputs import check_distinct, check_writable
+
+    from .study import open_run, study_options, write_per_second, write_study
+    from .tables import format_segments, segment_columns, segments, write_table
+
+    who, marked = study_options(participants, events, many=len(csv_paths) > 1)
+    if (per_second or segments_path) and len(csv_paths) > 1:
+        raise click.BadParameter("takes one CSV", param_hint="--per-second/--segments")
+    outputs = [
+        ("--per-second", per_second),
+        ("--segments", segments_path),
+        ("--summary", study_path),
+    ]
+    check_distinct(outputs + [("CSV", p) for p in csv_paths])
+    for flag, path in outputs:
+        if path:
+            check_writable(path, flag.removeprefix("--"))
+    runs = [(Path(p).name.removesuffix(".csv").removesuffix(".emotions"), open_run(p, who, size))
+            for p in csv_paths]  # fmt: skip
+    coders = _coder_sinks(csv_paths, events, **coder_files)
+    for csv_path in csv_paths:
+        _report_one(csv_path, out_dir, html)
+    for name, run in runs if (who or marked or segments_path) else []:
+        rows = segments(run, marked)
+        if len(runs) > 1:
+            click.echo(f"{name}:")
+        for line in format_segments(rows, run.labels):
+            click.echo(line)
+        if segments_path:
+            write_table(segments_path, rows, segment_columns(run.labels))
+            click.echo(f"segments: {segments_path}")
+    if per_second:
+        write_per_second(Path(per_second), runs[0][1])
+        click.echo(f"per second: {per_second}")
+    if study_path:
+        write_study(Path(study_path), runs, marked)
+        click.echo(f"summary table: {study_path}")
+    for name, sink in coders:
+        sink.close()
+        click.echo(f"{name}: {sink.path}")
+
+
+def _coder_sinks(csv_paths, events, media=None, **paths) -> list:
+    """The sinks (by name: the coders plugin's) that write --eaf, --boris and --states from
+    the finished CSV."""
+    from fervision import get_registry
+    from fervision.outputs import check_distinct
+
+    asked = {name: path for name, path in paths.items() if path}
+    if asked and len(csv_paths) > 1:
+        raise click.BadParameter("takes one CSV", param_hint="--eaf/--boris/--states")
+    check_distinct([(f"--{n}", p) for n, p in asked.items()] + [("CSV", csv_paths[0])])
+    given = {"csv": csv_paths[0], "from_csv": True, "media": media or "", "events": events or ""}
+    return [(n, get_registry().build("sink", n, path=p, **given)) for n, p in asked.items()]
+
+
+def _report_one(csv_path, out_dir, html):
+    """The summary JSON, timeline PNG (and HTML report) of one CSV."""
     from fervision.outputs import prepare_folder
     from fervision.pipeline import counted
 

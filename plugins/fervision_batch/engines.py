@@ -22,11 +22,10 @@ import os
 import signal
 import socket
 import sys
-import threading
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
-from contextlib import suppress
+from contextlib import contextmanager, suppress
 from multiprocessing import resource_tracker
 from pathlib import Path
 
@@ -64,6 +63,20 @@ def _counted(engine, result: Result) -> Result:
     return result
 
 
+@contextmanager
+def _blocked(signals):
+    """Block ``signals`` in this thread while it starts processes, which inherit the block.
+
+    This process still gets them: another of its threads takes them, or this one does when
+    the block ends (a blocked signal waits).
+    """
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+
 def threads_per_worker(workers: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, workers))
 
@@ -71,11 +84,20 @@ def threads_per_worker(workers: int) -> int:
 # -- local: a process pool ------------------------------------------------------------------
 
 _worker: VideoWorker | None = None
+#: The signals a worker leaves to the batch's main process.
+_HELD = {signal.SIGINT, signal.SIGTERM}
 
 
 def _init_local(spec: PipelineSpec, threads: int, counter, cancel, log_path: str | None):
     """Process-pool initializer: quiet the worker, then build its stages once."""
     global _worker
+    # Ctrl-C, and SIGTERM to the whole group (systemd, `timeout`), are the main process's to
+    # handle: it cancels the workers cleanly, and kills them if they do not stop. Blocked
+    # since this process started (_WorkerProcess), they are ignored (which drops any that
+    # came meanwhile), then unblocked.
+    for signum in _HELD:
+        signal.signal(signum, signal.SIG_IGN)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, _HELD)
     if log_path:
         log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
         sys.stdout.flush()
@@ -85,9 +107,6 @@ def _init_local(spec: PipelineSpec, threads: int, counter, cancel, log_path: str
         os.close(log)
     with suppress(AttributeError, ValueError, OSError):  # `kill -USR1`: every thread's stack
         faulthandler.register(signal.SIGUSR1, all_threads=True)
-    # SIGTERM to the whole group (systemd, `timeout`) is the main process's to handle, as
-    # Ctrl-C is: it cancels the workers cleanly, and kills them if they do not stop.
-    signal.signal(signal.SIGTERM, signal.SIG_IGN)
 
     def on_frame():
         with counter.get_lock():
@@ -101,24 +120,20 @@ def _process_local(job: Job) -> Result:
 
 
 class _WorkerProcess(multiprocessing.context.SpawnProcess):
-    """A spawned worker that ignores Ctrl-C from its first instant: a terminal's Ctrl-C
-    reaches the whole process group, and one arriving while a worker still imports would
-    print its traceback. The batch's own process handles it: while the worker is forked it
-    ignores Ctrl-C (which the worker inherits) with the signal blocked, so one that comes
-    then waits (Linux keeps a blocked signal pending even when ignored) instead of being
-    lost."""
+    """A spawned worker that never sees Ctrl-C (or SIGTERM): a terminal's Ctrl-C reaches
+    the whole process group, and one arriving while a worker still imports would print its
+    traceback.
+
+    The worker starts with them blocked (a new process inherits the mask of the thread that
+    starts it) and ignores them before unblocking them (:func:`_init_local`). This process
+    only blocks them in the starting thread, never ignores them: ignoring Ctrl-C here, even
+    for a moment, loses one that another thread of this process takes in that moment.
+    """
 
     def start(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return super().start()
         resource_tracker.ensure_running()  # started later, it would unblock Ctrl-C itself
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-        try:
+        with _blocked(_HELD):
             super().start()
-        finally:
-            signal.signal(signal.SIGINT, previous)
-            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 class _WorkerContext(multiprocessing.context.SpawnContext):
@@ -259,7 +274,12 @@ class RayEngine:
                         ray.init(address=address, **options)
                 else:
                     local = max(1, min(workers or os.cpu_count() or 1, videos))
-                    ray.init(address="local", num_cpus=local, include_dashboard=False, **options)
+                    # Ray's forked children run Python before they block Ctrl-C (Ray's
+                    # preexec_fn): one then would print a child's traceback
+                    with _blocked({signal.SIGINT}):
+                        ray.init(
+                            address="local", num_cpus=local, include_dashboard=False, **options
+                        )
             except Exception as exc:  # noqa: BLE001 - ConnectionError, RuntimeError, ...
                 if not address:
                     raise FervisionError(f"cannot start Ray: {one_line(exc)}") from None

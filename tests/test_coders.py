@@ -1,0 +1,259 @@
+"""The round trip with the coders' tools: what fervision writes, read by ELAN's library (pympi),
+ELAN's schema and BORIS's own project code; ``agree`` checked against scikit-learn."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import _shared
+
+BORIS_PROBE = Path(__file__).with_name("boris_probe.py")
+BORIS_PYTHON = Path(
+    os.environ.get(
+        "FERVISION_BORIS_PYTHON",
+        Path.home() / ".cache" / "fervision" / "boris-venv" / "bin" / "python",
+    )
+)
+EVENTS = "onset,offset,label\n0.5,1.5,greeting\n1.0,2.0,question\n00:02,3.0,greeting\n"
+
+
+def fervision(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "fervision", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=cwd,
+    )
+
+
+def frames_of(csv_path: Path) -> list[tuple[float, str]]:
+    """Each frame's time and the label of its face (the clip has one face)."""
+    with open(csv_path, newline="") as f:
+        return [(float(r["timestamp_s"]), r["label"]) for r in csv.DictReader(f)]
+
+
+def label_at(annotations, ms: float) -> str:
+    """The annotation holding time ``ms`` (begin <= ms < end), "" when none."""
+    hits = [value for begin, end, value, *_ in annotations if begin <= ms < end]
+    return hits[-1] if hits else ""
+
+
+@pytest.fixture(scope="module")
+def smile_run(tmp_path_factory) -> Path:
+    """``fervision run`` on the real smile clip (neutral, then smiles), every coder file out."""
+    folder = tmp_path_factory.mktemp("smile")
+    shutil.copy(_shared("media/expressions_smile.mp4"), folder / "smile.mp4")
+    (folder / "events.csv").write_text(EVENTS)
+    result = fervision(
+        "run", "-s", "smile.mp4", "--csv", "run.csv", "--eaf", "run.eaf", "--boris",
+        "run.boris", "--states", "states.csv", "--events", "events.csv", cwd=folder,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    for name in ("run.eaf", "run.boris", "states.csv"):
+        assert f": {name}" in result.stdout
+    return folder
+
+
+def test_eaf_is_valid_elan_and_holds_the_csv_labels_at_every_frame(smile_run):
+    import pympi
+    import xmlschema
+
+    eaf_path = smile_run / "run.eaf"
+    xmlschema.XMLSchema(str(_shared("coders/EAFv3.0.xsd"))).validate(str(eaf_path))
+    eaf = pympi.Elan.Eaf(str(eaf_path))
+    assert set(eaf.get_tier_names()) == {"face 1", "events", "events 2"}
+    media = eaf.media_descriptors[0]
+    assert media["RELATIVE_MEDIA_URL"] == "./smile.mp4"
+    assert media["MEDIA_URL"] == (smile_run / "smile.mp4").absolute().as_uri()
+    assert eaf.linked_file_descriptors[0]["RELATIVE_LINK_URL"] == "./run.csv"
+    annotations = eaf.get_annotation_data_for_tier("face 1")
+    assert all(end > begin for begin, end, _ in annotations)
+    frames = frames_of(smile_run / "run.csv")
+    same = sum(label_at(annotations, round(t * 1000)) == label for t, label in frames)
+    assert same >= 0.99 * len(frames)
+    assert {value for *_, value in annotations} == {"neutral", "happy"}  # the clip's two
+    events = eaf.get_annotation_data_for_tier("events") + eaf.get_annotation_data_for_tier(
+        "events 2"
+    )
+    assert sorted(events) == [(500, 1500, "greeting"), (1000, 2000, "question"),
+                              (2000, 3000, "greeting")]  # fmt: skip
+
+
+def test_a_face_that_leaves_closes_its_segment_and_times_are_whole_ms(tmp_path):
+    import pympi
+
+    from fervision_coders import Coding, write_eaf
+
+    times = [i / 30 for i in range(9)]  # 33.3 ms frames: times that are not whole ms
+    labels = {"face 1": ["happy"] * 3 + [""] * 3 + ["happy"] * 3, "face 2": ["sad"] * 9}
+    write_eaf(Coding(times, labels, ("happy", "sad")), tmp_path / "gap.eaf")
+    eaf = pympi.Elan.Eaf(str(tmp_path / "gap.eaf"))
+    assert eaf.get_annotation_data_for_tier("face 1") == [(0, 100, "happy"), (200, 300, "happy")]
+    assert eaf.get_annotation_data_for_tier("face 2") == [(0, 300, "sad")]
+
+
+def test_state_log_has_one_row_per_segment_covering_the_labelled_frames(smile_run):
+    with open(smile_run / "states.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert list(rows[0]) == ["participant", "label", "onset", "offset", "duration"]
+    faces = [r for r in rows if not r["label"].startswith("event:")]
+    frames = frames_of(smile_run / "run.csv")
+    dt = (frames[-1][0] - frames[0][0]) / (len(frames) - 1)
+    for label in ("neutral", "happy"):
+        seconds = sum(float(r["duration"]) for r in faces if r["label"] == label)
+        assert seconds == pytest.approx(sum(x == label for _, x in frames) * dt, abs=0.002)
+    assert all(a["offset"] == b["onset"] for a, b in zip(faces, faces[1:]))  # no gap: one face
+    assert all(a["label"] != b["label"] for a, b in zip(faces, faces[1:]))  # merged
+
+
+def boris(project: Path) -> dict:
+    """BORIS's own reading of ``project``: integrity messages and time budget."""
+    if not BORIS_PYTHON.exists():
+        reason = f"BORIS is not installed at {BORIS_PYTHON} (.ci/run sets it up)"
+        if os.environ.get("FERVISION_REQUIRE_BORIS") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    result = subprocess.run(
+        [str(BORIS_PYTHON), str(BORIS_PROBE), str(project)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_boris_opens_the_project_finds_no_integrity_error_and_its_time_budget_matches(
+    smile_run,
+):
+    found = boris(smile_run / "run.boris")
+    assert "error" not in found
+    assert found["integrity"] == ""
+    budget = found["time_budget"]["face 1"]
+    frames = frames_of(smile_run / "run.csv")
+    for label in ("neutral", "happy"):
+        share = sum(x == label for _, x in frames) / len(frames)
+        assert budget[label] / sum(budget.values()) == pytest.approx(share, abs=0.01)
+
+
+def test_boris_integrity_check_does_report_a_broken_project():
+    found = boris(_shared("coders/boris_test.boris"))  # its media files are not here
+    assert "was not found" in found["integrity"]
+
+
+def coder_eaf(run: Path, path: Path) -> list[tuple[int, int, str]]:
+    """A coder's ELAN file written with pympi: the machine's segments on a tier named
+    otherwise, a boundary moved, a stretch relabelled and 'joy' for happy at the end."""
+    import pympi
+
+    machine = pympi.Elan.Eaf(str(run / "run.eaf")).get_annotation_data_for_tier("face 1")
+    (b0, e0, v0), (b1, e1, v1), *rest = machine
+    coded = [(b0, e0 - 200, v0), (e0 - 200, e1 - 700, v1), (e1 - 700, e1 - 300, "sad")]
+    coded += [(e1 - 300, e1, "joy")] + [(b, e, v) for b, e, v in rest]
+    eaf = pympi.Elan.Eaf(author="a coder")
+    eaf.add_linked_file(str(run / "smile.mp4"), mimetype="video/mp4")
+    eaf.add_tier("coder A")
+    eaf.add_tier("notes")
+    for begin, end, value in coded:
+        eaf.add_annotation("coder A", begin, end, value)
+    eaf.add_annotation("notes", 0, 500, "start")
+    eaf.to_file(str(path))
+    return coded
+
+
+def test_agree_on_a_coders_eaf_gives_the_kappa_and_confusion_of_scikit_learn(smile_run):
+    from sklearn.metrics import cohen_kappa_score, confusion_matrix
+
+    coded = coder_eaf(smile_run, smile_run / "coder.eaf")
+    result = fervision(
+        "agree", "coder.eaf", "run.csv", "--tier", "coder A", "--map", "joy=happy", "--json",
+        cwd=smile_run,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    found = json.loads(result.stdout)
+    frames = frames_of(smile_run / "run.csv")
+    dt = (frames[-1][0] - frames[0][0]) / (len(frames) - 1)
+    mapped = [(b, e, "happy" if v == "joy" else v) for b, e, v in coded]
+    pairs = [(label_at(mapped, (t + dt / 2) * 1000), m) for t, m in frames]
+    pairs = [(c, m) for c, m in pairs if c and m]
+    coder, machine = zip(*pairs)
+    assert found["frames"] == len(pairs) == len(frames)
+    assert found["kappa"] == pytest.approx(cohen_kappa_score(coder, machine), abs=1e-9)
+    assert 0.3 < found["kappa"] < 0.99  # the edits count: not a copy, not noise
+    expected = confusion_matrix(coder, machine, labels=found["labels"]).tolist()
+    assert found["confusion"] == expected
+    assert found["not_model_labels"] == {}  # joy was mapped
+    text = fervision("agree", "coder.eaf", "run.csv", "--tier", "coder A", cwd=smile_run)
+    assert "coder's labels that are not the model's: joy" in text.stdout
+
+
+def test_agree_reads_back_the_boris_project_and_state_log_as_written(smile_run):
+    for coded, options in (("run.boris", ["--subject", "face 1"]), ("states.csv", [])):
+        result = fervision("agree", coded, "run.csv", "--json", *options, cwd=smile_run)
+        assert result.returncode == 0, result.stderr
+        found = json.loads(result.stdout)
+        assert found["kappa"] == pytest.approx(1.0)
+        assert found["frames"] == len(frames_of(smile_run / "run.csv"))
+
+
+@pytest.mark.parametrize(
+    "coded, options, says",
+    [
+        ("notes.txt", [], "is not a coder's file fervision reads"),
+        ("coder.eaf", ["--tier", "coder B"], "its tiers: 'coder A', 'notes'"),
+        ("coder.eaf", [], "give --tier ('coder A', 'notes')"),
+        ("late.eaf", [], "past the video's end"),
+        ("BORIS", ["--subject", "nobody"], "its subjects: 'subject1', 'subject2'"),
+        ("coder.eaf", ["--tier", "coder A", "--map", "joy"], "not CODER=MODEL"),
+    ],
+)
+def test_agree_bad_input_is_one_line_and_exit_2(smile_run, coded, options, says):
+    import pympi
+
+    (smile_run / "notes.txt").write_text("not a coder's file\n")
+    late = pympi.Elan.Eaf()
+    late.add_tier("late")
+    late.add_annotation("late", 1000, 60_000, "happy")  # the clip is 3.1 s long
+    late.to_file(str(smile_run / "late.eaf"))
+    if not (smile_run / "coder.eaf").exists():
+        coder_eaf(smile_run, smile_run / "coder.eaf")
+    if coded == "BORIS":
+        coded = _shared("coders/boris_test.boris")
+    result = fervision("agree", coded, "run.csv", *options, cwd=smile_run)
+    assert result.returncode == 2
+    assert says in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "Traceback" not in result.stderr
+
+
+def test_report_writes_the_coder_files_from_a_finished_csv(smile_run, tmp_path):
+    import pympi
+
+    result = fervision(
+        "report", smile_run / "run.csv", "--out", tmp_path, "--eaf", tmp_path / "r.eaf",
+        "--states", tmp_path / "r.csv", "--boris", tmp_path / "r.boris", "--media",
+        smile_run / "smile.mp4",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tier = pympi.Elan.Eaf(str(tmp_path / "r.eaf")).get_annotation_data_for_tier("face 1")
+    ran = pympi.Elan.Eaf(str(smile_run / "run.eaf")).get_annotation_data_for_tier("face 1")
+    assert tier == ran
+    assert (tmp_path / "r.csv").read_text().splitlines()[:4] == (
+        (smile_run / "states.csv").read_text().splitlines()[:4]
+    )
+    project = json.loads((tmp_path / "r.boris").read_text())
+    media = next(iter(project["observations"].values()))["file"]["1"]
+    assert media == [str((smile_run / "smile.mp4").absolute())]  # not beside: a full path
+    no_media = fervision("report", smile_run / "run.csv", "--out", tmp_path, "--boris", "x.boris")
+    assert no_media.returncode == 2 and "give --media VIDEO" in no_media.stderr
