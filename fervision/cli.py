@@ -21,6 +21,7 @@ from .errors import (
     StageNotFound,
     one_line,
 )
+from .interrupts import interrupt_seen, raise_interrupt
 from .options import OptionError
 from .outputs import check_distinct
 from .plugins import (
@@ -354,8 +355,11 @@ def run(
             built_sinks.append(_sink("image", given, path=output, max_frames=max_frames))
     if report_path:
         settings = {"source": source, **spec.settings()}
+        study = {"csv": csv_path, **who, "events": events or ""} if csv_path else {}
         built_sinks.append(
-            _sink("report", sink_options.get("report"), path=report_path, settings=settings)
+            _sink(
+                "report", sink_options.get("report"), path=report_path, settings=settings, **study
+            )
         )
     built_sinks += extra_sinks
     if window is not None:
@@ -488,19 +492,25 @@ def _participants(value: str | None) -> str | None:
     return value
 
 
-def _raise_interrupt(signum, frame):
-    raise KeyboardInterrupt
-
-
 def _ignore_further_interrupts() -> None:
     """The run is over (its outputs closed): Ctrl-C pressed on must not cut the exit short."""
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_IGN)
 
 
+def _exit_if_interrupted() -> None:
+    """An error after Ctrl-C (native code may turn the interrupt into one) is the interrupt."""
+    if interrupt_seen():
+        _ignore_further_interrupts()
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+
+
 def main(argv=None) -> None:
     """Entry point: one-line errors, exit 130 when interrupted (Ctrl-C or SIGTERM)."""
-    signal.signal(signal.SIGTERM, _raise_interrupt)
+    signal.signal(signal.SIGTERM, raise_interrupt)
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where ignored
+        signal.signal(signal.SIGINT, raise_interrupt)
     # `kill -USR1 PID` prints every thread's stack (to find a hang); not where stderr is no file
     with suppress(AttributeError, ValueError, OSError):
         faulthandler.register(signal.SIGUSR1, all_threads=True)
@@ -511,6 +521,8 @@ def main(argv=None) -> None:
         args = list(sys.argv[1:] if argv is None else argv)
         with cli.make_context("fervision", args) as ctx:
             cli.invoke(ctx)
+        if interrupt_seen():  # its KeyboardInterrupt was dropped on the way
+            raise KeyboardInterrupt
     except click.exceptions.Exit as exc:  # --help, --version, a command's ctx.exit(status)
         if exc.exit_code:
             sys.exit(exc.exit_code)
@@ -531,14 +543,17 @@ def main(argv=None) -> None:
         click.echo("interrupted", err=True)
         sys.exit(EXIT_INTERRUPTED)
     except (OptionError, StageNotFound) as exc:  # a stage or its option given wrong: usage
+        _exit_if_interrupted()
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)
     except FervisionError as exc:
+        _exit_if_interrupted()
         if debug and exc.__cause__ is not None:  # a stage's own error: show where it was
             raise
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
     except Exception as exc:
+        _exit_if_interrupted()
         if debug:
             raise
         click.echo(f"error: {one_line(exc)} (FERVISION_DEBUG=1 shows details)", err=True)

@@ -66,7 +66,12 @@ class StageOption(click.ParamType):
 SIZE = Size()
 
 #: Flags that set one stage option: shorthands for ``-O KIND.NAME=VALUE``.
-SHORTHANDS = {"detector_model": ("detector", "model"), "model": ("classifier", "model")}
+SHORTHANDS = {
+    "detector_model": ("detector", "model"),
+    "model": ("classifier", "model"),
+    "start": ("source", "start"),
+    "end": ("source", "end"),
+}
 
 STAGE_OPTIONS = [
     click.option(
@@ -108,6 +113,17 @@ STAGE_OPTIONS = [
         default=1,
         show_default=True,
         help="Detect on every Nth frame; the tracker carries boxes in between.",
+    ),
+    click.option(
+        "--start",
+        metavar="TIME",
+        help="Process a video file from this time on (seconds, MM:SS(.s) or HH:MM:SS(.s)); "
+        "sought to, not decoded up to. Timestamps stay the file's (-O source.start).",
+    ),
+    click.option(
+        "--end",
+        metavar="TIME",
+        help="Stop before this time of a video file (the same forms; -O source.end).",
     ),
     click.option(
         "--option",

@@ -7,6 +7,22 @@ import signal
 import threading
 from contextlib import contextmanager
 
+_seen = False
+
+
+def raise_interrupt(signum, frame):
+    """The command line's handler of Ctrl-C and SIGTERM: ``KeyboardInterrupt``, remembered."""
+    global _seen
+    _seen = True
+    raise KeyboardInterrupt
+
+
+def interrupt_seen() -> bool:
+    """Whether Ctrl-C (or SIGTERM) came, even where native code turned its
+    ``KeyboardInterrupt`` into another error (pybind11's ``ImportError('initialization
+    failed')`` when it lands in an extension's import) or dropped it."""
+    return _seen
+
 
 @contextmanager
 def interrupts_deferred():

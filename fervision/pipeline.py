@@ -119,6 +119,14 @@ def sink_path(sink) -> str | os.PathLike | None:
     return path if isinstance(path, (str, os.PathLike)) else None
 
 
+def _frame_limit(max_frames, sinks) -> int | None:
+    """The fewest frames asked for: by the run, or by a sink (its ``max_frames``: a single
+    image file takes one frame, and the run stops there for every output)."""
+    limits = [max_frames] + [getattr(s, "max_frames", None) for s in sinks]
+    limits = [n for n in limits if n is not None]
+    return min(limits) if limits else None
+
+
 def _check_not_input(sink, info: SourceInfo) -> None:
     """A sink must not be about to write over the input; checked before any sink opens
     (and truncates) a file."""
@@ -398,6 +406,7 @@ class Pipeline:
             self._running.release()
 
     def _run_frames(self, max_frames):
+        max_frames = _frame_limit(max_frames, self.sinks)
         summary = self.summary = Summary()
         try:
             info = self.info = self._open_source()

@@ -389,6 +389,9 @@ def test_ctrl_c_while_starting_up_is_one_line(clip, tmp_path, command, after):
         stderr=subprocess.PIPE,
         text=True,
         start_new_session=True,  # as a terminal does: Ctrl-C reaches the whole group
+        # and with Ctrl-C heeded, as a terminal's shell starts it (a test run in the
+        # background, `pytest &`, ignores it, and so would every process it starts)
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     time.sleep(after)
     os.killpg(process.pid, signal.SIGINT)
@@ -436,6 +439,45 @@ def test_a_ctrl_c_that_python_drops_is_delivered_again():
     )
     assert result.returncode == 130, result.stderr
     assert "KeyboardInterrupt" not in result.stderr and "ignored" not in result.stderr
+
+
+CONVERTED_CTRL_C = """
+import signal, sys
+from fervision import FervisionError, hookimpl, register_plugin
+from fervision.entry import main
+
+
+class Sink:  # loads a native module the way the MediaPipe detector loads LiteRT
+    def __init__(self, path=None):
+        try:
+            try:
+                signal.raise_signal(signal.SIGINT)  # Ctrl-C while the module imports
+                sum(range(100_000))
+            except KeyboardInterrupt as exc:  # pybind11 turns it into this
+                raise ImportError("initialization failed") from exc
+        except Exception as exc:
+            raise FervisionError(f"could not load the model: {exc}") from None
+
+    def write(self, frame):
+        pass
+
+
+class Plugin:
+    @hookimpl
+    def register_stages(self, registry):
+        registry.add("sink", "native", Sink)
+
+
+register_plugin(Plugin(), "native")
+main(["run", "--source", "sample:3", "--sink", "native:x"])
+"""
+
+
+def test_a_ctrl_c_that_native_code_turns_into_an_error_is_the_interrupt():
+    result = subprocess.run(
+        [sys.executable, "-c", CONVERTED_CTRL_C], capture_output=True, text=True, timeout=60
+    )
+    assert (result.returncode, result.stderr) == (130, "interrupted\n"), result.stderr
 
 
 def test_window_options_without_a_window_are_noted_and_plugin_sinks_named(tmp_path):

@@ -71,6 +71,24 @@ def test_one_frame_of_a_video_into_one_image(clip, tmp_path):
     assert 0 < np.abs(annotated.astype(int) - first).mean() < 20  # the frame, boxes drawn on it
 
 
+def test_an_image_sinks_max_frames_stops_the_run_for_every_output(tmp_path):
+    out, table = tmp_path / "first.png", tmp_path / "t.csv"
+    result = fervision("run", "--source", "sample:30", "-o", str(out), "--csv", str(table),
+                       "-O", "sink.image.max_frames=1")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("1 frame") and out.exists()
+    header, *rows = read_rows(table)
+    assert header[0] == "frame" and {row[0] for row in rows} == {"0"}
+    folder = tmp_path / "frames"
+    result = fervision("run", "--source", "sample:30", "-o", f"{folder}/",
+                       "-O", "sink.image.max_frames=4")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert len(list(folder.glob("frame-*.png"))) == 4
+    refused = fervision("run", "--source", "sample:3", "-o", f"{folder}/",
+                        "-O", "sink.image.max_frames=0")  # fmt: skip
+    one_line_error(refused, "invalid max_frames 0", status=2)
+
+
 def test_an_output_over_the_input_is_refused_and_the_input_kept(photo, tmp_path):
     source = tmp_path / "mine.jpg"
     source.write_bytes(photo.read_bytes())

@@ -7,6 +7,7 @@ import csv
 import importlib.util
 import logging
 import math
+import shutil
 import subprocess
 import sys
 from collections import defaultdict
@@ -322,9 +323,10 @@ def test_batch_writes_the_study_table_and_report_rebuilds_it(two_people, tmp_pat
     assert result.returncode == 0, result.stderr
     assert (out / "two.per_second.csv").is_file()
     rows = read_dicts(out / "two.emotions.csv")
-    for r in rows:  # auto:2 from a CSV: by place, left to right
-        if r["face_id"]:
-            r["participant"] = "person1" if int(r["x"]) + int(r["w"]) / 2 < HALF else "person2"
+    faces = [r for r in rows if r["face_id"]]  # auto:2 resolved when the video ended
+    assert [r["participant"] for r in faces] == [
+        "person1" if int(r["x"]) + int(r["w"]) / 2 < HALF else "person2" for r in faces
+    ]
     dt, labels = interval(rows), labels_of(rows)
     study = read_dicts(out / "summary.csv")
     segments = [
@@ -357,6 +359,70 @@ def test_batch_writes_the_study_table_and_report_rebuilds_it(two_people, tmp_pat
     )
     assert again.returncode == 0, again.stderr
     assert read_dicts(tmp_path / "summary.csv") == study
+
+
+def test_batch_names_places_in_each_csv_and_other_names_process_it_again(two_people, tmp_path):
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "two.mp4").write_bytes(two_people.read_bytes())
+    out = tmp_path / "out"
+    for left, right in [("interviewer", "guest"), ("guest", "interviewer")]:
+        result = fervision(
+            "batch", str(videos), "-o", str(out), "-j", "1", "--participants",
+            f"{left}=left,{right}=right",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.startswith("1 done, 0 skipped"), result.stdout
+        rows = read_dicts(out / "two.emotions.csv")
+        assert [r["participant"] for r in rows] == [
+            "" if not r["x"] else left if int(r["x"]) + int(r["w"]) / 2 < HALF else right
+            for r in rows
+        ]
+        study = read_dicts(out / "summary.csv")
+        assert [r["participant"] for r in study] == [left, right]
+
+
+def test_the_report_shows_participants_segments_and_valence(two_people, tmp_path):
+    (tmp_path / "events.csv").write_text(EVENTS)
+    result = fervision(
+        "run", "-s", str(two_people), "--csv", str(tmp_path / "run.csv"), "--participants",
+        "interviewer=left,guest=right", "--events", str(tmp_path / "events.csv"), "--segments",
+        str(tmp_path / "segments.csv"), "--report", str(tmp_path / "report.html"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    page = (tmp_path / "report.html").read_text()
+    rows = face_rows(read_dicts(tmp_path / "run.csv"))
+    assert "<h2>Participants (2)</h2>" in page and "<h2>Valence over time</h2>" in page
+    for who in ("interviewer", "guest"):  # its tracks merged, pictures from all of them
+        ids = sorted({int(r["face_id"]) for r in rows if r["participant"] == who and r["face_id"]})
+        assert len(ids) == 2  # one before the cut, one after
+        assert f"face tracks {', '.join(map(str, ids))} merged" in page
+        assert page.count(f'alt="{who} at ') == 6
+        assert f'alt="timeline of {who}"' in page
+    assert "Face tracks (" not in page  # every track is a participant's
+    body = page.split("<h2>Segments (3)</h2>")[1].split("</table>")[0]
+    for row in read_dicts(tmp_path / "segments.csv"):
+        cells = (
+            f"<tr><td>{row['segment']}</td><td>{row['participant']}</td>"
+            f"<td>{float(row['onset']):.1f} - {float(row['offset']):.1f} s</td>"
+            f"<td>{float(row['seconds_seen']):.1f} s</td><td>{row['dominant']}</td>"
+            f"<td>{float(row['valence']):+.2f}</td><td>{row['label_changes']}</td>"
+        )
+        assert cells in body, cells
+    if shutil.which("chromium"):  # drawn: dark text and coloured plots on the light page
+        shot = tmp_path / "report.png"
+        subprocess.run(
+            [shutil.which("chromium"), "--headless", "--no-sandbox", "--disable-gpu",
+             "--proxy-server=127.0.0.1:9", "--window-size=1000,2150", f"--screenshot={shot}",
+             (tmp_path / "report.html").as_uri()],
+            capture_output=True, timeout=120, check=True,
+        )  # fmt: skip
+        import cv2
+        import numpy as np
+
+        image = cv2.imread(str(shot))
+        assert (image < 100).all(axis=2).mean() > 0.005
+        assert (np.ptp(image.astype(int), axis=2) > 80).mean() > 0.02
 
 
 def test_the_tables_from_python_as_rows_and_a_dataframe(by_place):

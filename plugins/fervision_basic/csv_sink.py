@@ -6,11 +6,11 @@ whole rows; if a write fails (a full disk), the file is cut back to the last who
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import os
 
+from fervision import csvsafe
 from fervision.errors import FervisionError
 from fervision.outputs import check_not_input, check_writable
 from fervision.participants import parse_participants
@@ -154,7 +154,7 @@ class CsvSink:
     def _append(self, rows: list[list]) -> None:
         """Write ``rows`` whole, or cut the file back to where it was and raise one line."""
         text = io.StringIO(newline="")
-        csv.writer(text).writerows(rows)
+        csvsafe.writer(text).writerows(rows)
         data = text.getvalue().encode("utf-8")
         try:
             done = 0

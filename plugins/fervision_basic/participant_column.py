@@ -3,12 +3,12 @@ filled in after the run from each track's place and look (the file rewritten row
 
 from __future__ import annotations
 
-import csv
 import os
 from pathlib import Path
 
 import numpy as np
 
+from fervision import csvsafe
 from fervision.participants import Participants, TrackStats, group_tracks
 
 #: Auto grouping samples a track's look on every Nth frame it is in.
@@ -68,7 +68,7 @@ def fill_participants(path: Path, names: dict[int, str]) -> None:
             open(path, newline="", encoding="utf-8") as src,
             open(tmp, "w", newline="", encoding="utf-8") as dst,
         ):
-            reader, writer = csv.reader(src), csv.writer(dst)
+            reader, writer = csvsafe.reader(src), csvsafe.writer(dst)
             header = next(reader)
             writer.writerow(header)
             fid, who = header.index("face_id"), header.index("participant")

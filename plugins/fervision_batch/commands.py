@@ -54,15 +54,19 @@ from fervision.errors import FervisionError
 @click.option(
     "--participants",
     metavar="SPEC",
-    help='Who is who in every video, by place ("a=left,b=right") or auto:N (by place: the '
-    "CSVs keep no pictures); in summary.csv and the per-second tables.",
+    help='Who is who in every video, by place ("a=left,b=right") or auto:N: each CSV\'s '
+    "participant column, summary.csv and the per-second tables.",
 )
 @click.option(
     "--events",
     type=click.Path(dir_okay=False),
-    help="Segments of every video (onset, offset, label[, participant]), rows of summary.csv.",
+    help="Segments of every video (onset, offset, label[, participant]), rows of summary.csv "
+    "(and in --eaf, --boris, --states).",
 )
 @click.option("--per-second", is_flag=True, help="Also NAME.per_second.csv for each video.")
+@click.option("--eaf", is_flag=True, help="Also NAME.eaf for each video: an ELAN file.")
+@click.option("--boris", is_flag=True, help="Also NAME.boris for each video: a BORIS project.")
+@click.option("--states", is_flag=True, help="Also NAME.states.csv for each video: a state log.")
 def batch(
     inputs,
     out_dir,
@@ -75,6 +79,7 @@ def batch(
     participants,
     events,
     per_second,
+    **coder_files,
 ):
     """Process many videos: an emotion CSV, summary JSON, timeline PNG and HTML report for each.
 
@@ -102,6 +107,9 @@ def batch(
             ray_address=ray_address,
             overwrite=overwrite,
             retry_failed=retry_failed,
+            participants=who.text if who else "",
+            coders=[name for name, asked in coder_files.items() if asked],
+            events=events,
         )
     except Interrupted:  # what was kept is said: exit 130 with nothing more
         raise click.exceptions.Exit(130) from None
@@ -129,14 +137,16 @@ def batch(
 
 
 def _study_tables(report, who, events, per_second: bool) -> None:
-    """summary.csv over every finished video (and each one's per-second table), from their CSVs."""
-    from .study import PER_SECOND, SUMMARY_NAME, open_run, write_per_second, write_study
+    """summary.csv over every finished video (and each one's per-second table), from their CSVs
+    (whose participant column the workers filled)."""
+    from .study import PER_SECOND, SUMMARY_NAME, write_per_second, write_study
+    from .tables import Run
 
     runs = []
     for row in report.rows:
         if row["status"] in ("done", "skipped") and row["csv"]:
             name = Path(row["csv"]).name.removesuffix(".emotions.csv")
-            run = open_run(row["csv"], who, video=row["input"])
+            run = Run(row["csv"], listed=who.names if who else ())
             runs.append((name, run))
             if per_second:
                 write_per_second(report.index.parent / f"{name}{PER_SECOND}", run)
@@ -221,8 +231,8 @@ def report(csv_paths, out_dir, html, participants, size, events, segments_path, 
     runs = [(Path(p).name.removesuffix(".csv").removesuffix(".emotions"), open_run(p, who, size))
             for p in csv_paths]  # fmt: skip
     coders = _coder_sinks(csv_paths, events, **coder_files)
-    for csv_path in csv_paths:
-        _report_one(csv_path, out_dir, html)
+    for csv_path, (_, run) in zip(csv_paths, runs):
+        _report_one(csv_path, out_dir, html, run, marked)
     for name, run in runs if (who or marked or segments_path) else []:
         rows = segments(run, marked)
         if len(runs) > 1:
@@ -257,8 +267,9 @@ def _coder_sinks(csv_paths, events, media=None, **paths) -> list:
     return [(n, get_registry().build("sink", n, path=p, **given)) for n, p in asked.items()]
 
 
-def _report_one(csv_path, out_dir, html):
-    """The summary JSON, timeline PNG (and HTML report) of one CSV."""
+def _report_one(csv_path, out_dir, html, run=None, events=()):
+    """The summary JSON, timeline PNG (and HTML report: ``run``'s participants, ``events``'
+    segments) of one CSV."""
     from fervision.outputs import prepare_folder
     from fervision.pipeline import counted
 
@@ -279,7 +290,8 @@ def _report_one(csv_path, out_dir, html):
     write_atomic(png_path, png)
     write_atomic(json_path, summary_json(summary))
     if html:
-        write_atomic(html_path, _csv_page(table, summary, stem, source).encode("utf-8"))
+        page = _csv_page(table, summary, stem, source, run, events)
+        write_atomic(html_path, page.encode("utf-8"))
     if photos:
         click.echo(
             f"{counted(summary['photos'], 'photo')}, {counted(summary['faces'], 'face')}, "
@@ -298,13 +310,15 @@ def _report_one(csv_path, out_dir, html):
         click.echo(f"report: {html_path}")
 
 
-def _csv_page(table, summary: dict, title: str, source: Path) -> str:
+def _csv_page(table, summary: dict, title: str, source: Path, run=None, events=()) -> str:
     """The HTML report of an emotion CSV (no pictures: the CSV has none)."""
     from .html_report import Photo, render_html, render_photos_html
+    from .report_study import study_view
 
     settings = {"csv": str(source)}
     if table.frame_file is None:
-        return render_html(table, title=title, settings=settings)
+        study = study_view(table, run, events) if run is not None else None
+        return render_html(table, title=title, settings=settings, study=study)
     photos = [Photo(p["file"], None, p["labels"]) for p in summary["per_photo"]]
     return render_photos_html(photos, table.labels, title=title, settings=settings)
 

@@ -13,10 +13,13 @@ import html
 import time
 from dataclasses import dataclass
 
+import numpy as np
+
 from fervision.pipeline import counted
 
 from .report import (
     UNCLASSIFIED,
+    UNTRACKED,
     EmotionTable,
     label_colours,
     plot_track,
@@ -44,8 +47,12 @@ th { color: #555; font-weight: 600; }
 .thumbs figure { margin: 0; font-size: 11px; color: #555; text-align: center; }
 .thumbs img { height: 110px; border-radius: 4px; display: block; }
 img.plot { width: 100%; }
+.sub, table td { font-variant-numeric: tabular-nums; }
 img.photo { max-width: 100%; border-radius: 4px; display: block; margin: 6px 0; }
 """
+
+
+PERSON_THUMBNAILS = 6  # a participant's, over all its tracks
 
 
 @dataclass
@@ -146,6 +153,90 @@ def _track_table(tracks: list[dict]) -> str:
     return f"<table>{head}{rows}</table>"
 
 
+def _thumbs(fid, thumbs: list[Thumbnail]) -> list[str]:
+    out = ['<div class="thumbs">']
+    for thumb in thumbs:
+        src = _data_uri(thumb.jpeg, "image/jpeg")
+        out.append(
+            f'<figure><img alt="{html.escape(str(fid))} at {thumb.time_s:.1f} s" src="{src}">'
+            f"<figcaption>{thumb.time_s:.1f} s {html.escape(thumb.caption)}</figcaption></figure>"
+        )
+    return out + ["</div>"]
+
+
+def _signed(value) -> str:
+    return f"{value:+.2f}" if value not in ("", None) else "-"
+
+
+def _segment_table(rows: list[dict]) -> str:
+    head = "".join(
+        f"<th>{h}</th>"
+        for h in ("segment", "who", "time", "seen", "mostly", "valence", "changes", "emotions")
+    )
+    body = "".join(
+        f"<tr><td>{html.escape(r['segment'] or '(whole video)')}</td>"
+        f"<td>{html.escape(r['participant'] or 'face ' + str(r['face_id']))}</td>"
+        f"<td>{r['onset']:.1f} - {r['offset']:.1f} s</td><td>{r['seconds_seen']:.1f} s</td>"
+        f"<td>{html.escape(r['dominant'] or '-')}</td>"
+        f"<td>{_signed(r['valence'])}</td>"
+        f"<td>{r['label_changes']}</td>"
+        f"<td>{_shares_text({k[6:]: v for k, v in r.items() if k.startswith('share_') and v})}"
+        "</td></tr>"
+        for r in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _study_sections(table, study, thumbnails, end, legend, colours) -> list[str]:
+    """Valence over time, the per-segment table and the participants' cards."""
+    from .report_study import plot_rows, plot_valence
+
+    out = []
+    lines = [(p.name, p.rows) for p in study.people]
+    if not lines:  # by track, the longest seen first
+        ids = list(set(table.face_id.tolist()) - {UNTRACKED})
+        ids.sort(key=lambda i: -int((table.face_id == i).sum()))
+        lines = [(f"face {i}", np.flatnonzero(table.face_id == i)) for i in ids]
+    plot = plot_valence(table, lines, end, study.events)
+    if plot is not None:
+        src = _data_uri(plot, "image/png")
+        out += ["<h2>Valence over time</h2>", f'<img class="plot" alt="valence" src="{src}">']
+    if study.segment_rows:
+        out += [f"<h2>Segments ({len(study.events)})</h2>", _segment_table(study.segment_rows)]
+    if not study.people:
+        return out
+    out.append(f"<h2>Participants ({len(study.people)})</h2>")
+    for person in study.people:
+        ids = ", ".join(str(i) for i in person.face_ids) or "none"
+        valence = f", valence {person.valence:+.2f}" if person.valence is not None else ""
+        plot = _data_uri(plot_rows(table, person.rows, end, study.events), "image/png")
+        pictures = sorted(
+            (t for i in person.face_ids for t in thumbnails.get(i, [])), key=lambda t: t.time_s
+        )
+        out += [
+            '<div class="track">',
+            f"<h3>{html.escape(person.name)}: {person.seconds_visible:.1f} s visible "
+            f"({person.first_s:.1f} - {person.last_s:.1f} s), mostly "
+            f"{html.escape(person.dominant or 'no label')}{valence}</h3>",
+            f"<div>face tracks {ids} merged; {_shares_text(person.emotion_share)}; "
+            f"{person.label_changes} label changes</div>",
+            _shares_bar(person.emotion_share, colours),
+            f'<div class="legend">{legend}</div>',
+            f'<img class="plot" alt="timeline of {html.escape(person.name)}" src="{plot}">',
+        ]
+        if pictures:
+            out += _thumbs(person.name, _spread(pictures, PERSON_THUMBNAILS))
+        out.append("</div>")
+    return out
+
+
+def _spread(items: list, n: int) -> list:
+    """``n`` items evenly spread over ``items`` (all of them when there are fewer)."""
+    if len(items) <= n:
+        return items
+    return [items[round(i * (len(items) - 1) / (n - 1))] for i in range(n)]
+
+
 def render_html(
     table: EmotionTable,
     *,
@@ -153,8 +244,10 @@ def render_html(
     settings: dict | None = None,
     run: dict | None = None,
     thumbnails: dict[int, list[Thumbnail]] | None = None,
+    study=None,
 ) -> str:
-    """The report page for ``table`` (``run``: frames, seconds, fps of the processing)."""
+    """The report page for ``table`` (``run``: frames, seconds, fps of the processing;
+    ``study``: a :class:`~.report_study.StudyView`, its participants, segments and valence)."""
     summary = summarize(table)
     colours = label_colours(table.labels)
     video = summary["video"]
@@ -182,12 +275,19 @@ def render_html(
         out += [_shares_bar(video["emotion_share"], colours), f'<div class="legend">{legend}</div>']
     out += ["<table>", _rows(rows), "</table>"]
     out += _run_table(settings, run)
-    out.append(f"<h2>Face tracks ({len(summary['tracks'])})</h2>")
+    tracks = summary["tracks"]
+    if study is not None and classified:
+        out += _study_sections(table, study, thumbnails, end, legend, colours)
+        merged = {i for person in study.people for i in person.face_ids}
+        tracks = [t for t in tracks if t["face_id"] not in merged]
+    other = "Other face tracks" if len(tracks) < len(summary["tracks"]) else "Face tracks"
+    if tracks or not summary["tracks"]:  # none left when every track is a participant's
+        out.append(f"<h2>{other} ({len(tracks)})</h2>")
     if not summary["tracks"]:
         out.append(f"<p>{untracked_note(video)}</p>")
-    else:
-        out.append(_track_table(summary["tracks"]))
-    for track in summary["tracks"]:
+    elif tracks:
+        out.append(_track_table(tracks))
+    for track in tracks:
         fid = track["face_id"]
         heading = (
             f"face {fid}: {track['first_s']:.1f} - {track['last_s']:.1f} s, "
@@ -196,7 +296,14 @@ def render_html(
         if not classified:
             out += ['<div class="track">', f"<h3>{heading}</h3>"]
         else:
-            plot = _data_uri(plot_track(table, track, end), "image/png")
+            if study is not None:  # the segments marked on it
+                from .report_study import plot_rows
+
+                rows = np.flatnonzero(table.face_id == fid)
+                png = plot_rows(table, rows, end, study.events)
+            else:
+                png = plot_track(table, track, end)
+            plot = _data_uri(png, "image/png")
             out += [
                 '<div class="track">',
                 f"<h3>{heading}, mostly "
@@ -208,15 +315,7 @@ def render_html(
                 f'<img class="plot" alt="timeline of face {fid}" src="{plot}">',
             ]
         if thumbnails.get(fid):
-            out.append('<div class="thumbs">')
-            for thumb in thumbnails[fid]:
-                src = _data_uri(thumb.jpeg, "image/jpeg")
-                out.append(
-                    f'<figure><img alt="face {fid} at {thumb.time_s:.1f} s" src="{src}">'
-                    f"<figcaption>{thumb.time_s:.1f} s {html.escape(thumb.caption)}"
-                    "</figcaption></figure>"
-                )
-            out.append("</div>")
+            out += _thumbs(f"face {fid}", thumbnails[fid])
         out.append("</div>")
     out.append("</body></html>")
     return "\n".join(out)

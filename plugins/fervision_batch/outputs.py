@@ -8,12 +8,12 @@ back, and matches the input's size and modification time.
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 import os
 from pathlib import Path
 
+from fervision import csvsafe
 from fervision.errors import FervisionError
 
 CSV, TIMELINE, SUMMARY = ".emotions.csv", ".timeline.png", ".summary.json"
@@ -155,7 +155,7 @@ def recorded_failure(path: Path, size: int, mtime_ns: int) -> str | None:
 def write_index(path: Path, rows: list[dict]) -> None:
     """Rewrite the index CSV atomically: one row per input, in input order."""
     buffer = io.StringIO(newline="")
-    writer = csv.DictWriter(buffer, INDEX_COLUMNS, extrasaction="ignore", lineterminator="\n")
+    writer = csvsafe.DictWriter(buffer, INDEX_COLUMNS, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
     writer.writerows(rows)
     write_atomic(path, buffer.getvalue().encode("utf-8"))

@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fervision import csvsafe
 from fervision.colours import emotion_colour
 from fervision.errors import FervisionError
 
@@ -77,7 +78,7 @@ def read_emotion_csv(path) -> EmotionTable:
         raise FervisionError(f"CSV file not found: {path}")
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            return _parse(csv.reader(f), path)
+            return _parse(csvsafe.reader(f), path)
     except UnicodeDecodeError:
         raise FervisionError(f"{path} is not an emotion CSV (not UTF-8 text)") from None
     except csv.Error as exc:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from fervision.errors import FervisionError
 from fervision.outputs import check_not_input, check_writable
 from fervision.types import Frame, SourceInfo
 
@@ -32,12 +33,38 @@ class ReportSink:
         path: the ``.html`` file.
         title: the page's heading (default: the source's name).
         settings: what to list under Run (detector, model...), name -> value.
+        csv: the run's emotion CSV (its ``csv`` sink listed before this one): the report's
+            participants come from its ``participant`` column, its segments from its rows.
+        participants: who is who, as the ``csv`` sink was given it (names listed even unseen).
+        events: an events CSV (onset, offset, label[, participant]): segments on the
+            timelines and their table.
     """
 
-    def __init__(self, path=None, *, title: str | None = None, settings: dict | None = None):
+    def __init__(
+        self,
+        path=None,
+        *,
+        title: str | None = None,
+        settings: dict | None = None,
+        csv=None,
+        participants: str = "",
+        events: str = "",
+    ):
+        from fervision.participants import parse_participants
+
+        from .tables import read_events
+
         self.path = check_writable(path, "report")
         self.title = title
         self.settings = dict(settings or {})
+        self.csv = Path(csv) if csv else None
+        names = parse_participants(participants).names if participants else ()
+        self.names = names
+        self.events = read_events(events, names) if events else []
+        if (names or self.events) and self.csv is None:
+            raise FervisionError(
+                "the report's participants and events need the run's CSV (csv=PATH)"
+            )
         self.pipeline = None
         self._reset((), None)
 
@@ -108,6 +135,18 @@ class ReportSink:
             face_p=np.array(rows, dtype=np.float64).reshape(len(rows), len(labels)),
         )
 
+    def _study(self):
+        """The table and its participants and segments: from the run's CSV when it names
+        them, else from the frames kept (valence by track)."""
+        from .report import read_emotion_csv
+        from .report_study import StudyView, study_view
+        from .tables import Run
+
+        if self.csv is None or not (self.csv.is_file() and (self.names or self.events)):
+            return self._table(), StudyView()
+        table = read_emotion_csv(self.csv)
+        return table, study_view(table, Run(self.csv, listed=self.names), self.events)
+
     def close(self) -> None:
         """Write the report (safe to call twice: only the first call after open writes);
         a run that got no frame (stopped at once) leaves an earlier report as it was."""
@@ -135,8 +174,9 @@ class ReportSink:
             )
         else:
             thumbs = {fid: _spread(kept, THUMBNAILS) for fid, kept in self._thumbs.items()}
+            table, study = self._study()
             page = render_html(
-                self._table(), title=title, settings=self.settings, run=run, thumbnails=thumbs
+                table, title=title, settings=self.settings, run=run, thumbnails=thumbs, study=study
             )
         write_atomic(self.path, page.encode("utf-8"))
 

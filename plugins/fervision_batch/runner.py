@@ -20,6 +20,7 @@ from fervision.options import OptionError
 from fervision.outputs import prepare_folder
 from fervision.spec import PipelineSpec
 
+from .coder_files import check_coders, coder_paths, write_coder_files
 from .inputs import find_videos, output_names
 from .outputs import (
     CSV,
@@ -48,6 +49,7 @@ from .worker import (
     VIDEO_SOURCE,
     Job,
     Result,
+    job_settings,
 )
 
 ENGINES = ("local", "ray")
@@ -116,6 +118,16 @@ def _frame_total(jobs: list[Job]) -> int | None:
     return total or None
 
 
+def check_parts(videos, options: dict) -> None:
+    """``--start``/``--end`` checked against every video's length before any work (an
+    OptionError, exit 2, naming the video)."""
+    from fervision.pipeline import open_source
+
+    if "start" in options or "end" in options:
+        for video in videos:
+            open_source(f"{VIDEO_SOURCE}:{video}", **options)  # checks; opens nothing
+
+
 def make_engine(
     engine: str,
     spec: PipelineSpec,
@@ -144,8 +156,14 @@ def run_batch(
     overwrite: bool = False,
     retry_failed: bool = False,
     echo=print,
+    participants: str = "",
+    coders=(),
+    events: str | None = None,
 ) -> BatchReport:
-    """Process every video in ``inputs`` into ``out_dir``; see the module docstring."""
+    """Process every video in ``inputs`` into ``out_dir``; see the module docstring.
+    ``participants`` (e.g. "a=left,b=right", "auto:2") fills each CSV's participant column.
+    ``coders``: sinks (``eaf``, ``boris``, ``states``) whose file each video also gets from its
+    CSV (the video linked, ``events`` added); a skipped video gets those it lacks."""
     if engine not in ENGINES:
         raise FervisionError(f"unknown engine {engine!r}; known engines: {', '.join(ENGINES)}")
     if workers is not None and workers < 1:
@@ -155,18 +173,21 @@ def run_batch(
 
         _import_ray()  # the one-line install hint before any work
     spec = spec.checked(VIDEO_SOURCE)  # names and options, before any work or model load
+    check_coders(coders)
     videos = find_videos(inputs)
+    check_parts(videos, spec.options.get("source", {}))
     out = prepare_folder(out_dir)
     index = out / INDEX_NAME
     start = time.perf_counter()
+    made_by = job_settings(spec, participants)  # a video made otherwise is processed again
     jobs, rows, todo = [], [], []
     for video, name in zip(videos, output_names(videos)):
-        job = Job.for_video(video, name)
+        job = Job.for_video(video, name, participants)
         paths = output_paths(out, name)
         remove_partials(paths)
         summary = None
         if not overwrite:
-            summary = completed_summary(paths, job.size, job.mtime_ns, spec.settings())
+            summary = completed_summary(paths, job.size, job.mtime_ns, made_by)
         failed_before = None
         if not (overwrite or retry_failed):
             failed_before = recorded_failure(failure_path(out, name), job.size, job.mtime_ns)
@@ -191,6 +212,7 @@ def run_batch(
                     float(run.get("seconds") or 0),
                 )
             )
+            _coder_files(rows[-1], job, coder_paths(out, name, coders), paths[CSV], events, True)
         else:
             rows.append(_row(job, paths, "pending"))
             todo.append(len(jobs))
@@ -199,14 +221,28 @@ def run_batch(
     write_index(index, rows)
     if todo:
         _process(
-            report, [jobs[i] for i in todo], todo, out, spec, engine, workers, ray_address, echo
-        )
+            report, [jobs[i] for i in todo], todo, out, spec, engine, workers, ray_address, echo,
+            (coders, events),
+        )  # fmt: skip
     report.seconds = time.perf_counter() - start
     report.counts = {s: sum(r["status"] == s for r in rows) for s in (DONE, "skipped", FAILED)}
     return report
 
 
-def _process(report, jobs, positions, out, spec, engine_name, workers, ray_address, echo):
+def _coder_files(row: dict, job: Job, paths, csv_path, events, missing_only=False) -> None:
+    """Write the video's coders' files (only those missing, for a skipped video); a failure
+    marks the video failed (not remembered: a rerun tries again)."""
+    if missing_only:
+        paths = {kind: path for kind, path in paths.items() if not path.exists()}
+    try:
+        write_coder_files(paths, csv_path, job.source, events or "")
+    except (FervisionError, OSError) as exc:
+        row.update(status=FAILED, reason=f"its coders' files: {exc}")
+
+
+def _process(report, jobs, positions, out, spec, engine_name, workers, ray_address, echo, coders):
+    """Run ``jobs`` on the engine; ``coders``: (sink names, events) of each video's coders'
+    files."""
     from tqdm import tqdm
 
     rows = report.rows
@@ -249,6 +285,8 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
             rows[pos] = _done_row(job, paths, DONE, result.frames, result.faces, result.seconds)
             if result.worker_deaths:
                 rows[pos]["reason"] = f"done on try {result.worker_deaths + 1}: a worker died"
+            _coder_files(rows[pos], job, coder_paths(out, job.name, coders[0]), paths[CSV],
+                         coders[1])  # fmt: skip
             report.frames += result.frames
         elif result.status == CANCELLED:
             rows[pos] = _row(job, paths, "interrupted")

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fervision import csvsafe
 from fervision.errors import FervisionError
 from fervision.options import OptionError
 from fervision.participants import Participants, TrackStats, group_tracks, parse_participants
@@ -66,7 +67,7 @@ class Run:
         if not self.path.is_file():
             raise FervisionError(f"CSV file not found: {self.path}")
         with open(self.path, newline="", encoding="utf-8") as f:
-            header = next(csv.reader(f), [])
+            header = next(csvsafe.reader(f), [])
         if "frame" not in header or "face_id" not in header:
             raise FervisionError(f"{self.path} is not an emotion CSV from fervision run")
         self.labels = tuple(c[2:] for c in header if c.startswith("p_"))
@@ -121,7 +122,7 @@ class Run:
 
     def _faces(self, with_empty: bool = False) -> Iterator[Face]:
         with open(self.path, newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
+            reader = csvsafe.reader(f)
             header = next(reader)
             col = {name: i for i, name in enumerate(header)}
             p_cols = [col[f"p_{label}"] for label in self.labels]
@@ -430,7 +431,7 @@ def write_table(path, rows, columns) -> int:
     """Write ``rows`` (an iterable, written as it comes) as CSV; the number written."""
     count = 0
     with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, columns, extrasaction="ignore", lineterminator="\n")
+        writer = csvsafe.DictWriter(f, columns, extrasaction="ignore", lineterminator="\n")
         writer.writeheader()
         for row in rows:
             writer.writerow(row)

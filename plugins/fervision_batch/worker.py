@@ -41,17 +41,25 @@ PER_VIDEO_STAGES = ("tracker", "smoother")
 
 @dataclass(frozen=True)
 class Job:
-    """One video to process: where it is, its output name, and its size and mtime."""
+    """One video to process: where it is, its output name, its size and mtime, and who is
+    who in it (``--participants``, for its CSV's participant column; "" for none)."""
 
     source: str
     name: str
     size: int
     mtime_ns: int
+    participants: str = ""
 
     @classmethod
-    def for_video(cls, path: Path, name: str) -> Job:
+    def for_video(cls, path: Path, name: str, participants: str = "") -> Job:
         stat = path.stat()
-        return cls(str(path), name, stat.st_size, stat.st_mtime_ns)
+        return cls(str(path), name, stat.st_size, stat.st_mtime_ns, participants)
+
+
+def job_settings(spec: PipelineSpec, participants: str = "") -> dict[str, str]:
+    """What made a video's outputs, as its summary and report list them: the stages and
+    options, and the participants (another value processes the video again)."""
+    return {**spec.settings(), **({"participants": participants} if participants else {})}
 
 
 @dataclass
@@ -174,16 +182,20 @@ class VideoWorker:
 
         csv_path = scratch / "emotions.csv"
         started_at = time.time()
-        stages = self.spec.settings()
+        stages = job_settings(self.spec, job.participants)
         html = ReportSink(
             scratch / "report.html",
             title=Path(job.source).name,
             settings={"source": job.source, **stages},
+            csv=csv_path,
+            participants=job.participants,
         )
+        who = {"participants": job.participants} if job.participants else {}
+        csv_sink = get_registry().build("sink", "csv", path=str(csv_path), **who)
         pipeline = Pipeline.from_spec(
             self.spec,
             f"{VIDEO_SOURCE}:{source}",
-            sinks=[get_registry().build("sink", "csv", path=str(csv_path)), html],
+            sinks=[csv_sink, html],
             **self._stages,
         )
         with closing(pipeline.frames()) as frames:

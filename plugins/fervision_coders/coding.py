@@ -13,6 +13,7 @@ import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fervision import csvsafe
 from fervision.errors import FervisionError
 
 DEFAULT_FRAME_INTERVAL = 1 / 30
@@ -135,7 +136,7 @@ def read_run_csv(path) -> Coding:
         raise FervisionError(f"CSV file not found: {path}")
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.reader(f)
+            reader = csvsafe.reader(f)
             header = next(reader, None) or []
             missing = [c for c in ("frame", "timestamp_s", "face_id", "label") if c not in header]
             if missing:

@@ -8,6 +8,7 @@ import io
 import math
 from pathlib import Path
 
+from fervision import csvsafe
 from fervision.errors import FervisionError
 
 from .coding import Coding, Segment
@@ -19,7 +20,7 @@ COLUMNS = ["participant", "label", "onset", "offset", "duration"]
 def write_states(coding: Coding, path, events: list[Segment] = ()) -> Path:
     """Write ``coding``'s segments (then ``events``, labelled ``event:LABEL``) at ``path``."""
     text = io.StringIO(newline="")
-    out = csv.writer(text)
+    out = csvsafe.writer(text)
     out.writerow(COLUMNS)
     rows = coding.segments() + [
         Segment(e.participant, f"event:{e.label}", e.onset, e.offset) for e in events
@@ -38,7 +39,7 @@ def read_states(path) -> dict[str, list[Segment]]:
     """A state log's segments per participant (``event:`` rows left out)."""
     try:
         with open(path, newline="", encoding="utf-8") as f:
-            reader = csv.DictReader(f)
+            reader = csvsafe.DictReader(f)
             fields = reader.fieldnames or []
             rows = list(reader)
     except (OSError, UnicodeDecodeError, csv.Error) as exc:

@@ -32,6 +32,7 @@ import cv2  # noqa: E402 - after the log level, which FFmpeg reads when it first
 from fervision.errors import FervisionError  # noqa: E402
 from fervision.native import quiet_native_output  # noqa: E402
 from fervision.options import OptionError  # noqa: E402
+from fervision.timecode import seconds as in_seconds  # noqa: E402
 from fervision.types import Frame, SourceInfo, to_bgr  # noqa: E402
 
 from .paths import input_file, redact_url  # noqa: E402
@@ -67,6 +68,9 @@ class _CaptureSource:
     reconnect = 0
     #: Opening may wait long on the network: done on a helper thread, so Ctrl-C is heard.
     slow_open = False
+    #: The part of a file to read, in its own seconds: from ``start``, before ``end``.
+    start = 0.0
+    end: float | None = None
 
     def __init__(self, fps: float | None = None) -> None:
         self.fps_override = _sane_fps(fps) if fps is not None else None
@@ -83,7 +87,9 @@ class _CaptureSource:
         self._last_ts = -1.0
         self.reconnects = 0
         self.frames_missed = 0
-        self._frames_read = 0  # where a suspended file resumes
+        self._frames_read = 0  # where a suspended file resumes (counted from _seeked_to)
+        self._seeked_to = 0  # the frame a late start sought to
+        self._offset = 0.0
         self._running = threading.Event()  # cleared while suspended
         self._running.set()
 
@@ -118,6 +124,7 @@ class _CaptureSource:
                 cap = self._opened(self._open_capture, release=lambda c: c.release())
             self._cap = cap
             self._opened_at = time.perf_counter()
+            self._seeked_to = self._seek(cap) if self.start else 0
             first = self._opened(self._read_first)
         except KeyboardInterrupt:  # the helper releases what it opens or reads from now on
             self._close_within(0)
@@ -142,6 +149,9 @@ class _CaptureSource:
         if not self.live:
             n = cap.get(cv2.CAP_PROP_FRAME_COUNT)
             count = int(n) if math.isfinite(n) and n > 0 else None
+            if count and (self.start or self.end is not None):  # the part's frames
+                last = min(count, math.ceil(self.end * fps)) if self.end is not None else count
+                count = max(1, last - round(self.start * fps))
         self.info = SourceInfo(
             source_id=self.source_id,
             width=int(image.shape[1]),
@@ -149,11 +159,14 @@ class _CaptureSource:
             fps=float(fps),
             frame_count=count,
             live=self.live,
-            media_path=self._media_path() if self.fps_override is None else None,
+            # a part's sound would start at the file's start, out of step: none is copied
+            media_path=self._media_path() if self.fps_override is None and not self.start else None,
             video=True,
         )
         self._use_msec = self.fps_override is None
         self._last_ts = -1.0
+        first_frame = self._seeked_to + self._frames_read - 1 if self.start else 0
+        self._offset = first_frame / fps  # index / fps counts from the part's first frame
         return self.info
 
     def frames(self):
@@ -193,10 +206,13 @@ class _CaptureSource:
             image, msec, captured_at = item
             item = None
             last_good = captured_at
+            timestamp = self._timestamp(index, msec, captured_at)
+            if self.end is not None and timestamp >= self.end:
+                return  # the end of the part
             yield Frame(
                 image=to_bgr(image),
                 index=index,
-                timestamp=self._timestamp(index, msec, captured_at),
+                timestamp=timestamp,
                 source_id=self.source_id,
                 captured_at=captured_at,
             )
@@ -271,8 +287,8 @@ class _CaptureSource:
             if self._cap is None and not self._closing:
                 with quiet_native_output():
                     cap = self._open_capture()
-                if not self.live and self._frames_read:
-                    cap.set(cv2.CAP_PROP_POS_FRAMES, self._frames_read)
+                if not self.live and (self._frames_read or self._seeked_to):
+                    cap.set(cv2.CAP_PROP_POS_FRAMES, self._seeked_to + self._frames_read)
                 self._cap = cap
         self._running.set()
 
@@ -345,14 +361,23 @@ class _CaptureSource:
         deadline = time.perf_counter() + (self.stall_timeout if self.live else 0)
         while True:
             item = self._read()
+            if item is not None and self.start and _early(item[1], self.start):
+                continue  # a seek that landed before the start: decode on to it
             if item is not None or time.perf_counter() >= deadline:
                 return item
             time.sleep(0.02)
 
+    def _seek(self, cap) -> int:
+        """Go to the part's start without decoding what comes before it (the decoder jumps to
+        the key frame before it); the frame it is at."""
+        cap.set(cv2.CAP_PROP_POS_MSEC, self.start * 1000.0)
+        position = cap.get(cv2.CAP_PROP_POS_FRAMES)
+        return int(position) if math.isfinite(position) and position > 0 else 0
+
     def _timestamp(self, index: int, msec, captured_at: float) -> float:
         if self.live:
             return max(0.0, captured_at - self._opened_at)
-        ts = index / self.info.fps
+        ts = self._offset + index / self.info.fps
         if self._use_msec:
             sane = (
                 msec is not None
@@ -366,6 +391,11 @@ class _CaptureSource:
                 self._use_msec = False  # once the decoder's clock misbehaves, count frames
         self._last_ts = ts
         return ts
+
+
+def _early(msec, start: float) -> bool:
+    """Whether a frame at ``msec`` comes before ``start`` (seconds; half a ms of slack)."""
+    return msec is not None and math.isfinite(msec) and msec / 1000.0 < start - 0.0005
 
 
 def _quietly(open_capture):
@@ -431,14 +461,26 @@ class VideoSource(_CaptureSource):
     Args:
         path: the file.
         fps: override the frame rate the file declares (timestamps, output video).
+        start: read from this time on (seconds, MM:SS(.s) or HH:MM:SS(.s)); sought to, not
+            decoded up to. Timestamps stay the file's.
+        end: stop before this time (the same forms).
     """
 
     live = False
 
-    def __init__(self, path=None, *, fps: float | None = None) -> None:
+    def __init__(
+        self,
+        path=None,
+        *,
+        fps: float | None = None,
+        start: float | str | None = None,
+        end: float | str | None = None,
+    ) -> None:
         super().__init__(fps)
         self.path = input_file(path, "video")
         self.source_id = str(self.path)
+        if start is not None or end is not None:
+            self.start, self.end = part_of(self.path, start, end, self.fps_override)
 
     def _what(self) -> str:
         return f"video {self.path}"
@@ -459,6 +501,27 @@ class VideoSource(_CaptureSource):
 
     def _no_first_frame(self) -> FervisionError:
         return FervisionError(f"cannot decode video {self.path}: no frame could be read")
+
+
+def part_of(path, start, end, fps: float | None = None) -> tuple[float, float | None]:
+    """``start`` and ``end`` in seconds, checked against each other and the file's length
+    (from its header: cheap); a one-line OptionError when the part is empty or past the end."""
+    first = in_seconds(start, "--start") if start is not None else 0.0
+    last = in_seconds(end, "--end") if end is not None else None
+    if last is not None and last <= first:
+        raise OptionError(f"--end {last:g} s is not after --start {first:g} s")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        count, rate = cap.get(cv2.CAP_PROP_FRAME_COUNT), fps or _sane_fps(cap.get(cv2.CAP_PROP_FPS))
+    finally:
+        cap.release()
+    if not (rate and math.isfinite(count) and count > 0):
+        return first, last  # a length the header does not give: the part ends where it ends
+    length = count / rate  # the header's count may be an estimate: a frame of slack
+    for flag, value, limit in (("--start", first, length), ("--end", last, length + 1 / rate)):
+        if value is not None and value >= limit:
+            raise OptionError(f"{flag} {value:g} s is past the end of {path} ({length:.2f} s long)")
+    return first, last
 
 
 def _looks_like_video(path) -> bool:

@@ -16,6 +16,7 @@ from pathlib import Path
 import cv2
 
 from fervision.errors import FervisionError
+from fervision.options import OptionError
 from fervision.outputs import check_not_input, check_writable, same_file
 from fervision.types import Frame, SourceInfo, to_bgr
 
@@ -31,12 +32,15 @@ class ImageSink:
 
     Args:
         path: an image file (``.jpg``, ``.png``...) for a photo, or a folder for many frames.
-        max_frames: frames the run stops after; 1 lets one image file take a video's first.
+        max_frames: frames the run stops after (for every output); 1 lets one image file
+            take a video's first.
     """
 
     def __init__(self, path=None, max_frames: int | None = None) -> None:
         if path is None or str(path) == "":
             raise FervisionError("image path not given")
+        if max_frames is not None and (type(max_frames) is not int or max_frames < 1):
+            raise OptionError(f"invalid max_frames {max_frames!r} for image {path}: give 1 or more")
         self.folder = is_folder_path(path)
         if self.folder:
             self.path = Path(os.path.expanduser(str(path)))
