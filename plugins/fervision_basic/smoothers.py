@@ -63,6 +63,8 @@ class EmaSmoother:
         dwell: least seconds a label stays shown (unless another class leads by ``urgent``).
         urgent: a lead that replaces the label before ``dwell`` has passed.
         settle: seconds a new track's label in video follows its average freely.
+        confidence: least averaged probability another class needs to replace the shown
+            label (weak evidence, however far it leads, holds the label).
     """
 
     def __init__(
@@ -73,6 +75,7 @@ class EmaSmoother:
         dwell: float = 0.5,
         urgent: float = 0.3,
         settle: float = 0.3,
+        confidence: float = 0.0,
     ):
         self.tau = float(tau)
         self.margin = float(margin)
@@ -80,6 +83,7 @@ class EmaSmoother:
         self.dwell = float(dwell)
         self.urgent = float(urgent)
         self.settle = float(settle)
+        self.confidence = float(confidence)
         require_non_negative(
             "smoother",
             tau=self.tau,
@@ -89,6 +93,7 @@ class EmaSmoother:
             urgent=self.urgent,
             settle=self.settle,
         )
+        require_between("smoother", 0, 1, confidence=self.confidence)
         self._settle = self.settle
         self.states: dict[int, _EmaState] = {}
         self._fallback = PassThroughSmoother()
@@ -132,7 +137,8 @@ class EmaSmoother:
     def _maybe_switch(self, state: _EmaState, now: float) -> None:
         leader = int(state.probs.argmax())
         lead = state.probs[leader] - state.probs[state.label]
-        if leader == state.label or lead < self.margin:
+        weak = state.probs[leader] < self.confidence
+        if leader == state.label or lead < self.margin or weak:
             state.pending = None
             return
         if state.pending != leader:
