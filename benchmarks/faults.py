@@ -337,7 +337,8 @@ def failing_sink(work: Path) -> str:
         "run", "--source", "sample", "--csv", out, "-o", video, "--sink", "failing:10",
         code=WITH_FAILING_SINK,
     )  # fmt: skip
-    got = error_line(result, "failing sink failed at frame 10", "No space left", "--keep-going")
+    failed = "plugin 'faults' sink 'failing' failed at frame 10"
+    got = error_line(result, failed, "No space left", "--keep-going")
     check(whole_csv(out) == list(range(11)), "the CSV does not stop at frame 10")
     check(decoded_frames(video) == 11, "the video does not stop at frame 10")
     return got
@@ -351,9 +352,10 @@ def failing_sink_keep_going(work: Path) -> str:
         "--keep-going", code=WITH_FAILING_SINK,
     )  # fmt: skip
     warnings = [ln for ln in result.stderr.splitlines() if ln.startswith("warning:")]
-    check(len(warnings) == 1 and "failing sink" in warnings[0], f"warnings: {warnings}")
+    check(len(warnings) == 1 and "sink 'failing'" in warnings[0], f"warnings: {warnings}")
     check(result.returncode == 1, f"exit {result.returncode}")
-    check("stopped early: failing sink" in result.stdout, "the summary hides the failure")
+    shown = "stopped early: plugin 'faults' sink 'failing'" in result.stdout
+    check(shown, "the summary hides the failure")
     check(whole_csv(out) == list(range(40)), "the CSV did not go on")
     return warnings[0]
 

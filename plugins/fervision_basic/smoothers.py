@@ -69,11 +69,11 @@ class EmaSmoother:
 
     def __init__(
         self,
-        tau: float = 0.2,
-        margin: float = 0.15,
-        hold: float = 0.1,
-        dwell: float = 0.5,
-        urgent: float = 0.3,
+        tau: float = 0.35,
+        margin: float = 0.2,
+        hold: float = 0.15,
+        dwell: float = 0.8,
+        urgent: float = 0.5,
         settle: float = 0.3,
         confidence: float = 0.0,
     ):

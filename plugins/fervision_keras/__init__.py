@@ -1,4 +1,4 @@
-"""fervision's Keras emotion classifier and its train, evaluate, ensemble and average commands."""
+"""fervision's Keras emotion classifier and its commands (train, evaluate, calibrate, ...)."""
 
 import os
 
@@ -19,9 +19,10 @@ def register_stages(registry):
 
 @hookimpl
 def register_commands(cli):
-    from .commands import average, ensemble, evaluate, train
+    from .commands import average, calibrate, ensemble, evaluate, train
 
     cli.add_command(train)
     cli.add_command(evaluate)
+    cli.add_command(calibrate)
     cli.add_command(ensemble)
     cli.add_command(average)

@@ -6,6 +6,7 @@ the plain (and mirrored) training images instead, they fit real faces better.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,7 @@ def average_weights(paths: list[str | Path]):
                 "(average snapshots of one run, or use `fervision ensemble`)"
             )
     model.set_weights([np.mean(ws, axis=0) for ws in zip(*weights)])
-    return model, metadata
+    return model, replace(metadata, temperature=1.0)  # new weights: `fervision calibrate` them
 
 
 def recalibrate_batch_norm(

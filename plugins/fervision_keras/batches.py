@@ -62,6 +62,38 @@ def erase_mouths(x: np.ndarray, probability: float, rng: np.random.Generator) ->
         x[i, y0:y1, x0:x1] = rng.random((y1 - y0, x1 - x0) + x.shape[3:])
 
 
+#: Where a speaking mouth is pasted, as shares of the face (top, bottom, left, right); the
+#: paste fades out over ``SWAP_FEATHER`` pixels.
+SWAP_REGION = (0.62, 0.97, 0.2, 0.8)
+SWAP_FEATHER = 2.0
+
+
+def _swap_mask(h: int, w: int) -> np.ndarray:
+    import cv2
+
+    top, bottom, left, right = (round(s * z) for s, z in zip(SWAP_REGION, (h, h, w, w)))
+    mask = np.zeros((h, w), np.float32)
+    mask[top:bottom, left:right] = 1
+    return cv2.GaussianBlur(mask, (0, 0), SWAP_FEATHER)
+
+
+def swap_mouths(faces: np.ndarray, donors: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Each face (uint8, n x h x w) with the open mouth of a random donor face pasted in,
+    matched to its own mouth's brightness and contrast: speech on a face that keeps its
+    expression (what a talking face looks like to a model trained on still faces)."""
+    n, h, w = faces.shape[:3]
+    mask = _swap_mask(h, w)
+    inside = mask > 0.5
+    out = faces.reshape(n, h, w).astype(np.float32)
+    picks = rng.integers(0, len(donors), n)
+    for i in range(n):
+        donor = donors[picks[i]].reshape(h, w).astype(np.float32)
+        own, theirs = out[i][inside], donor[inside]
+        donor = (donor - theirs.mean()) / (theirs.std() + 1e-3) * (own.std() + 1e-3) + own.mean()
+        out[i] = out[i] * (1 - mask) + donor * mask
+    return np.clip(out, 0, 255).astype(np.uint8).reshape(faces.shape)
+
+
 def face_batches(
     images: np.ndarray,
     targets: np.ndarray,
@@ -74,10 +106,15 @@ def face_batches(
     erasing: float = 0.0,
     mouth_erasing: float = 0.0,
     workers: int = 2,
+    mouth_swap: float = 0.0,
+    swap_donors: np.ndarray | None = None,
+    swap_exempt: np.ndarray | None = None,
 ):
     """A Keras ``PyDataset`` of (faces 0..1, targets[, weights]); ``seed`` shuffles and
     augments each epoch the same way on any machine (a resumed run sees what it would have
-    seen); ``workers`` threads prepare batches ahead of training."""
+    seen); ``workers`` threads prepare batches ahead of training. ``mouth_swap``: the share
+    of faces (those not in ``swap_exempt``, a boolean per image) given the mouth of one of
+    ``swap_donors`` (uint8 faces), their targets kept."""
     import keras
 
     class FaceBatches(keras.utils.PyDataset):
@@ -98,7 +135,16 @@ def face_batches(
 
         def __getitem__(self, index):
             pick = self.order[index * batch_size : (index + 1) * batch_size]
-            x = images[pick].astype(np.float32)[..., None] / 255.0
+            faces = images[pick]
+            if seed is not None and mouth_swap and swap_donors is not None and len(swap_donors):
+                rng = self._rng(index, 1)
+                chosen = rng.random(len(pick)) < mouth_swap
+                if swap_exempt is not None:
+                    chosen &= ~swap_exempt[pick]
+                if chosen.any():
+                    faces = faces.copy()
+                    faces[chosen] = swap_mouths(faces[chosen], swap_donors, rng)
+            x = faces.astype(np.float32)[..., None] / 255.0
             y = targets[pick]
             w = None if sample_weights is None else sample_weights[pick]
             if seed is not None and (augment or mixup or erasing or mouth_erasing):

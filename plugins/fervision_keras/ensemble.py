@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from fervision.errors import FervisionError
@@ -39,4 +40,5 @@ def combine(paths: list[str | Path]):
         renamed = keras.Model(member.inputs[0], member.outputs[0], name=f"member_{i}")
         outputs.append(renamed(face))  # nested models need distinct names
     average = keras.layers.Average(name="emotion")(outputs)
-    return keras.Model(face, average, name="fervision_ensemble"), metadata
+    uncalibrated = replace(metadata, temperature=1.0)  # a new model: `fervision calibrate` it
+    return keras.Model(face, average, name="fervision_ensemble"), uncalibrated

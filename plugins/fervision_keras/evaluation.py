@@ -68,6 +68,14 @@ def format_report(metrics: dict) -> str:
             f"{name:<10} {s['precision']:>9.3f} {s['recall']:>7.3f} {s['f1']:>7.3f} "
             f"{s['support']:>8d}"
         )
+    calibration = metrics.get("calibration")
+    if calibration:
+        lines += [
+            "",
+            f"calibration  ECE ({calibration['bins']} bins) {calibration['ece_before']:.4f} at "
+            f"temperature 1, {calibration['ece_after']:.4f} at the model's "
+            f"{calibration['temperature']:g}",
+        ]
     return "\n".join(lines)
 
 
@@ -127,7 +135,10 @@ def plot_history(history: dict, path: Path) -> None:
 
 
 def write_report(metrics: dict, out_dir: Path, stem: str = "test") -> dict[str, Path]:
-    """Write ``<stem>_report.txt``, ``<stem>_report.json`` and ``<stem>_confusion.png``."""
+    """Write ``<stem>_report.txt``, ``<stem>_report.json``, ``<stem>_confusion.png`` and,
+    with calibration metrics, ``<stem>_reliability.png``."""
+    from .calibration import plot_reliability
+
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {
         "text": out_dir / f"{stem}_report.txt",
@@ -137,4 +148,7 @@ def write_report(metrics: dict, out_dir: Path, stem: str = "test") -> dict[str, 
     paths["text"].write_text(format_report(metrics) + "\n")
     paths["json"].write_text(json.dumps(metrics, indent=2) + "\n")
     plot_confusion(metrics, paths["confusion"])
+    if "calibration" in metrics:
+        paths["reliability"] = out_dir / f"{stem}_reliability.png"
+        plot_reliability(metrics["calibration"], paths["reliability"])
     return paths

@@ -18,6 +18,7 @@ import numpy as np
 from fervision.errors import FervisionError
 from fervision.native import quiet_native_output
 
+from .calibration import apply_temperature
 from .lighting import DEFAULT_EQUALIZE_BELOW, equalized, flat_faces
 from .model_io import ModelMetadata, load_model, read_metadata, require_train_extra
 
@@ -55,6 +56,7 @@ class Predictor:
         self.labels = tuple(metadata.labels)
         self.flip_average = metadata.flip_average if flip_average is None else flip_average
         self.equalize_below = float(equalize_below)
+        self.temperature = float(metadata.temperature)
 
     @classmethod
     def from_path(
@@ -78,8 +80,9 @@ class Predictor:
         raise NotImplementedError
 
     def __call__(self, crops: np.ndarray) -> np.ndarray:
-        """Probabilities (N, classes) for uint8 crops shaped (N, size, size[, channels]);
-        a flat face's are averaged with its equalized copy's (see ``lighting``)."""
+        """Calibrated probabilities (N, classes) for uint8 crops shaped (N, size, size[,
+        channels]); a flat face's are averaged with its equalized copy's (see ``lighting``),
+        then the model's temperature applies (``calibration``)."""
         n = len(crops)
         if n == 0:
             return np.zeros((0, len(self.labels)), np.float32)
@@ -100,7 +103,7 @@ class Predictor:
             probs = (probs[:half] + probs[half:]) / 2
         if len(flat):
             probs[flat] = (probs[flat] + probs[n:]) / 2
-        return probs[:n]
+        return apply_temperature(probs[:n], self.temperature)
 
     def predict_all(self, images: np.ndarray, batch_size: int = 256) -> np.ndarray:
         """Probabilities for a large array of crops, in batches."""

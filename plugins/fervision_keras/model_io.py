@@ -43,6 +43,7 @@ class ModelMetadata:
     offset: float = 0.0  # added after scaling
     margin: float = 0.1  # fraction of the face box added on each side before cropping
     flip_average: bool = True  # average predictions of the face and its mirror image
+    temperature: float = 1.0  # the calibration: probabilities as if logits were divided by it
 
     def to_json(self) -> str:
         return json.dumps({**asdict(self), "labels": list(self.labels)}, indent=2)
@@ -63,6 +64,21 @@ def save_model(model, path: str | Path, metadata: ModelMetadata) -> Path:
         archive.writestr(METADATA_NAME, metadata.to_json())
     os.replace(tmp, path)
     return path
+
+
+def write_metadata(path: str | Path, metadata: ModelMetadata, out: str | Path | None = None):
+    """The model file at ``path`` written to ``out`` (default: in place, atomically) with
+    ``metadata`` instead of its own; the weights are copied as they are."""
+    path, out = Path(path), Path(out or path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.stem + ".partial.keras")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as copy:
+        for item in source.infolist():
+            if item.filename != METADATA_NAME:
+                copy.writestr(item, source.read(item.filename))
+        copy.writestr(METADATA_NAME, metadata.to_json())
+    os.replace(tmp, out)
+    return out
 
 
 def read_metadata(path: str | Path) -> ModelMetadata:

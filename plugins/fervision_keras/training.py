@@ -41,6 +41,7 @@ class TrainConfig:
     mixup: float = 0.0  # mixup's Beta(a, a) parameter; 0 = off
     erasing: float = 0.0  # share of faces given a random erased patch
     mouth_erasing: float = 0.0  # share of faces whose mouth is erased
+    mouth_swap: float = 0.0  # share of faces (not surprise) given a surprised face's open mouth
     swa_from: float = 0.0  # average the weights of every epoch after this share of the run
     teachers: tuple[str, ...] = ()  # models (or their saved predictions) to distil
     distill: float = 0.5  # weight of the teachers' predictions in the targets
@@ -238,6 +239,18 @@ def _replace(path: Path, write) -> None:
     os.replace(tmp, path)
 
 
+def _swap_options(config: TrainConfig, train_set: ImageSet) -> dict:
+    """What ``face_batches`` needs to paste speaking mouths: surprised faces lend theirs."""
+    if not config.mouth_swap or "surprise" not in config.classes:
+        return {}
+    surprised = train_set.labels == config.classes.index("surprise")
+    return {
+        "mouth_swap": config.mouth_swap,
+        "swap_donors": train_set.images[surprised],
+        "swap_exempt": surprised,
+    }
+
+
 def _build(config: TrainConfig, precision: str = "float32"):
     """The network of ``config`` in ``precision`` (float32 ships; training may mix)."""
     import keras
@@ -414,6 +427,7 @@ def train(
         mixup=config.mixup,
         erasing=config.erasing,
         mouth_erasing=config.mouth_erasing,
+        **_swap_options(config, train_set),
     )
     validation = face_batches(val_set.images, one_hot(val_set.labels, classes), 256)
     try:
