@@ -406,29 +406,46 @@ def _bad_option(*args, option: str, status: int = 2) -> Callable[[Path], str]:
 
 
 for _name, _args, _option in (
-    ("--max-frames -5", ("run", "--max-frames", "-5"), "--max-frames"),
-    ("--max-frames 0", ("run", "--max-frames", "0"), "--max-frames"),
-    ("--fps 0", ("run", "--fps", "0"), "--fps"),
-    ("--fps 5000", ("run", "--fps", "5000"), "--fps"),
+    ("--max-frames -5", ("run", "sample", "--max-frames", "-5"), "--max-frames"),
+    ("--max-frames 0", ("run", "sample", "--max-frames", "0"), "--max-frames"),
+    ("--fps 0", ("run", "sample", "--fps", "0"), "--fps"),
+    ("--fps 5000", ("run", "sample", "--fps", "5000"), "--fps"),
     ("--camera-size big", ("run", "--source", "webcam", "--camera-size", "big"), "--camera-size"),
-    ("--detect-every 0", ("run", "--detect-every", "0"), "--detect-every"),
-    ("--reconnect on a file", ("run", "--reconnect", "2"), "--reconnect"),
+    ("--detect-every 0", ("run", "sample", "--detect-every", "0"), "--detect-every"),
+    ("--reconnect on a file", ("run", "sample", "--reconnect", "2"), "--reconnect"),
     ("batch --workers 0", ("batch", ".", "--out", "o", "--workers", "0"), "--workers"),
-    ("--fps nan", ("run", "--fps", "nan"), "not a finite number"),
-    ("-O source.fps=0", ("run", "-O", "source.fps=0"), "0 < fps"),
-    ("--tracker bogus", ("run", "--tracker", "bogus"), "unknown tracker 'bogus'"),
-    ("--sink bogus", ("run", "--sink", "bogus:x"), "unknown sink 'bogus'"),
-    ("-O detector.variant=bogus", ("run", "-O", "detector.variant=bogus"), "variant 'bogus'"),
-    ("-O classifier.backend=bogus", ("run", "-O", "classifier.backend=bogus"), "backend 'bogus'"),
-    ("vote window 0", ("run", "--smoother", "vote", "-O", "smoother.window=0"), "window"),
-    ("tracker high_score 5", ("run", "-O", "tracker.high_score=5"), "from 0 to 1, not 5"),
-    ("classifier lift nan", ("run", "-O", "classifier.lift=nan"), "lift must be"),
+    ("--fps nan", ("run", "sample", "--fps", "nan"), "not a finite number"),
+    ("-O source.fps=0", ("run", "sample", "-O", "source.fps=0"), "0 < fps"),
+    ("--tracker bogus", ("run", "sample", "--tracker", "bogus"), "unknown tracker 'bogus'"),
+    ("--sink bogus", ("run", "sample", "--sink", "bogus:x"), "unknown sink 'bogus'"),
+    (
+        "-O detector.variant=bogus",
+        ("run", "sample", "-O", "detector.variant=bogus"),
+        "variant 'bogus'",
+    ),
+    (
+        "-O classifier.backend=bogus",
+        ("run", "sample", "-O", "classifier.backend=bogus"),
+        "backend 'bogus'",
+    ),
+    ("vote window 0", ("run", "sample", "--smoother", "vote", "-O", "smoother.window=0"), "window"),
+    ("tracker high_score 5", ("run", "sample", "-O", "tracker.high_score=5"), "from 0 to 1, not 5"),
+    ("classifier lift nan", ("run", "sample", "-O", "classifier.lift=nan"), "lift must be"),
+    ("no source", ("run", "--csv", "e.csv"), "no source"),
+    ("--report without .html", ("run", "sample", "--report", "r"), "does not end in .html"),
 ):
     case(_name)(_bad_option(*_args, option=_option))
 
 case("--sink csv and --csv on one file")(
     _bad_option(
-        "run", "--csv", "e.csv", "--sink", "csv:e.csv", option="name the same file", status=1
+        "run",
+        "sample",
+        "--csv",
+        "e.csv",
+        "--sink",
+        "csv:e.csv",
+        option="name the same file",
+        status=1,
     )
 )
 

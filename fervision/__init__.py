@@ -13,12 +13,17 @@ __version__ = "0.1.0"
 
 #: Each public name and the module it comes from, imported on first use.
 _NAMES = {
+    "Analyzer": "analyzer",
     "Face": "types",
     "FervisionError": "errors",
     "Frame": "types",
     "Pipeline": "pipeline",
     "PipelineSpec": "spec",
+    "PluginError": "errors",
+    "SinkFailed": "errors",
+    "SinkNotClosed": "errors",
     "SourceInfo": "types",
+    "StageFailed": "errors",
     "StageNotFound": "errors",
     "StopPipeline": "errors",
     "Summary": "pipeline",

@@ -12,7 +12,7 @@ from dataclasses import replace
 
 import click
 
-from .cli_options import SIZE, FiniteRange, pipeline_spec
+from .cli_options import SIZE, FiniteRange, pipeline_spec, suffixed
 from .errors import (
     FervisionError,
     PluginError,
@@ -23,7 +23,7 @@ from .errors import (
 )
 from .interrupts import interrupt_seen, raise_interrupt
 from .options import OptionError
-from .outputs import check_distinct
+from .outputs import check_distinct, make_folders
 from .plugins import (
     call_hook,
     get_plugin_manager,
@@ -40,6 +40,8 @@ EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
 #: ``--output`` suffixes written as images (by the ``image`` sink); others are videos.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+#: ``--output`` suffixes the ``video`` sink writes.
+VIDEO_SUFFIXES = frozenset({".mp4", ".m4v", ".mov", ".mkv", ".avi"})
 
 log = logging.getLogger("fervision")
 
@@ -88,7 +90,7 @@ def _stage_lines(entry: StageEntry) -> list[str]:
         return lines + [f"        ({str(exc).removeprefix(entry.title + ' ')})"]
     for option in accepted.options:
         lines.append(f"        {option.describe()}" + (f"  {option.help}" if option.help else ""))
-        if problem := option.default_problem():
+        if problem := option.text_problem() or option.default_problem():
             lines.append(f"          (a mistake in the stage: {problem})")
     if accepted.takes_any:
         lines.append("        (other options are passed on)")
@@ -143,20 +145,24 @@ def _window(
 
 
 @cli.command()
+@click.argument("source_arg", metavar="[SOURCE]", required=False)
 @click.option(
     "--source",
+    "--input",
     "-s",
-    default="sample",
-    show_default=True,
-    help="sample, webcam, webcam:N, a video file, an image, a folder of images, "
-    "or an rtsp:// / http:// stream.",
+    help="The same as SOURCE: a video file, an image, a folder of images, webcam, webcam:N, "
+    "an rtsp:// / http:// stream, or sample (the built-in demo face).",
 )
 @pipeline_spec
-@click.option("--csv", "csv_path", type=click.Path(), help="Write an emotion CSV log here.")
+@click.option(
+    "--csv", "csv_path", type=click.Path(), callback=suffixed(".csv"),
+    help="Write an emotion CSV log here (.csv).",
+)  # fmt: skip
 @click.option(
     "--output",
     "-o",
     type=click.Path(),
+    callback=suffixed(*VIDEO_SUFFIXES, *IMAGE_SUFFIXES, folder=True),
     help="Write the annotated video (.mp4, .avi...), image (.jpg, .png: a photo) or "
     "images (a folder, FOLDER/: one a frame) here.",
 )
@@ -164,13 +170,21 @@ def _window(
     "--report",
     "report_path",
     type=click.Path(),
-    help="Write an HTML report here: per face a timeline, emotion shares and thumbnails.",
+    callback=suffixed(".html", ".htm"),
+    help="Write an HTML report here (.html): per face a timeline, emotion shares and thumbnails.",
 )
-@click.option("--eaf", type=click.Path(), help="Write an ELAN file here: a tier per participant.")
-@click.option("--boris", type=click.Path(), help="Write a BORIS project here, to check the codes.")
 @click.option(
-    "--states", type=click.Path(), help="Write a state log here: participant, label, onset, offset."
-)
+    "--eaf", type=click.Path(), callback=suffixed(".eaf"),
+    help="Write an ELAN file here (.eaf): a tier per participant.",
+)  # fmt: skip
+@click.option(
+    "--boris", type=click.Path(), callback=suffixed(".boris"),
+    help="Write a BORIS project here (.boris), to check the codes.",
+)  # fmt: skip
+@click.option(
+    "--states", type=click.Path(), callback=suffixed(".csv"),
+    help="Write a state log here (.csv): participant, label, onset, offset.",
+)  # fmt: skip
 @click.option(
     "--display/--no-display",
     default=None,
@@ -235,11 +249,13 @@ def _window(
     "--segments",
     "segments_path",
     type=click.Path(),
+    callback=suffixed(".csv"),
     help="Write the per-segment (per participant) table here (whole video without --events).",
 )
 @click.option(
     "--per-second",
     type=click.Path(),
+    callback=suffixed(".csv"),
     help="Write a table of each second per participant (or face) here.",
 )
 @click.option(
@@ -249,6 +265,7 @@ def _window(
     "(default: stop the run, every other output closed and valid).",
 )
 def run(
+    source_arg,
     source,
     spec,
     csv_path,
@@ -274,7 +291,9 @@ def run(
     keep_going,
     sink_options,
 ):
-    """Run the pipeline on a source; write CSV, video, or show a window."""
+    """Run the pipeline on SOURCE (a video, image, folder, stream, webcam or sample); write
+    CSV, video, report, or show a window. A missing output folder is created."""
+    source = _the_source(source_arg, source)
     coder_files = {"eaf": eaf, "boris": boris, "states": states}  # the coders' tools' files
     tables = {"per_second": per_second, "segments": segments_path, "events": events}
     for flag, value in [("--participants", participants), *tables.items()]:
@@ -334,6 +353,7 @@ def run(
     paths += [("--per-second", per_second), ("--segments", segments_path)]
     paths += [(f"--{name}", path) for name, path in coder_files.items()]
     check_distinct(paths + [(f"--sink {n}", sink_path(s)) for n, s in zip(sinks, extra_sinks)])
+    make_folders(paths)  # as batch and report do
     built_sinks = []
     if csv_path:
         who = {"participants": participants} if participants else {}
@@ -387,6 +407,10 @@ def run(
         for label, path in named:
             click.echo(f"{label}: {path}")
 
+    def describe() -> str:
+        """The summary, naming the source."""
+        return f"{pipeline.summary.describe()}\nsource: {source}"
+
     bar = None
     try:
         with closing(pipeline.frames(max_frames)) as frames:
@@ -404,7 +428,7 @@ def run(
             bar.close()
         pipeline.summary.interrupted = True
         if pipeline.summary.frames:
-            click.echo(pipeline.summary.describe())
+            click.echo(describe())
             say_outputs()
         else:
             click.echo("interrupted before the first frame: nothing written", err=True)
@@ -413,7 +437,7 @@ def run(
         if bar is not None:
             bar.close()
         if pipeline.summary.frames:
-            click.echo(pipeline.summary.describe())
+            click.echo(describe())
             if isinstance(exc, SinkNotClosed):  # the others are whole
                 say_outputs(failed=exc.sink)
             elif not isinstance(exc, SinkFailed):  # the outputs hold every frame up to here
@@ -423,7 +447,7 @@ def run(
         raise
     if bar is not None:
         bar.close()
-    click.echo(pipeline.summary.describe())
+    click.echo(describe())
     say_outputs()
     for sink in built_sinks:  # a sink's text for the terminal (the per-segment table)
         for line in getattr(sink, "lines", ()):
@@ -478,6 +502,18 @@ def _add_plugin_commands() -> None:
                 owners[name] = f"plugin {plugin!r}"
         added[plugin] = sorted(mine)
     cli.plugin_commands = added
+
+
+def _the_source(argument: str | None, option: str | None) -> str:
+    """The source, given as SOURCE or ``--source`` (once); none is a usage error."""
+    if argument and option and argument != option:
+        raise click.UsageError(f"two sources, {argument} and --source {option}; give one")
+    if not (argument or option):
+        raise click.UsageError(
+            "no source: give a video, image, folder, stream or webcam (fervision run VIDEO), "
+            "or --source sample for the built-in demo"
+        )
+    return argument or option
 
 
 def _participants(value: str | None) -> str | None:

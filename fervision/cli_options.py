@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 import inspect
 import math
+import os
 
 import click
 
@@ -64,6 +65,26 @@ class StageOption(click.ParamType):
 
 
 SIZE = Size()
+
+
+def suffixed(*suffixes: str, folder: bool = False):
+    """A click callback refusing an output path whose suffix is none of ``suffixes`` (case
+    aside; ``folder``: a path ending in / or an existing folder passes too)."""
+
+    def check(ctx, param, value):
+        if value is None:
+            return value
+        text = os.path.expanduser(str(value))
+        if folder and (text.endswith(("/", os.sep)) or os.path.isdir(text)):
+            return value
+        if os.path.splitext(text)[1].lower() not in suffixes:
+            shown = sorted(suffixes) if len(suffixes) > 2 else suffixes
+            names = " or ".join(shown if len(shown) < 3 else [", ".join(shown[:-1]), shown[-1]])
+            also = " (or a folder ending in /)" if folder else ""
+            raise click.BadParameter(f"{value!r} does not end in {names}{also}")
+        return value
+
+    return check
 
 #: Flags that set one stage option: shorthands for ``-O KIND.NAME=VALUE``.
 SHORTHANDS = {

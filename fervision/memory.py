@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterable
+import time
+import types
+from collections.abc import Iterable, Mapping
 
 import numpy as np
 
@@ -22,16 +24,18 @@ class ArraySource:
     Args:
         images: one image, or an iterable of them.
         fps: the frame rate of a sequence (frame i is at i / fps seconds).
+        live: a generator fed by a camera: stale images dropped, each frame processed
+            the newest, timed by the clock (seconds since the first) as streams are.
     """
 
-    live = False
-
-    def __init__(self, images, fps: float = 30.0) -> None:
+    def __init__(self, images, fps: float = 30.0, live: bool = False) -> None:
         self.fps = float(fps)
         require_between("source", 1e-3, 1000, fps=self.fps)
         self.single = isinstance(images, np.ndarray) and images.ndim in (2, 3)
-        if not (self.single or isinstance(images, Iterable)) or isinstance(images, (str, bytes)):
-            raise FervisionError(f"a source must be a name, path, image or images, not {images!r}")
+        self.live = bool(live) and not self.single  # one photo is never live
+        text_or_table = isinstance(images, (str, bytes, Mapping))
+        if not (self.single or isinstance(images, Iterable)) or text_or_table:
+            raise FervisionError(not_a_source(images))
         self.images = [images] if self.single else images
         self.source_id = "memory"
         self._first: np.ndarray | None = None
@@ -45,14 +49,38 @@ class ArraySource:
         self._first, self._rest = _image(first, 0), rest
         h, w = self._first.shape[:2]
         count = 1 if self.single else getattr(self.images, "__len__", lambda: None)()
-        return SourceInfo(self.source_id, w, h, self.fps, count, video=not self.single)
+        return SourceInfo(self.source_id, w, h, self.fps, count, self.live, video=not self.single)
 
     def frames(self):
         if self._first is None:
             raise FervisionError("the source is not open: call open() first")
         first, self._first = self._first, None
+        live, started = self.live, time.perf_counter()
         for index, image in enumerate(itertools.chain([first], self._rest)):
-            yield Frame(_image(image, index), index, index / self.fps, self.source_id)
+            frame = Frame(_image(image, index), index, index / self.fps, self.source_id)
+            if live:  # timed as it came, for latency and smoothing
+                frame.captured_at = time.perf_counter()
+                frame.timestamp = frame.captured_at - started
+            yield frame
+
+    def close(self) -> None:
+        """Close a generator given as the images (its ``finally`` runs now), unless the
+        reader is still inside it."""
+        for images in (self._rest, self.images):
+            if isinstance(images, types.GeneratorType):
+                try:
+                    images.close()
+                except ValueError:  # "generator already executing": left to its reader
+                    pass
+
+
+def not_a_source(target) -> str:
+    """The one line for a ``target`` that is no kind of source: what a source can be."""
+    shown = repr(target) if len(repr(target)) <= 40 else type(target).__name__
+    return (
+        "a source is a path or URL, a camera index, a name ('sample', 'webcam:1'), numpy "
+        f"images, or an object with open() and frames(); not {shown}"
+    )
 
 
 def _image(image, index: int) -> np.ndarray:

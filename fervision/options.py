@@ -67,8 +67,10 @@ class StageOption:
         if "None" in types and value.strip().lower() in ("", "none"):
             return None
         known = [name for name in _CONVERTERS if name in types]
-        known += [name for name in types if _tuple_items(name)]
+        known += [name for name in types if _tuple_items(name) or _list_items(name)]
         if not types or not known:
+            if self.text_problem():
+                raise ValueError(f"{self.type} cannot be given as text")
             return value
         for name in known:
             try:
@@ -86,6 +88,15 @@ class StageOption:
             return ast.literal_eval(f"({found[1]},)")
         except (ValueError, SyntaxError):
             return None
+
+    def text_problem(self) -> str | None:
+        """Why text (``-O``) cannot give this option: a collection of items it cannot convert
+        (``list[dict]``); None when text converts or is taken as it is."""
+        types = self.types()
+        if any(name in _CONVERTERS or _tuple_items(name) or _list_items(name) for name in types):
+            return None
+        bad = [name for name in types if re.match(_COLLECTION, name)]
+        return f"{bad[0]} cannot be given as text (-O)" if bad else None
 
     def default_problem(self) -> str | None:
         """Why the default does not fit the option's plain annotation (``flag: bool = "no"``
@@ -250,9 +261,32 @@ def _tuple_items(name: str) -> list[str] | None:
     return items if items and all(item in _CONVERTERS for item in items) else None
 
 
+#: Annotations of collections: text converts only to those of one known item type.
+_COLLECTION = (
+    r"(?:typing\.|collections\.abc\.)?"
+    r"(?:list|List|tuple|Tuple|set|Set|frozenset|Sequence|Iterable|Mapping|dict|Dict)\b"
+)
+_LIST = re.compile(
+    r"(?:typing\.|collections\.abc\.)?(?:(?:list|List|Sequence|Iterable)\[(\w+)\]"
+    r"|(?:tuple|Tuple)\[(\w+),\s*\.\.\.\])"
+)
+
+
+def _list_items(name: str) -> str | None:
+    """The item type of ``list[str]`` or ``tuple[int, ...]`` (a known one), else None."""
+    match = _LIST.fullmatch(name)
+    item = match and (match[1] or match[2])
+    return item if item in _CONVERTERS else None
+
+
 def _convert(name: str, text: str):
     """``text`` as the type ``name``; a tuple is written ``30,30`` or ``(30, 30)`` (numbers
-    also ``30x30``)."""
+    also ``30x30``), a list ``a,b,c`` (or ``[a, b, c]``; nothing for none)."""
+    item = _list_items(name)
+    if item is not None:
+        inner = text.strip().strip("()[]").strip()
+        values = [_CONVERTERS[item](part) for part in re.split(r"\s*,\s*", inner)] if inner else []
+        return tuple(values) if name.startswith(("tuple", "Tuple")) else values
     items = _tuple_items(name)
     if items is None:
         return _CONVERTERS[name](text)

@@ -72,6 +72,24 @@ def check_distinct(outputs: list[tuple[str, object]]) -> None:
         seen[key] = option
 
 
+def make_folders(outputs: list[tuple[str, object]]) -> None:
+    """Create the missing folder of each output file (``[("--csv", path), ...]``; a path
+    ending in / is a folder itself), or raise a one-line error naming the option."""
+    for option, path in outputs:
+        if not path:
+            continue
+        text = os.path.expanduser(str(path))
+        folder = text if text.endswith(("/", os.sep)) else os.path.dirname(text)
+        if not folder or os.path.isdir(folder):
+            continue
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as exc:
+            raise FervisionError(
+                f"cannot create folder {folder} for {option}: {exc.strerror or exc}"
+            ) from None
+
+
 def prepare_folder(out_dir) -> Path:
     """Create the output folder if needed and check that it can be written."""
     out = Path(out_dir).expanduser().absolute()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import sys
@@ -27,7 +28,7 @@ from .errors import (
 from .interrupts import interrupts_deferred
 from .outputs import check_distinct, check_not_input
 from .plugins import call_hook, get_plugin_manager, get_registry
-from .registry import DEFAULT_STAGES
+from .registry import DEFAULT_STAGES, built_title
 from .spec import STAGES, PipelineSpec, build_stage, check_option_kinds, open_source
 from .threads import ReadAhead, WriteBehind
 from .types import Face, Frame, SourceInfo
@@ -151,10 +152,12 @@ def _call(stage, method: str, *args):
 
 
 def sink_name(sink) -> str:
-    """How messages name a sink: ``csv sink out.csv``, ``display sink``."""
+    """How messages name a sink: by plugin and name if built by name (``plugin 'jsonl' sink
+    'jsonl' out.jsonl``), else by class (``broken sink out.csv``), with any path."""
     kind = type(sink).__name__.removesuffix("Sink").lower() or "sink"
+    title = built_title(sink) or f"{kind} sink"
     path = getattr(sink, "path", None)
-    return f"{kind} sink {path}" if path else f"{kind} sink"
+    return f"{title} {path}" if path else title
 
 
 log = logging.getLogger("fervision")
@@ -225,7 +228,9 @@ class Pipeline:
         self._running = threading.Lock()  # one run at a time: the stages keep per-run state
         self._suspended = False  # a window's Stop released the source
         self._stop_requested = threading.Event()  # stop() was called
+        self._opening = False  # the run is opening its source (a stream may be connecting)
         self._runner: int | None = None  # the thread that started the run in progress
+        self._left_running = False  # the last run's reader was still in its source at the end
         # iterations to end on close(); weak: a loop left behind still ends its run at once
         self._runs: weakref.WeakSet = weakref.WeakSet()
 
@@ -309,13 +314,15 @@ class Pipeline:
             raise self._stage_failed("detector", frame, exc) from exc
         return checked_faces(faces, self._titles["detector"], frame)
 
-    def analyze(self, frame: Frame) -> Frame:
-        """Track, classify, smooth and annotate the faces already detected in ``frame``."""
+    def analyze(self, frame: Frame, tracked: bool = False) -> Frame:
+        """Track (unless ``tracked``: by :meth:`tracked`), classify, smooth and annotate the
+        faces already detected in ``frame``."""
         frame.labels = self.labels
         kind = "tracker"
         try:
             if self.tracker is not None:
-                self.tracker.update(frame)
+                if not tracked:
+                    self.tracker.update(frame)
                 check_ids(frame, self._titles["tracker"])
                 ended = getattr(self.tracker, "ended", None)
                 if ended and self.smoother is not None:
@@ -340,6 +347,20 @@ class Pipeline:
             raise self._stage_failed(kind, frame, exc) from exc
         return frame
 
+    def tracked(self, frames):
+        """For recorded sources: the tracker's ``track_stream(frames)``, which may hold a few
+        frames back to give a track its id from its first frame (``analyze`` them with
+        ``tracked=True``); its own error in one line naming it."""
+        frame = None
+        try:
+            for frame in self.tracker.track_stream(frames):
+                yield frame
+        except (FervisionError, StopPipeline, GeneratorExit):
+            raise
+        except Exception as exc:
+            at = f" after frame {frame.index}" if frame is not None else ""
+            raise StageFailed(f"{self._titles['tracker']} failed{at}: {one_line(exc)}") from exc
+
     def _stage_failed(self, kind: str, frame: Frame, exc: Exception) -> StageFailed:
         return StageFailed(f"{self._titles[kind]} failed at frame {frame.index}: {one_line(exc)}")
 
@@ -357,26 +378,35 @@ class Pipeline:
         """Ask the run in progress to end at its next frame; safe from any thread (a GUI's
         button, a signal handler, a timer). The thread running it closes every output."""
         self._stop_requested.set()
+        if self._opening:  # a stream still connecting gives up at once
+            _call(self.source, "abort")
 
-    def close(self, timeout: float | None = None) -> None:
+    def close(self, timeout: float | None = None) -> bool:
         """End the run in progress, if any: every output closed and valid, the source released.
 
         From another thread than the one running it, this asks it to stop and waits (at
         most ``timeout`` seconds) until it has closed everything; from a stage or sink of
-        the run itself, it only asks (the run ends after the current frame).
+        the run itself, it only asks (the run ends after the current frame). Returns
+        whether it timed out: True if the run, or its reader stuck in the source (a
+        generator blocked in your code), was still going when it returned.
         """
         me = threading.current_thread()
         if self._runner not in (None, me.ident):
             self.stop()
             if not me.name.startswith("fervision-"):  # not the run's own reader or writer
-                if self._running.acquire(timeout=-1 if timeout is None else timeout):
-                    self._running.release()
-            return
+                if not self._running.acquire(timeout=-1 if timeout is None else timeout):
+                    return True
+                self._running.release()
+                return self._left_running
+            return False
+        if self._runs:
+            self._stop_requested.set()  # a reader waiting in the source is not waited for
         for run in list(self._runs):
             try:
                 run.close()
             except ValueError:  # "generator already executing": a stage of this run asked
                 self.stop()
+        return self._left_running
 
     def frames(self, max_frames: int | None = None):
         """Like iterating the pipeline, stopping after ``max_frames``."""
@@ -399,6 +429,7 @@ class Pipeline:
             )
         self._stop_requested.clear()
         self._runner = threading.get_ident()
+        self._left_running = False
         try:
             yield from self._run_frames(max_frames)
         finally:
@@ -411,9 +442,16 @@ class Pipeline:
         try:
             info = self.info = self._open_source()
             summary.stills = info.stills
+        except StopPipeline:  # stop() while the source was opening: a run of no frames
+            self._close_stages()
+            return
         except BaseException:  # stages may hold models already: release them
             self._close_stages()
             raise
+        if self._stop_requested.is_set():  # stop() as the open ended
+            _call(self.source, "close")
+            self._close_stages()
+            return
         reader = writer = None
         opened = []
         self._counted.clear()
@@ -439,12 +477,16 @@ class Pipeline:
             else:  # decode and detect on the reader thread, ahead of the rest
                 produce = lambda: self.detected(self._source_frames())  # noqa: E731
                 reader = frames = ReadAhead(produce, halt=halt, idle=idle)
+            # recorded: a tracker that can holds a few frames, so ids start at a face's first
+            held = not info.live and hasattr(self.tracker, "track_stream")
+            if held:
+                frames = self.tracked(frames)
             _notify("pipeline_started", pipeline=self, info=info)
             start = time.perf_counter()
             for frame in frames:
                 if halt.is_set():
                     break
-                self.analyze(frame)
+                self.analyze(frame, tracked=held)
                 _notify("frame_processed", frame=frame)
                 if writer is not None:
                     writer.put(frame)
@@ -495,15 +537,22 @@ class Pipeline:
     def _open_source(self) -> SourceInfo:
         """Open the source; its own error (not a FervisionError) in one line naming it."""
         name = type(self.source).__name__
+        self._opening = True
         try:
+            if self._stop_requested.is_set():
+                raise StopPipeline
             info = self.source.open()
         except (FervisionError, StopPipeline):
             raise
         except Exception as exc:
             raise StageFailed(f"source {name} could not be opened: {one_line(exc)}") from exc
+        finally:
+            self._opening = False
         if not isinstance(info, SourceInfo):
             what = type(info).__name__
             raise StageFailed(f"source {name} open() gave {what}, not a fervision SourceInfo")
+        if getattr(self.source, "live", False) is True and not info.live:  # its attribute says
+            info = dataclasses.replace(info, live=True)
         return info
 
     def _source_frames(self):
@@ -534,6 +583,7 @@ class Pipeline:
         if reader is not None:
             summary.dropped = reader.dropped
             reader.close(wait=0.5 if stopped else 5.0)  # a reader stuck in user code stays
+            self._left_running = reader.alive
         summary.reconnects = getattr(self.source, "reconnects", 0)
         summary.missed = getattr(self.source, "frames_missed", 0)
         summary.skipped = len(getattr(self.source, "skipped", ()))

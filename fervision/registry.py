@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -84,7 +85,28 @@ class StageEntry:
         except Exception as exc:  # a plugin's own error: say whose
             raise PluginError(f"{self.title} could not be built: {one_line(exc)}") from exc
         check_stage(self.kind, stage, self.title)
+        _remember_title(stage, self.title)
         return stage
+
+
+#: id of each stage the registry built: (a weak reference to it, its title)
+_titles: dict[int, tuple[weakref.ref, str]] = {}
+
+
+def _remember_title(stage, title: str) -> None:
+    """Note ``stage``'s title for :func:`built_title` while it lives."""
+    key = id(stage)
+    try:
+        ref = weakref.ref(stage, lambda _: _titles.pop(key, None))
+    except TypeError:  # no weak references to it: messages name it by its class
+        return
+    _titles[key] = (ref, title)
+
+
+def built_title(stage) -> str | None:
+    """The title of a stage the registry built (``plugin 'jsonl' sink 'jsonl'``), else None."""
+    held = _titles.get(id(stage))
+    return held[1] if held is not None and held[0]() is stage else None
 
 
 class Registry:

@@ -83,6 +83,10 @@ def open_source(target, **options):
         accepted = option_set(signature, ArraySource.__doc__, {})
         return ArraySource(target, **accepted.convert(options, "images source"))
     if not isinstance(target, str):
+        if not (hasattr(target, "open") or hasattr(target, "frames")):
+            from .memory import not_a_source
+
+            raise FervisionError(not_a_source(target))
         return build_stage("source", target, options)
     name = source_name(target)
     if name == "auto":

@@ -19,7 +19,8 @@ from .types import Face, Frame, SourceInfo
 
 class Source(Protocol):
     """Frames from a file, camera or stream. Optional: ``close()``, attribute ``live``,
-    ``suspend()`` / ``resume()`` (release the device; ``frames()`` waits meanwhile)."""
+    ``suspend()`` / ``resume()`` (release the device; ``frames()`` waits meanwhile),
+    ``abort()`` (from another thread: an ``open()`` in progress raises StopPipeline soon)."""
 
     def open(self) -> SourceInfo: ...
 

@@ -9,7 +9,22 @@ import numpy as np
 
 @dataclass
 class Face:
-    """One face in one frame: where it is and what the stages concluded about it."""
+    """One face in one frame: where it is and what the stages concluded about it.
+
+    Attributes:
+        box: ``(x, y, w, h)`` in whole pixels of the frame: left, top, width, height
+            (``xyxy`` gives left, top, right, bottom).
+        score: the detector's confidence, 0 to 1.
+        track_id: the tracker's id for this face, the same in every frame it is in; None
+            while a new track is unconfirmed, or without a tracker.
+        probs: the classifier's probabilities, one per label (the frame's ``labels``).
+        smoothed: ``probs`` after temporal smoothing (per track), same order.
+        label: the emotion the smoother settled on (None until it has).
+        confidence: ``smoothed``'s value for ``label``, 0 to 1.
+        eyes: ``((x, y), (x, y))`` eye centres in pixels, left-most first, when known.
+        probs_from: the earlier frame's index whose classification ``probs`` repeat, when
+            the classifier reused it (None: classified in this frame).
+    """
 
     box: tuple[int, int, int, int]  # x, y, w, h in pixels of the frame
     score: float = 1.0  # detector confidence
@@ -29,7 +44,20 @@ class Face:
 
 @dataclass
 class Frame:
-    """One video frame (BGR uint8) with its place in time and the faces found so far."""
+    """One video frame (BGR uint8) with its place in time and the faces found so far.
+
+    Attributes:
+        image: the picture, H x W x 3 BGR uint8 (OpenCV's order).
+        index: its number in the run, from 0 (a live source's dropped frames are skipped).
+        timestamp: seconds since the start of the source: a file's own time, or for a
+            live source (camera, stream, live images) the clock since its first frame.
+        source_id: the source's name (a path, a redacted URL, ``memory``, ``pushed``).
+        faces: the :class:`Face` objects found, in detection order.
+        labels: the classifier's class names, the order of each face's ``probs``.
+        annotated: the annotator's drawing (a new image), when there is an annotator.
+        captured_at: ``time.perf_counter()`` when the frame was read (0.0 when not timed):
+            compare it with ``time.perf_counter()`` for latency, not with wall-clock time.
+    """
 
     image: np.ndarray
     index: int

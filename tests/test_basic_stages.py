@@ -117,23 +117,41 @@ def test_ema_needs_a_margin_to_enter_a_label_and_none_to_stay():
     assert labels[-1] == "happy"
 
 
+def test_ema_with_a_confidence_floor_holds_through_weak_evidence():
+    weak = [0.30, 0.46, 0.24]  # happy leads sad by more than the margin, but at 0.46
+    labels, _ = faces_over_time(EmaSmoother(confidence=0.5), [SAD] * 30 + [weak] * 60)
+    assert labels[-1] == "sad"
+    labels, _ = faces_over_time(EmaSmoother(confidence=0.0), [SAD] * 30 + [weak] * 60)
+    assert labels[-1] == "happy"  # without the floor the same lead replaces it
+    labels, _ = faces_over_time(EmaSmoother(confidence=0.5), [SAD] * 30 + [HAPPY] * 60)
+    assert labels[-1] == "happy"  # strong evidence still does
+    with pytest.raises(FervisionError, match="confidence must be a finite number, from 0 to 1"):
+        EmaSmoother(confidence=1.5)
+
+
 def test_ema_keeps_a_new_label_for_the_dwell_time():
     seq = [HAPPY] * 30 + [SAD] * 12 + [ANGRY] * 40
-    labels, _ = faces_over_time(EmaSmoother(dwell=1.0, urgent=1.0), seq)
+    labels, _ = faces_over_time(
+        EmaSmoother(tau=0.2, margin=0.15, hold=0.1, dwell=1.0, urgent=1.0), seq
+    )
     entered = labels.index("sad")
     assert labels[entered : entered + 30] == ["sad"] * 30  # 1 s, though angry leads
     assert labels[-1] == "angry"
-    labels, _ = faces_over_time(EmaSmoother(dwell=0.0), seq)
+    labels, _ = faces_over_time(EmaSmoother(tau=0.2, margin=0.15, hold=0.1, dwell=0.0), seq)
     assert labels.index("angry") < entered + 30
 
 
 def test_ema_shows_a_clear_change_before_the_dwell_time_ends():
     seq = [HAPPY] * 30 + [SAD] * 12 + [ANGRY] * 40
-    labels, _ = faces_over_time(EmaSmoother(dwell=1.0, urgent=0.3), seq)
+    labels, _ = faces_over_time(
+        EmaSmoother(tau=0.2, margin=0.15, hold=0.1, dwell=1.0, urgent=0.3), seq
+    )
     entered = labels.index("sad")
     assert labels.index("angry") < entered + 15  # angry leads sad by far more than 0.3
     mild = [0.45, 0.1, 0.45 - 0.2]  # angry leads sad by 0.2: above margin, below urgent
-    labels, _ = faces_over_time(EmaSmoother(dwell=1.0, urgent=0.3), seq[:42] + [mild] * 40)
+    labels, _ = faces_over_time(
+        EmaSmoother(tau=0.2, margin=0.15, hold=0.1, dwell=1.0, urgent=0.3), seq[:42] + [mild] * 40
+    )
     assert labels[entered : entered + 30] == ["sad"] * 30
 
 
@@ -197,7 +215,7 @@ def test_csv_has_the_documented_columns_and_a_row_for_faceless_frames(tmp_path):
         "raw_angry",
         "raw_happy",
         "raw_sad",
-        "raw_frame",
+        "classified_frame",
         "valence",
         "participant",
     ]
@@ -211,7 +229,21 @@ def test_csv_has_the_documented_columns_and_a_row_for_faceless_frames(tmp_path):
 def test_csv_columns_follow_the_model_labels():
     assert csv_columns(tuple("abcdefg"))[-17:] == [f"p_{c}" for c in "abcdefg"] + [
         f"raw_{c}" for c in "abcdefg"
-    ] + ["raw_frame", "valence", "participant"]
+    ] + ["classified_frame", "valence", "participant"]
+
+
+def test_only_the_classifier_columns_carry_the_raw_prefix_even_for_a_label_frame():
+    columns = csv_columns(("frame", "happy"))
+    assert len(set(columns)) == len(columns)
+    assert [c for c in columns if c.startswith("raw_")] == ["raw_frame", "raw_happy"]
+    assert [c for c in columns if c.startswith("p_")] == ["p_frame", "p_happy"]
+
+
+def test_labels_that_would_repeat_a_csv_column_are_refused_in_one_line(tmp_path):
+    sink = CsvSink(tmp_path / "twice.csv")
+    with pytest.raises(FervisionError) as err:
+        sink.open(SourceInfo("clip.mp4", 300, 200, 25.0), ("happy", "sad", "happy"))
+    assert "p_happy, raw_happy twice" in str(err.value) and "\n" not in str(err.value)
 
 
 def test_a_photo_run_names_each_row_s_photo_in_a_last_file_column(tmp_path):

@@ -356,6 +356,20 @@ def test_report_warns_of_labels_its_probability_columns_do_not_name(tmp_path):
     assert summary["video"]["emotion_share"] == {"happy": 0.0, "sad": 0.625}
 
 
+def test_report_reads_csvs_from_before_raw_frame_became_classified_frame(tmp_path):
+    head = "frame,timestamp_s,face_id,x,y,w,h,det_score,label,confidence,p_happy,p_sad,"
+    rows = [f"{i},{i / 10:.3f},1,0,0,9,9,0.9,sad,0.9,0.1,0.9,0.1,0.9,{i},,\n" for i in range(8)]
+    summaries = []
+    for name, column in (("old", "raw_frame"), ("new", "classified_frame")):
+        log = tmp_path / f"{name}.csv"
+        log.write_text(head + f"raw_happy,raw_sad,{column},valence,participant\n" + "".join(rows))
+        result = fervision("report", log)
+        assert result.returncode == 0 and result.stderr == "", result.stderr
+        summaries.append(json.loads((tmp_path / f"{name}.summary.json").read_text()))
+    assert summaries[0]["labels"] == summaries[1]["labels"] == ["happy", "sad"]
+    assert summaries[0]["video"] == summaries[1]["video"]
+
+
 def test_inputs_from_folders_quoted_globs_and_files_each_once(tmp_path):
     (tmp_path / "a/deep").mkdir(parents=True)
     (tmp_path / "b").mkdir()
@@ -553,3 +567,26 @@ def test_a_ray_address_where_nothing_listens_is_one_line_at_once(clip, tmp_path)
         f"error: cannot connect to the Ray cluster at 127.0.0.1:{port}: nothing answers there "
         "(Connection refused); is the head node up (ray start --head) and the port right?"
     )
+    (row,) = read_index(tmp_path / "out").values()
+    assert row["status"] == "not started" and row["reason"] == result.stderr.strip()[7:]
+    assert not list((tmp_path / "out").glob(".*.failed.json"))  # a rerun tries it
+
+
+def test_batch_skips_the_annotated_videos_fervision_wrote_unless_asked(frames, tmp_path):
+    """Issue 42: an annotated video written beside the interviews was analysed as one more."""
+    folder = tmp_path / "interviews"
+    folder.mkdir()
+    write_clip(folder / "interview.mp4", frames[:20])
+    made = fervision("run", folder / "interview.mp4", "--output", folder / "annotated.mp4")
+    assert made.returncode == 0, made.stderr
+    out = tmp_path / "out"
+    first = fervision("batch", folder, "--out", out, "-j", "1")
+    assert first.returncode == 0, first.stderr
+    assert "1 done, 0 skipped, 0 failed" in first.stdout
+    assert f"note: skipped {folder / 'annotated.mp4'}: an annotated video" in first.stderr
+    assert set(read_index(out)) == {"interview.mp4"}
+    both = fervision("batch", folder, "--out", out, "-j", "1", "--include-annotated")
+    assert both.returncode == 0, both.stderr
+    assert "1 done, 1 skipped, 0 failed" in both.stdout and "note:" not in both.stderr
+    alone = fervision("batch", folder / "annotated.mp4", "--out", out)
+    assert alone.returncode == 1 and "--include-annotated takes them" in alone.stderr

@@ -91,6 +91,20 @@ def test_third_party_sink_from_the_example_plugin(tmp_path):
     assert any(r["faces"] and r["faces"][0]["label"] in LABELS for r in records)
 
 
+def test_a_plugin_sink_s_error_names_its_plugin_and_name_not_its_class():
+    pytest.importorskip("fervision_jsonl", reason="pip install ./examples/fervision-jsonl")
+    full = ("--sink", "jsonl:/dev/full")
+    result = fervision("run", "--source", "sample", "--max-frames", "3", *full)
+    failed = "plugin 'jsonl' sink 'jsonl' /dev/full failed at frame 0: OSError: [Errno 28]"
+    one_line_error(result, failed)
+    import re
+
+    from fervision import FervisionError, Pipeline
+
+    with pytest.raises(FervisionError, match=f"^{re.escape(failed)}"):
+        Pipeline("sample", sinks=["jsonl:/dev/full"]).run(max_frames=3)
+
+
 def test_missing_file(tmp_path):
     one_line_error(fervision("run", "--source", str(tmp_path / "nope.mp4")), "not found")
 
@@ -108,9 +122,9 @@ def test_camera_that_cannot_be_opened():
 
 
 def test_unknown_stage_lists_the_known_ones():
-    nope = fervision("run", "--detector", "nope")
+    nope = fervision("run", "sample", "--detector", "nope")
     one_line_error(nope, "unknown detector 'nope'", "haar", "mediapipe", status=2)
-    wobbly = fervision("run", "--smoother", "wobbly")
+    wobbly = fervision("run", "sample", "--smoother", "wobbly")
     one_line_error(wobbly, "known smoothers: ema, none, vote", status=2)
 
 
@@ -140,7 +154,7 @@ def test_a_stage_option_on_the_command_line_reaches_the_stage(photo, detector):
     ],
 )
 def test_a_bad_stage_option_is_a_usage_error_in_one_line(detector, option, fragments):
-    result = fervision("run", "--detector", detector, "-O", option)
+    result = fervision("run", "sample", "--detector", detector, "-O", option)
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and "Traceback" not in result.stderr
@@ -168,27 +182,53 @@ def test_a_bad_source_option_on_a_path_is_a_usage_error_in_one_line(photo, optio
 def test_corrupt_and_wrong_models(tmp_path):
     junk = tmp_path / "junk.keras"
     junk.write_bytes(b"\0" * 1000)
-    one_line_error(fervision("run", "--model", str(junk)), "not a fervision model")
-    one_line_error(fervision("run", "--model", str(tmp_path / "missing.keras")), "not found")
+    one_line_error(fervision("run", "sample", "--model", str(junk)), "not a fervision model")
+    one_line_error(fervision("run", "sample", "--model", str(tmp_path / "missing.keras")), "not found")
 
 
-@pytest.mark.parametrize("option", ["--csv", "--output"])
-def test_output_in_a_missing_directory_fails_before_processing(tmp_path, option):
-    start = time.perf_counter()
-    name = "x.csv" if option == "--csv" else "x.mp4"
-    result = fervision("run", option, str(tmp_path / "missing" / name))
-    one_line_error(result, "does not exist")
-    assert not (tmp_path / "missing").exists()
-    assert time.perf_counter() - start < 30
+@pytest.mark.parametrize("option", ["--csv", "--output", "--report"])
+def test_an_output_s_missing_folder_is_created_as_batch_and_report_do(tmp_path, option):
+    name = {"--csv": "x.csv", "--output": "x.mp4", "--report": "x.html"}[option]
+    result = fervision("run", "sample:3", option, str(tmp_path / "missing" / "deeper" / name))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "missing" / "deeper" / name).is_file()
+    helped = fervision("batch", "--help")  # the same words for the same thing
+    assert "--out, --output" in helped.stdout
+
+
+def test_no_source_is_a_usage_error_and_the_summary_names_the_source(tmp_path):
+    """Issue 42: `run --csv out.csv` analysed the built-in sample, silently."""
+    one_line_error(fervision("run", "--csv", tmp_path / "out.csv"), "no source", status=2)
+    assert not (tmp_path / "out.csv").exists()
+    given = fervision("run", "sample:3", "--csv", tmp_path / "out.csv")  # SOURCE, as batch
+    assert given.returncode == 0, given.stderr
+    assert "source: sample:3\n" in given.stdout
+    again = fervision("run", "--input", "sample:3", "--csv", tmp_path / "out.csv")
+    assert again.returncode == 0 and "source: sample:3\n" in again.stdout
+    two = fervision("run", "sample:3", "--source", "sample:4")
+    one_line_error(two, "two sources", status=2)
+
+
+@pytest.mark.parametrize(
+    "option, path",
+    [("--report", "myreport"), ("--csv", "out.xlsx"), ("--output", "o.txt"),
+     ("--states", "s.tsv"), ("--eaf", "e.xml"), ("--per-second", "p.json")],
+)  # fmt: skip
+def test_every_output_s_suffix_is_checked_before_any_work(tmp_path, option, path):
+    result = fervision("run", "sample:3", "--csv", tmp_path / "a.csv", option, tmp_path / path)
+    if option == "--csv":
+        result = fervision("run", "sample:3", option, tmp_path / path)
+    one_line_error(result, option, "does not end in", status=2)
+    assert not list(tmp_path.iterdir())
 
 
 def test_output_in_a_read_only_directory(read_only_dir):
-    one_line_error(fervision("run", "--csv", str(read_only_dir / "x.csv")), "not writable")
+    one_line_error(fervision("run", "sample", "--csv", str(read_only_dir / "x.csv")), "not writable")
 
 
 def test_no_display_gives_a_clear_error(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
-    one_line_error(fervision("run", "--display", env=env), "display")
+    one_line_error(fervision("run", "sample", "--display", env=env), "display")
 
 
 def test_folder_of_gray_and_bgra_images(photo, tmp_path):
@@ -326,15 +366,18 @@ def test_no_output_overwrites_the_input_or_another_output(clip, photo, tmp_path)
     shutil.copy(photo, photos / "a.jpg")
     before = {p: p.read_bytes() for p in (video, photos / "a.jpg")}
     one_frame = ["--max-frames", "2", "--detector", "haar"]
-    for args in (
-        ["--source", video, "--output", video],
+    one_line_error(
+        fervision("run", "--source", video, "--output", video, *one_frame),
+        "would overwrite the input",
+    )
+    for args in (  # a suffix of another kind: refused before that (issue 42)
         ["--source", video, "--csv", video],
         ["--source", video, "--report", video],
         ["--source", photos, "--csv", photos / "a.jpg"],
     ):
-        one_line_error(fervision("run", *args, *one_frame), "would overwrite the input")
-    for a, b in (("--csv", "--output"), ("--csv", "--report")):
-        same = tmp_path / "same.mp4"
+        one_line_error(fervision("run", *args, *one_frame), "does not end in", status=2)
+    for a, b in (("--csv", "--states"), ("--csv", "--per-second")):
+        same = tmp_path / "same.csv"
         result = fervision("run", "--source", video, a, same, b, same, *one_frame)
         one_line_error(result, f"{a} and {b} name the same file")
         assert not same.exists()

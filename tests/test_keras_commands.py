@@ -151,12 +151,23 @@ def test_evaluate_the_shipped_model_on_a_test_slice(tmp_path, fer_env):
         env=fer_env,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.rstrip().endswith(f"test_confusion.png, {json_path}")
+    assert result.stdout.rstrip().endswith(f"test_reliability.png, {json_path}")
     metrics = json.loads(json_path.read_text())
     assert metrics["images"] == 600
     # Sane for a real model: far above the 1/6 of chance, below perfection.
     assert 0.45 < metrics["accuracy"] < 0.95 and 0.45 < metrics["weighted_f1"] < 0.95
     assert "accuracy" in result.stdout and (tmp_path / "new/test_confusion.png").stat().st_size
+    # Calibration before and after the shipped temperature, from the bins the JSON lists.
+    calibration = metrics["calibration"]
+    assert calibration["temperature"] != 1.0 and calibration["bins"] == 15
+    for when in ("before", "after"):
+        bins = calibration[f"reliability_{when}"]
+        assert sum(b["faces"] for b in bins) == 600
+        gap = sum(b["faces"] * abs(b["confidence"] - b["accuracy"]) for b in bins) / 600
+        assert calibration[f"ece_{when}"] == pytest.approx(gap)
+    assert calibration["ece_after"] < calibration["ece_before"]
+    assert f"{calibration['ece_after']:.4f} at the model's" in result.stdout
+    assert (tmp_path / "new/test_reliability.png").stat().st_size
 
 
 def test_evaluate_with_a_missing_dataset_folder_is_one_line(tmp_path):

@@ -183,11 +183,11 @@ def _classified_frames(clip, rate, tmp_path):
 
 def test_a_tracked_face_is_classified_rate_times_a_second_and_carried_between(clip, tmp_path):
     every = _classified_frames(clip, 0, tmp_path)
-    assert every and all(row["raw_frame"] == row["frame"] for row in every)
+    assert every and all(row["classified_frame"] == row["frame"] for row in every)
     rows = _classified_frames(clip, 10, tmp_path)
-    fresh = [row for row in rows if row["raw_frame"] == row["frame"]]
+    fresh = [row for row in rows if row["classified_frame"] == row["frame"]]
     assert len(fresh) < 0.5 * len(rows)
-    raw = [k for k in rows[0] if k.startswith("raw_") and k != "raw_frame"]
+    raw = [k for k in rows[0] if k.startswith("raw_")]
     by_face_frame = {(row["face_id"], row["frame"]): row for row in rows}
     per_face = [
         [float(r["timestamp_s"]) for r in fresh if r["face_id"] == face]
@@ -197,8 +197,8 @@ def test_a_tracked_face_is_classified_rate_times_a_second_and_carried_between(cl
     for gaps in (np.diff(times) for times in per_face if len(times) > 1):
         assert 0.1 - 1e-3 <= gaps.min() and gaps.max() < 0.1 + 1.5 / 29.97
     for row in rows:  # carried rows repeat the raw output of the frame they name, exactly
-        source = by_face_frame[(row["face_id"], row["raw_frame"])]
-        assert int(row["raw_frame"]) <= int(row["frame"])
+        source = by_face_frame[(row["face_id"], row["classified_frame"])]
+        assert int(row["classified_frame"]) <= int(row["frame"])
         assert [row[k] for k in raw] == [source[k] for k in raw]
     # a fresh classification is the every-frame run's on the same frame and face
     every_by_face_frame = {(row["face_id"], row["frame"]): row for row in every}

@@ -269,6 +269,30 @@ def test_stream_that_refuses_fails_at_open_quickly(scheme):
     assert "secret" not in str(err.value)  # credentials are not printed
 
 
+def test_stop_from_another_thread_while_a_stream_connects_ends_the_run_at_once():
+    """A server that accepts and never answers: FFmpeg waits its whole open timeout in C."""
+    from fervision import Pipeline
+
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        server.settimeout(60)
+        url = f"http://127.0.0.1:{server.getsockname()[1]}/camera.mjpg"
+        pipeline = Pipeline(url, detector=None, tracker=None, classifier=None, smoother=None)
+        summaries = []
+        worker = threading.Thread(target=lambda: summaries.append(pipeline.run()))
+        worker.start()
+        connected = server.accept()[0]  # FFmpeg is inside its open now
+        time.sleep(0.3)
+        start = time.perf_counter()
+        pipeline.stop()
+        worker.join(5)
+        waited = time.perf_counter() - start
+        connected.close()  # the open given up now fails in FFmpeg too, and its thread ends
+    for helper in [t for t in threading.enumerate() if t.name == "fervision-open"]:
+        helper.join(30)
+    assert not worker.is_alive(), "the run waits out the open timeout (10 s)"
+    assert waited < 2.0 and summaries[0].frames == 0
+
+
 def test_remote_video_file_url_is_not_live():
     assert StreamSource("https://example.com/videos/clip.mp4").live is False
     assert StreamSource("http://cam.local/stream").live is True
@@ -323,10 +347,36 @@ def test_network_stream_that_drops_is_reopened_with_reconnect(clip):
         start = time.perf_counter()
         indexes, stamps, message = _read_until_error(source)
     assert indexes == list(range(40))  # both connections' frames, numbered on
-    assert stamps == sorted(stamps) and stamps[20] - stamps[19] > 1  # the gap is in time
+    assert stamps == sorted(stamps) and stamps[20] - stamps[19] > 0.4  # the gap is in time
     assert source.reconnects == 1 and source.frames_missed > 10
     assert message.endswith("after 40 frames and could not be reopened (2 tries)")
     assert time.perf_counter() - start < 15
+
+
+def test_a_stream_whose_server_hangs_up_ends_at_once_not_after_its_read_timeout(clip):
+    with MjpegServer(_clip_images(clip, 20), frames=20) as server:
+        source = StreamSource(server.url, read_timeout=60)
+        source.open()
+        seen = []
+        with pytest.raises(FervisionError, match="stopped delivering frames after 20 frames"):
+            for _frame in source.frames():
+                seen.append(time.perf_counter())
+        ended = time.perf_counter()
+        source.close()
+    assert len(seen) == 20 and ended - seen[-1] < 30  # a stall would wait the 60 s out
+
+
+def test_reconnect_starts_as_soon_as_the_server_hangs_up(clip, monkeypatch):
+    import fervision_opencv.capture as capture
+
+    monkeypatch.setattr(capture, "RECONNECT_AFTER_S", 60.0)  # a stall would wait a minute
+    with MjpegServer(_clip_images(clip, 20), frames=20, connections=2) as server:
+        source = StreamSource(server.url, read_timeout=60, reconnect=2)
+        source.open()
+        indexes, stamps, message = _read_until_error(source)
+    assert indexes == list(range(40)) and source.reconnects == 1
+    assert stamps[20] - stamps[19] < 30
+    assert message.endswith("after 40 frames and could not be reopened (2 tries)")
 
 
 def test_frames_missed_in_a_drop_are_counted_at_the_rate_the_stream_sent(clip):

@@ -544,6 +544,28 @@ def test_the_timeline_strip_shows_each_faces_recent_emotions():
     assert strip.history == {}  # gone for longer than the strip shows: forgotten
 
 
+@pytest.mark.parametrize("width", [640, 300])
+def test_the_timeline_strip_has_a_legend_of_every_label_s_colour(width):
+    from numpy.lib.stride_tricks import sliding_window_view
+
+    from fervision_opencv.overlay import label_color
+    from fervision_opencv.timeline import EmotionStrip
+
+    labels = ("angry", "disgust", "fear", "happy", "neutral", "sad", "surprise")
+    strip = EmotionStrip(rows=2, labels=labels)
+    assert strip.height() == EmotionStrip(rows=2).height() + 16  # a row of its own
+    legend = strip.draw(width)[-16:]  # no face yet: the colours are the legend's
+    swatches = []  # where each label's colour fills a square
+    for label in labels:
+        filled = (legend == label_color(label)).all(axis=2)
+        square = sliding_window_view(filled, (8, 8)).all(axis=(2, 3)).any(axis=0)
+        assert square.any(), f"no swatch of {label}'s colour"
+        swatches.append(np.flatnonzero(square).min())
+    assert swatches == sorted(swatches)  # in the model's order, one after another
+    text = (legend > 200).all(axis=2)  # the light names between the swatches
+    assert all(text[:, a + 10 : b].any() for a, b in zip(swatches, swatches[1:]))
+
+
 def test_the_overlay_shows_no_fps_readout_on_photos():
     from fervision.types import SourceInfo
 

@@ -62,6 +62,11 @@ def test_help_is_the_first_sentence_of_each_documented_parameter():
         ("int", 5, 6.0, 6),  # a value: checked against a plain annotation
         ("float", 0.5, 1, 1.0),
         ("tuple[int, int]", None, [3, 4], [3, 4]),  # an annotation not checked: as it is
+        ("list[str]", (), "happy, sad", ["happy", "sad"]),  # a list: comma-separated
+        ("list[str]", (), "", []),
+        ("list[float] | None", None, "[0.5, 1]", [0.5, 1.0]),
+        ("Sequence[int]", (), "3", [3]),
+        ("tuple[int, ...]", (), "1,2,3", (1, 2, 3)),
     ],
 )
 def test_text_converts_to_the_annotated_type(annotation, default, text, value):

@@ -174,7 +174,7 @@ def test_a_plugin_that_fails_to_load_is_listed_with_its_error_and_breaks_nothing
     )
     assert "detectors: haar, haar-fast" in listing.stdout and "sinks: csv" in listing.stdout
     assert "commands: batch, report" in listing.stdout
-    unknown = run_cli("run", "--sink", "bad", env=env)
+    unknown = run_cli("run", "sample", "--sink", "bad", env=env)
     assert unknown.returncode == 2  # an unknown stage is a usage error
     assert unknown.stderr.startswith("error: unknown sink 'bad'; known sinks: boris, csv, display")
     assert unknown.stderr.rstrip().endswith(
@@ -454,7 +454,8 @@ def test_a_plugin_sink_that_fails_to_close_is_not_listed_as_written(tmp_path):
     assert result.returncode == 1
     assert f"CSV: {csv}" in result.stdout and str(leaky) not in result.stdout
     assert result.stderr.splitlines()[-1] == (
-        f"error: cannot close leaky sink {leaky}: OSError: [Errno 28] No space left on device"
+        f"error: cannot close plugin 'leaky' sink 'leaky' {leaky}: OSError: [Errno 28] No space "
+        "left on device"
     )
     assert len(csv.read_text().splitlines()) == 6
 
@@ -486,6 +487,37 @@ def test_plugins_verbose_points_out_defaults_that_do_not_fit_their_annotation(tm
         "          (a mistake in the stage: its default None is not int)",
         "        fine: int | None = None",
     ]
+
+
+def test_list_options_convert_from_text_and_those_text_cannot_give_are_pointed_out(tmp_path):
+    env = broken_plugins(
+        tmp_path,
+        listy=(
+            "from fervision import hookimpl\n"
+            "class Listy:\n"
+            "    def __init__(self, names: list[str] = (), rows: list[dict] | None = None):\n"
+            "        assert names == ['happy', 'sad'], names\n"
+            "    def update(self, frame):\n"
+            "        pass\n"
+            "@hookimpl\n"
+            "def register_stages(registry):\n"
+            "    registry.add('smoother', 'listy', Listy)\n"
+        ),
+    )
+    out = run_cli("plugins", "-v", env=env).stdout
+    listing = out[out.index("    smoother listy") :].splitlines()[1:4]
+    assert listing == [
+        "        names: list[str] = ()",
+        "        rows: list[dict] | None = None",
+        "          (a mistake in the stage: list[dict] cannot be given as text (-O))",
+    ]
+    run = ("run", "--source", "sample:2", "--smoother", "listy", "-O", "smoother.names=happy,sad")
+    assert run_cli(*run, env=env).returncode == 0
+    refused = run_cli(*run, "-O", "smoother.rows=a", env=env)
+    assert refused.returncode == 2 and refused.stderr == (
+        "error: smoother 'listy' option rows: list[dict] | None cannot be given as text; it "
+        "accepts: names: list[str] = (), rows: list[dict] | None = None\n"
+    )
 
 
 def test_a_plugin_whose_hooks_are_not_marked_says_so_in_the_listing(tmp_path):

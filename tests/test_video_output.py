@@ -174,8 +174,35 @@ def test_odd_sizes_and_opencv_fourccs_still_write(tmp_path):
             image = rng.integers(0, 256, (121, 161, 3), np.uint8)
             sink.write(Frame(image=image, index=i, timestamp=i / 25))
         sink.close()
-    assert _probe(tmp_path / "odd.mp4")["frames"][0].shape == (120, 160, 3)
+    assert _probe(tmp_path / "odd.mp4")["frames"][0].shape == (122, 162, 3)  # padded, not cut
     assert _probe(tmp_path / "part2.mp4")["codec"] == "mpeg4"
+
+
+def test_an_odd_sized_vp9_source_keeps_every_pixel_in_its_annotated_copy(clip, tmp_path):
+    """511x387: yuv420p needs even sides; the copy gets a 512th column and a 388th row."""
+    import cv2
+
+    source = tmp_path / "odd.webm"
+    capture = cv2.VideoCapture(str(clip))
+    with av.open(str(source), "w") as out:
+        stream = out.add_stream("libvpx-vp9", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 511, 387, "yuv420p"
+        for _ in range(10):
+            image = cv2.resize(capture.read()[1], (511, 387), interpolation=cv2.INTER_AREA)
+            frame = av.VideoFrame.from_ndarray(image, format="bgr24")
+            out.mux(stream.encode(frame.reformat(format="yuv420p")))
+        out.mux(stream.encode(None))
+    capture.release()
+    _, images = _run(str(source), tmp_path / "odd.mp4", detector=None)
+    frames = _probe(tmp_path / "odd.mp4")["frames"]
+    assert len(frames) == 10 and frames[0].shape == (388, 512, 3)
+    drawn = images[5].astype(int)  # what the overlay gave the sink (no face: the picture)
+    got = frames[5].astype(int)
+    assert drawn.shape == (387, 511, 3)
+    assert np.abs(got[:387, :511] - drawn).mean() < 6  # H.264's loss, nothing moved or cut
+    assert np.abs(got[:387, 510] - drawn[:, 510]).mean() < 12  # the last column is there
+    assert np.abs(got[386, :511] - drawn[386]).mean() < 12  # and the last row
+    assert np.abs(got[:387, 511] - got[:387, 510]).mean() < 6  # the added one repeats it
 
 
 def test_a_write_that_fails_keeps_the_earlier_file_and_leaves_no_partial(tmp_path):

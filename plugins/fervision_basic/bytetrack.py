@@ -7,7 +7,8 @@ Box" (ECCV 2022), written here on numpy and scipy's Hungarian assignment.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import deque
+from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -27,6 +28,7 @@ class _Track:
     at: int  # frame index the Kalman state refers to
     hits: int = 1  # consecutive matched frames while tentative
     track_id: int | None = None  # given once confirmed, never reused
+    pending: list = field(default_factory=list)  # its faces while tentative (held frames')
 
 
 class ByteTracker:
@@ -39,8 +41,10 @@ class ByteTracker:
     track gets an id only after ``min_hits`` consecutive frames (at once on the first
     frame), so one-frame false faces use no ids; a track that misses detections keeps
     its id for ``buffer`` seconds. A scene cut ends every track. Faces of tracks not yet
-    confirmed stay in the frame with ``track_id`` None. Photos (one image, or images at
-    under 5 a second) are each a scene of their own: every face gets a new id at once.
+    confirmed stay in the frame with ``track_id`` None; over recorded video,
+    :meth:`track_stream` holds ``min_hits - 1`` frames back and gives a confirmed track's
+    id to its faces from its first frame. Photos (one image, or images at under 5 a second)
+    are each a scene of their own: every face gets a new id at once.
 
     Args:
         high_score: least detector score of a face in the first, confident matching.
@@ -85,6 +89,26 @@ class ByteTracker:
         self.ended: list[int] = []
         self._next_id = 1
         self._last_index: int | None = None
+        self._holding = False  # track_stream: a confirmed track's id reaches its held faces
+
+    def track_stream(self, frames):
+        """Track recorded ``frames``, yielding each ``min_hits - 1`` frames later, when a
+        track confirmed since has given its id to the faces it had there (``ended``: as of
+        the frame yielded)."""
+        held: deque = deque()
+        self._holding = True
+        try:
+            for frame in frames:
+                self.update(frame)
+                held.append((frame, self.ended))
+                if len(held) >= self.min_hits:
+                    frame, self.ended = held.popleft()
+                    yield frame
+            while held:
+                frame, self.ended = held.popleft()
+                yield frame
+        finally:
+            self._holding = False
 
     def update(self, frame: Frame) -> None:
         """Set ``track_id`` on the faces of ``frame``, dropping weak unmatched ones."""
@@ -114,6 +138,7 @@ class ByteTracker:
             track.kalman.update(faces[i].box)
             if track.track_id is None:
                 track.hits = track.hits + 1 if track.last_seen == previous else 1
+                track.pending = (track.pending if track.hits > 1 else []) + [faces[i]]
             track.last_seen = frame.index
             self._confirm_if_due(track, first)
             faces[i].track_id = track.track_id
@@ -121,6 +146,7 @@ class ByteTracker:
         self.tracks = [t for t in self.tracks if t not in unmatched_tentative]
         for i in strong:
             track = _Track(BoxKalman(faces[i].box), frame.index, frame.index)
+            track.pending.append(faces[i])
             self._confirm_if_due(track, first)
             faces[i].track_id = track.track_id
             self.tracks.append(track)
@@ -133,6 +159,10 @@ class ByteTracker:
         if track.track_id is None and (first or track.hits >= self.min_hits):
             track.track_id = self._next_id
             self._next_id += 1
+            for face in track.pending if self._holding else ():  # frames not yet passed on
+                face.track_id = track.track_id
+        if track.track_id is not None:
+            track.pending = []
 
     def _associate(self, tracks, faces, candidates, min_iou):
         """Hungarian matching on IoU: (track, face index) pairs, unmatched tracks and faces."""

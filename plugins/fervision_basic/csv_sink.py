@@ -35,18 +35,30 @@ FACE_COLUMNS = [
 ]
 
 
+#: The frame whose classification the ``raw_`` columns hold; older CSVs call it ``raw_frame``
+#: (readers take either: they find the labels by the ``p_`` prefix alone).
+CLASSIFIED_FRAME = "classified_frame"
+
+
 def csv_columns(labels, photos: bool = False) -> list[str]:
     """Column names, in order, for a model with ``labels`` (and a ``file`` for photos)."""
     probs = [f"p_{n}" for n in labels] + [f"raw_{n}" for n in labels]
-    tail = ["raw_frame", "valence", "participant"] + (["file"] if photos else [])
-    return FACE_COLUMNS + probs + tail
+    tail = [CLASSIFIED_FRAME, "valence", "participant"] + (["file"] if photos else [])
+    columns = FACE_COLUMNS + probs + tail
+    twice = sorted({c for c in columns if columns.count(c) > 1})
+    if twice:
+        raise FervisionError(
+            f"the model's labels {list(labels)} would give the CSV column "
+            f"{', '.join(twice)} twice; each label must be a different name"
+        )
+    return columns
 
 
 def _probs(values, count: int) -> list[str]:
     return [f"{v:.4f}" for v in values] if values is not None else [""] * count
 
 
-def _raw_frame(face, index: int):
+def _classified_frame(face, index: int):
     """The frame whose classification the ``raw_`` columns hold ("" when there is none)."""
     if face.probs is None:
         return ""
@@ -132,7 +144,7 @@ class CsvSink:
                 ]
                 + _probs(face.smoothed, n)
                 + _probs(face.probs, n)
-                + [_raw_frame(face, frame.index), _valence(face, self._valence)]
+                + [_classified_frame(face, frame.index), _valence(face, self._valence)]
                 + [self._who(frame, face)]
             )
         return rows

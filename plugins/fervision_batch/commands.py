@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from fervision.cli_options import SIZE, pipeline_spec
+from fervision.cli_options import SIZE, pipeline_spec, suffixed
 from fervision.errors import FervisionError
 
 
@@ -15,6 +15,7 @@ from fervision.errors import FervisionError
 @click.argument("inputs", nargs=-1, required=True, metavar="INPUT...")
 @click.option(
     "--out",
+    "--output",
     "-o",
     "out_dir",
     required=True,
@@ -67,6 +68,11 @@ from fervision.errors import FervisionError
 @click.option("--eaf", is_flag=True, help="Also NAME.eaf for each video: an ELAN file.")
 @click.option("--boris", is_flag=True, help="Also NAME.boris for each video: a BORIS project.")
 @click.option("--states", is_flag=True, help="Also NAME.states.csv for each video: a state log.")
+@click.option(
+    "--include-annotated",
+    is_flag=True,
+    help="Also process the annotated videos fervision wrote (skipped by default, with a note).",
+)
 def batch(
     inputs,
     out_dir,
@@ -79,6 +85,7 @@ def batch(
     participants,
     events,
     per_second,
+    include_annotated,
     **coder_files,
 ):
     """Process many videos: an emotion CSV, summary JSON, timeline PNG and HTML report for each.
@@ -110,6 +117,7 @@ def batch(
             participants=who.text if who else "",
             coders=[name for name, asked in coder_files.items() if asked],
             events=events,
+            include_annotated=include_annotated,
         )
     except Interrupted:  # what was kept is said: exit 130 with nothing more
         raise click.exceptions.Exit(130) from None
@@ -161,6 +169,7 @@ def _study_tables(report, who, events, per_second: bool) -> None:
 )
 @click.option(
     "--out",
+    "--output",
     "-o",
     "out_dir",
     type=click.Path(file_okay=False),
@@ -183,17 +192,33 @@ def _study_tables(report, who, events, per_second: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Segments: a CSV of onset, offset, label[, participant]; their table is printed.",
 )
-@click.option("--segments", "segments_path", type=click.Path(), help="Write the per-segment table.")
-@click.option("--per-second", type=click.Path(), help="Write the per-second table (one CSV).")
+@click.option(
+    "--segments", "segments_path", type=click.Path(), callback=suffixed(".csv"),
+    help="Write the per-segment table (.csv).",
+)  # fmt: skip
+@click.option(
+    "--per-second", type=click.Path(), callback=suffixed(".csv"),
+    help="Write the per-second table (one .csv).",
+)  # fmt: skip
 @click.option(
     "--summary",
     "study_path",
     type=click.Path(),
+    callback=suffixed(".csv"),
     help="Write the study table over every CSV given: a row per video, participant, segment.",
 )
-@click.option("--eaf", type=click.Path(dir_okay=False), help="Write an ELAN file of the CSV.")
-@click.option("--boris", type=click.Path(dir_okay=False), help="Write a BORIS project of the CSV.")
-@click.option("--states", type=click.Path(dir_okay=False), help="Write a state log of the CSV.")
+@click.option(
+    "--eaf", type=click.Path(dir_okay=False), callback=suffixed(".eaf"),
+    help="Write an ELAN file of the CSV (.eaf).",
+)  # fmt: skip
+@click.option(
+    "--boris", type=click.Path(dir_okay=False), callback=suffixed(".boris"),
+    help="Write a BORIS project of the CSV (.boris).",
+)  # fmt: skip
+@click.option(
+    "--states", type=click.Path(dir_okay=False), callback=suffixed(".csv"),
+    help="Write a state log of the CSV (.csv).",
+)  # fmt: skip
 @click.option(
     "--media",
     type=click.Path(exists=True, dir_okay=False),
@@ -211,7 +236,7 @@ def report(csv_paths, out_dir, html, participants, size, events, segments_path, 
     time for the faces seen longest. A CSV of a run over photos gets CLIP.photos.png
     instead: each photo's faces by emotion (the summary lists every photo's labels).
     """
-    from fervision.outputs import check_distinct, check_writable
+    from fervision.outputs import check_distinct, check_writable, make_folders
 
     from .study import open_run, study_options, write_per_second, write_study
     from .tables import format_segments, segment_columns, segments, write_table
@@ -225,6 +250,7 @@ def report(csv_paths, out_dir, html, participants, size, events, segments_path, 
         ("--summary", study_path),
     ]
     check_distinct(outputs + [("CSV", p) for p in csv_paths])
+    make_folders(outputs + [(f"--{n}", p) for n, p in coder_files.items() if n != "media"])
     for flag, path in outputs:
         if path:
             check_writable(path, flag.removeprefix("--"))

@@ -49,10 +49,20 @@ th { color: #555; font-weight: 600; }
 img.plot { width: 100%; }
 .sub, table td { font-variant-numeric: tabular-nums; }
 img.photo { max-width: 100%; border-radius: 4px; display: block; margin: 6px 0; }
+.notice { background: #fff3cd; border: 1px solid #e0c36a; border-radius: 6px;
+          padding: 8px 12px; margin: 0 0 16px; font-weight: 600; }
+.note { color: #666; font-size: 12px; }
 """
 
 
 PERSON_THUMBNAILS = 6  # a participant's, over all its tracks
+#: Which column the shares and "mostly" count, said under the whole video's shares.
+LABEL_NOTE = (
+    "Emotion shares and \u201cmostly\u201d count each face's frames by its shown label (the "
+    "CSV's <code>label</code>: the smoother holds it through brief changes), not by the "
+    "highest smoothed probability (<code>p_</code> columns), which may differ in some frames; "
+    "the timelines plot the <code>p_</code> values."
+)
 
 
 @dataclass
@@ -114,12 +124,14 @@ def _rows(pairs) -> str:
     )
 
 
-def _header(title: str, line: str) -> list[str]:
+def _header(title: str, line: str, notice: str | None = None) -> list[str]:
+    """The page's head, title and summary line (``notice``: a run cut short, said first)."""
     return [
         "<!doctype html><html><head><meta charset='utf-8'>",
         f"<title>{html.escape(title)} - fervision report</title><style>{STYLE}</style>",
         "</head><body>",
         f"<h1>{html.escape(title)}</h1>",
+        *([f'<div class="notice">{html.escape(notice)}</div>'] if notice else []),
         f'<div class="sub">fervision report, {time.strftime("%Y-%m-%d %H:%M")}: {line}</div>',
     ]
 
@@ -245,9 +257,11 @@ def render_html(
     run: dict | None = None,
     thumbnails: dict[int, list[Thumbnail]] | None = None,
     study=None,
+    notice: str | None = None,
 ) -> str:
     """The report page for ``table`` (``run``: frames, seconds, fps of the processing;
-    ``study``: a :class:`~.report_study.StudyView`, its participants, segments and valence)."""
+    ``study``: a :class:`~.report_study.StudyView`, its participants, segments and valence;
+    ``notice``: said at the top, as an interrupted run's coverage)."""
     summary = summarize(table)
     colours = label_colours(table.labels)
     video = summary["video"]
@@ -258,6 +272,7 @@ def render_html(
         title,
         f"{summary['frames']} frames, {summary['duration_s']:.1f} s, "
         + counted(video["tracks"], "face track"),
+        notice,
     )
     classified = bool(table.labels)  # a run without a classifier: faces and ids only
     mostly = video["dominant_emotion"] or ("no label" if video["faces"] else "no face")
@@ -273,6 +288,7 @@ def render_html(
     out.append("<h2>Whole video</h2>")
     if classified:
         out += [_shares_bar(video["emotion_share"], colours), f'<div class="legend">{legend}</div>']
+        out.append(f'<p class="note">{LABEL_NOTE}</p>')
     out += ["<table>", _rows(rows), "</table>"]
     out += _run_table(settings, run)
     tracks = summary["tracks"]
@@ -329,6 +345,7 @@ def render_photos_html(
     settings: dict | None = None,
     run: dict | None = None,
     skipped: list[str] = (),
+    notice: str | None = None,
 ) -> str:
     """The report page for a run over photos: the emotions of all faces, then each photo
     (and the ``skipped`` ones no decoder could read)."""
@@ -340,7 +357,7 @@ def render_photos_html(
     emotions = _shares_text(shares) if labels else UNCLASSIFIED
     if skipped:
         heading += f", {len(skipped)} skipped (not readable)"
-    out = _header(title, heading)
+    out = _header(title, heading, notice)
     out += [
         "<h2>All photos</h2>",
         _shares_bar(shares, colours),

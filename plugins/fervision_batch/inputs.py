@@ -88,6 +88,23 @@ def find_videos(inputs) -> list[Path]:
     return videos
 
 
+def leave_out_annotated(videos, note) -> list[Path]:
+    """``videos`` but those fervision annotated (marked when written), each ``note``d."""
+    from fervision.marks import is_marked
+
+    kept = []
+    for video in videos:
+        if is_marked(video):
+            note(f"note: skipped {video}: an annotated video fervision wrote (--include-annotated)")
+        else:
+            kept.append(video)
+    if videos and not kept:
+        raise FervisionError(
+            "every video given is an annotated one fervision wrote; --include-annotated takes them"
+        )
+    return kept
+
+
 def output_names(videos) -> list[str]:
     """A file-name stem per video: its own stem, plus a short hash where stems repeat.
 

@@ -155,12 +155,14 @@ class ReportSink:
         info, self.info = self.info, None
         if not (self._frames or self._photos):
             return
-        run = None
+        run, notice = None, None
         if self.pipeline is not None:
             s = self.pipeline.summary
             run = {"frames": s.frames, "seconds": s.seconds, "fps": s.fps}
             if s.interrupted:
                 run["interrupted"] = "yes: the frames before it are reported"
+                done = len(self._photos) if info.stills else len(self._frames)
+                notice = _interrupted_notice(info, done, self._frames)
         title = self.title or (Path(info.source_id).name if not info.live else info.source_id)
         if info.stills:
             skipped = getattr(getattr(self.pipeline, "source", None), "skipped", None) or []
@@ -171,14 +173,30 @@ class ReportSink:
                 settings=self.settings,
                 run=run,
                 skipped=[_relative(path, info.source_id) for path in skipped],
+                notice=notice,
             )
         else:
             thumbs = {fid: _spread(kept, THUMBNAILS) for fid, kept in self._thumbs.items()}
             table, study = self._study()
             page = render_html(
-                table, title=title, settings=self.settings, run=run, thumbnails=thumbs, study=study
-            )
+                table, title=title, settings=self.settings, run=run, thumbnails=thumbs,
+                study=study, notice=notice,
+            )  # fmt: skip
         write_atomic(self.path, page.encode("utf-8"))
+
+
+def _interrupted_notice(info: SourceInfo, done: int, frames: list) -> str:
+    """What an interrupted run covered: time and frames (or photos) of the source's."""
+    unit = "photos" if info.stills else "frames"
+    of = f" of {info.frame_count}" if info.frame_count else ""
+    share = f", {done / info.frame_count:.0%}" if info.frame_count else ""
+    covered = f"{done}{of} {unit}{share}"
+    if frames and not info.stills:
+        step = 1 / info.fps if info.fps and info.fps > 0 else 0.0
+        seconds = frames[-1][1] - frames[0][1] + step
+        total = f" of the {info.frame_count * step:.1f} s source" if of and step else ""
+        covered = f"{seconds:.1f} s{total} ({covered})"
+    return f"Interrupted: this report covers only {covered}; the rest was not analysed."
 
 
 def _relative(path, folder: str) -> str:

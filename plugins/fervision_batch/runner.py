@@ -21,7 +21,7 @@ from fervision.outputs import prepare_folder
 from fervision.spec import PipelineSpec
 
 from .coder_files import check_coders, coder_paths, write_coder_files
-from .inputs import find_videos, output_names
+from .inputs import find_videos, leave_out_annotated, output_names
 from .outputs import (
     CSV,
     INDEX_NAME,
@@ -159,6 +159,7 @@ def run_batch(
     participants: str = "",
     coders=(),
     events: str | None = None,
+    include_annotated: bool = False,
 ) -> BatchReport:
     """Process every video in ``inputs`` into ``out_dir``; see the module docstring.
     ``participants`` (e.g. "a=left,b=right", "auto:2") fills each CSV's participant column.
@@ -175,6 +176,8 @@ def run_batch(
     spec = spec.checked(VIDEO_SOURCE)  # names and options, before any work or model load
     check_coders(coders)
     videos = find_videos(inputs)
+    if not include_annotated:  # an earlier run's --output beside the interviews
+        videos = leave_out_annotated(videos, lambda line: echo(line, file=sys.stderr))
     check_parts(videos, spec.options.get("source", {}))
     out = prepare_folder(out_dir)
     index = out / INDEX_NAME
@@ -299,7 +302,10 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
         write_index(report.index, rows)
 
     try:
-        engine = make_engine(engine_name, spec, workers, len(jobs), ray_address, out)
+        try:
+            engine = make_engine(engine_name, spec, workers, len(jobs), ray_address, out)
+        except FervisionError as exc:  # Ray missing or unreachable: no video started
+            raise _StageLoadError(str(exc), isinstance(exc, OptionError)) from None
         report.workers = engine.workers
         while queue or engine.in_flight():
             with interrupts_deferred():  # Ctrl-C lands between steps, never inside one
@@ -323,7 +329,8 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
         )
         raise Interrupted from None
     except _StageLoadError as exc:
-        engine.close(force=True)
+        if engine is not None:
+            engine.close(force=True)
         _mark_unfinished(rows, jobs, where, out, "not started", reason=exc.reason)
         if report.earlier_index is not None:  # the record of an earlier batch is kept
             write_atomic(report.index, report.earlier_index)
@@ -343,7 +350,7 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
 
 
 class _StageLoadError(Exception):
-    """A worker could not build its stages: a configuration error, not a bad video."""
+    """The engine could not start, or a worker build its stages: not a bad video's fault."""
 
     def __init__(self, reason: str, bad_option: bool = False):
         super().__init__(reason)

@@ -29,13 +29,14 @@ if not os.environ.get("FERVISION_DEBUG"):  # FFmpeg's own lines (a stream ending
 
 import cv2  # noqa: E402 - after the log level, which FFmpeg reads when it first starts
 
-from fervision.errors import FervisionError  # noqa: E402
+from fervision.errors import FervisionError, StopPipeline  # noqa: E402
 from fervision.native import quiet_native_output  # noqa: E402
 from fervision.options import OptionError  # noqa: E402
 from fervision.timecode import seconds as in_seconds  # noqa: E402
 from fervision.types import Frame, SourceInfo, to_bgr  # noqa: E402
 
 from .paths import input_file, redact_url  # noqa: E402
+from .reach import why_not_opened  # noqa: E402
 
 DEFAULT_FPS = 30.0
 #: A file that ends before this share of its container's frame count gets a warning.
@@ -68,6 +69,9 @@ class _CaptureSource:
     reconnect = 0
     #: Opening may wait long on the network: done on a helper thread, so Ctrl-C is heard.
     slow_open = False
+    #: A read that fails within this many seconds means the source closed (a stream's
+    #: server hung up: FFmpeg fails at once at its end, but waits out a stall); 0: never.
+    ended_within = 0.0
     #: The part of a file to read, in its own seconds: from ``start``, before ``end``.
     start = 0.0
     end: float | None = None
@@ -92,6 +96,7 @@ class _CaptureSource:
         self._offset = 0.0
         self._running = threading.Event()  # cleared while suspended
         self._running.set()
+        self._ended = False  # the last read failed at once: the source closed
 
     # subclasses -------------------------------------------------------------------------
     def _open_capture(self):
@@ -121,12 +126,13 @@ class _CaptureSource:
         self._running.set()
         try:
             with quiet_native_output():  # FFmpeg and OpenCV log straight to stderr
-                cap = self._opened(self._open_capture, release=lambda c: c.release())
+                # OpenCV's own warnings off too: an open given up may fail after this block
+                cap = self._opened(lambda: _quietly(self._open_capture), lambda c: c.release())
             self._cap = cap
             self._opened_at = time.perf_counter()
             self._seeked_to = self._seek(cap) if self.start else 0
             first = self._opened(self._read_first)
-        except KeyboardInterrupt:  # the helper releases what it opens or reads from now on
+        except (KeyboardInterrupt, StopPipeline):  # the helper releases what it opens from now
             self._close_within(0)
             raise
         if first is None:
@@ -191,12 +197,15 @@ class _CaptureSource:
                         self._warn_if_short(index)
                         return
                     quiet = time.perf_counter() - last_good
-                    if self.reconnect and quiet > min(self.stall_timeout, RECONNECT_AFTER_S):
+                    ended = self._ended  # closed at its end: no use waiting for a frame
+                    if self.reconnect and (
+                        ended or quiet > min(self.stall_timeout, RECONNECT_AFTER_S)
+                    ):
                         item = self._reopen(index, last_good)
                         if item is None:
                             return  # closed while reconnecting
                         continue
-                    if quiet > self.stall_timeout:
+                    if ended or quiet > self.stall_timeout:
                         hint = "" if self.reconnect else " (--reconnect N tries to reopen it)"
                         raise FervisionError(
                             f"{self._what()} stopped delivering frames after {index} frames{hint}"
@@ -264,8 +273,15 @@ class _CaptureSource:
 
     def _opened(self, work, release=None):
         """``work()``; on a helper thread for a source that opens slowly (see
-        :func:`_heeding_interrupts`)."""
-        return _heeding_interrupts(work, release) if self.slow_open else work()
+        :func:`_heeding_interrupts`), given up when :meth:`abort` is called."""
+        if not self.slow_open:
+            return work()
+        return _heeding_interrupts(work, release, give_up=lambda: self._closing)
+
+    def abort(self) -> None:
+        """Give up an :meth:`open` in progress (from another thread, at once): it raises
+        StopPipeline, and what FFmpeg opens meanwhile is released when it returns."""
+        self._closing = True
 
     def _rate(self, frames: int, last_good: float) -> float:
         """Frames a second the source delivered before a drop (its declared rate until a
@@ -345,6 +361,7 @@ class _CaptureSource:
             cap = self._cap
             if cap is None:
                 return None
+            asked_at = time.perf_counter()
             ok, image = cap.read()
             captured_at = time.perf_counter()
             if self._closing:
@@ -352,7 +369,9 @@ class _CaptureSource:
                 self._cap = None
                 return None
             if not ok or image is None or image.size == 0:
+                self._ended = captured_at - asked_at < self.ended_within
                 return None
+            self._ended = False
             self._frames_read += 1
             msec = cap.get(cv2.CAP_PROP_POS_MSEC) if not self.live else None
             return image, msec, captured_at
@@ -363,7 +382,7 @@ class _CaptureSource:
             item = self._read()
             if item is not None and self.start and _early(item[1], self.start):
                 continue  # a seek that landed before the start: decode on to it
-            if item is not None or time.perf_counter() >= deadline:
+            if item is not None or time.perf_counter() >= deadline or self._ended:
                 return item
             time.sleep(0.02)
 
@@ -412,10 +431,11 @@ def _quietly(open_capture):
         logging.setLogLevel(level)
 
 
-def _heeding_interrupts(work, release=None):
+def _heeding_interrupts(work, release=None, give_up=None):
     """Run ``work`` (an FFmpeg open or first read, which can block in C for its whole
-    timeout) on a helper thread and wait for it here, where Ctrl-C ends the wait at once.
-    A result that comes after that is handed to ``release``."""
+    timeout) on a helper thread and wait for it here, where Ctrl-C ends the wait at once,
+    and so does ``give_up()`` turning true (StopPipeline). A result that comes after that
+    is handed to ``release``."""
     outcome: dict = {}
     lock = threading.Lock()
 
@@ -434,6 +454,8 @@ def _heeding_interrupts(work, release=None):
     try:
         while helper.is_alive():
             helper.join(0.05)
+            if give_up is not None and give_up():
+                raise StopPipeline
     except BaseException:
         with lock:
             outcome["abandoned"] = True
@@ -631,7 +653,8 @@ class StreamSource(_CaptureSource):
 
     A URL whose path ends in a video suffix (``https://host/clip.mp4``) is read as a
     finite file (not live: every frame, and the end is just the end); anything else is
-    live (stale frames dropped; a stall of ``read_timeout`` seconds is an error).
+    live (stale frames dropped; a stall of ``read_timeout`` seconds is an error, and so is
+    the server closing the connection, at once).
 
     Args:
         url: the stream URL.
@@ -663,6 +686,7 @@ class StreamSource(_CaptureSource):
             live = suffix not in REMOTE_FILE_SUFFIXES
         self.live = bool(live)
         self.stall_timeout = max(self.read_timeout, 0.5)
+        self.ended_within = 0.5 * self.read_timeout
         self.source_id = redact_url(self.url)
         self.slow_open = True
 
@@ -677,11 +701,11 @@ class StreamSource(_CaptureSource):
         ):
             if hasattr(cv2, name):
                 params += [getattr(cv2, name), int(seconds * 1000)]
+        asked_at = time.perf_counter()
         cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
         if not cap.isOpened():
             cap.release()
-            raise FervisionError(
-                f"cannot open stream {self.source_id}: unreachable, timed out after "
-                f"{self.open_timeout:g} s, or not a video stream"
-            )
+            waited = time.perf_counter() - asked_at
+            why = why_not_opened(self.url, self.open_timeout, waited)
+            raise FervisionError(f"cannot open stream {self.source_id}: {why}")
         return cap

@@ -147,7 +147,7 @@ class DisplaySink:
         name = self.title or f"fervision: {info.source_id}"
         self.info = info
         self.bar = ControlBar(int(info.width))
-        self.strip = EmotionStrip() if self.timeline else None
+        self.strip = EmotionStrip(labels=labels) if self.timeline else None
         width, height = self.bar.width, self._bar_top() + self.bar.height
         flags = cv2.WINDOW_NORMAL | cv2.WINDOW_KEEPRATIO | getattr(cv2, "WINDOW_GUI_NORMAL", 0)
         try:

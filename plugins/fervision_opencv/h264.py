@@ -14,6 +14,8 @@ import av
 import cv2
 import numpy as np
 
+from fervision.marks import MARK_KEY, mark_text
+
 MILLISECOND = Fraction(1, 1000)
 #: Audio codecs an MP4/MOV/MKV file can hold as they are.
 COPYABLE_AUDIO = frozenset({"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"})
@@ -97,7 +99,8 @@ class H264Writer:
 
     Args:
         path: ``.mp4``, ``.m4v``, ``.mov`` or ``.mkv``.
-        size: (width, height); odd sides lose their last column or row (yuv420p needs even).
+        size: (width, height); an odd side gets one more column or row, a copy of its last
+            (yuv420p needs even sides): every pixel of the picture is kept.
         fps: frames per second (nominal when ``timed``).
         audio_from: a media file whose audio track matches these frames in time.
         timed: each frame is shown at the time :meth:`write` gives it (a camera's or
@@ -116,11 +119,12 @@ class H264Writer:
         crf: int = 23,
         preset: str = "ultrafast",
     ) -> None:
-        self.width, self.height = (max(2, size[0] - size[0] % 2), max(2, size[1] - size[1] % 2))
+        self.width, self.height = (max(2, size[0] + size[0] % 2), max(2, size[1] + size[1] % 2))
         self.rate = frame_rate(fps)
         self.output = av.open(
             str(path), "w", container_options={"movflags": "+faststart"} if _is_mp4(path) else {}
         )
+        self.output.metadata[MARK_KEY] = mark_text()  # batch leaves such videos out
         self.audio: AudioCopy | None = None
         self.frames = 0
         self._last_ms = -1 if timed else None  # timed: the last frame's time in ms
@@ -144,6 +148,9 @@ class H264Writer:
         """Encode one BGR image (already of ``size``); when ``timed``, shown ``seconds`` into
         the video."""
         image = np.ascontiguousarray(image[: self.height, : self.width])
+        right, below = self.width - image.shape[1], self.height - image.shape[0]
+        if right or below:  # an odd side: its last column or row once more
+            image = cv2.copyMakeBorder(image, 0, below, 0, right, cv2.BORDER_REPLICATE)
         # OpenCV's BT.601 conversion is ~10x faster than FFmpeg's swscale here
         planes = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
         frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")

@@ -2,7 +2,8 @@
 
 One row per face in the current frame (the longest-tracked first, up to ``rows``): the
 track id, then a strip coloured like the overlay's boxes, oldest on the left, now on the
-right. Drawn below the picture, so it never covers a face.
+right; below them a legend: each of the model's labels by its colour. Drawn below the
+picture, so it never covers a face.
 """
 
 from __future__ import annotations
@@ -26,11 +27,13 @@ class EmotionStrip:
     Args:
         seconds: how much of the past each strip shows.
         rows: how many faces at most (the strip's height is fixed, so the window's is too).
+        labels: the model's labels, shown in a legend below the strips (none: no legend).
     """
 
-    def __init__(self, seconds: float = 10.0, rows: int = 4) -> None:
+    def __init__(self, seconds: float = 10.0, rows: int = 4, labels=()) -> None:
         self.seconds = float(seconds)
         self.rows = int(rows)
+        self.labels = tuple(labels)
         self.history: dict[int, deque] = {}
         self.first_seen: dict[int, float] = {}
         self.visible: list[int] = []
@@ -55,7 +58,8 @@ class EmotionStrip:
         self.visible.sort(key=lambda fid: self.first_seen[fid])
 
     def height(self, unit: float = 1.0) -> int:
-        return self.rows * round(16 * unit) + round(4 * unit)
+        legend = round(16 * unit) if self.labels else 0
+        return self.rows * round(16 * unit) + round(4 * unit) + legend
 
     def draw(self, width: int, unit: float = 1.0) -> np.ndarray:
         """The strips as a BGR image ``width`` wide."""
@@ -85,4 +89,26 @@ class EmotionStrip:
                     cv2.rectangle(
                         image, (max(left, x0), y0), (max(x0, x1), y1), label_color(label), -1
                     )
+        if self.labels:
+            self._legend(image, round(4 * unit) + self.rows * row, unit)
         return image
+
+    def _legend(self, image: np.ndarray, top: int, unit: float) -> None:
+        """Each label's colour swatch and name in one row from ``top``, shrunk (then cut to
+        three letters) to fit the width."""
+        font, weight = cv2.FONT_HERSHEY_SIMPLEX, max(1, round(unit))
+        box, gap, margin = round(9 * unit), round(4 * unit), round(6 * unit)
+        names, scale = list(self.labels), 0.4 * unit
+        for short in (False, True):
+            names = [n[:3] if short else n for n in self.labels]
+            text = sum(cv2.getTextSize(n, font, 1.0, weight)[0][0] for n in names)
+            fixed = len(names) * (box + 3 * gap) + 2 * margin
+            scale = min(0.4 * unit, max(0.01, image.shape[1] - fixed) / max(1, text))
+            if scale >= 0.3 * unit:
+                break
+        x, bottom = margin, top + round(12 * unit)
+        for label, name in zip(self.labels, names):
+            cv2.rectangle(image, (x, bottom - box), (x + box, bottom), label_color(label), -1)
+            x += box + gap
+            cv2.putText(image, name, (x, bottom), font, scale, (230, 230, 230), weight, cv2.LINE_AA)
+            x += cv2.getTextSize(name, font, scale, weight)[0][0] + 2 * gap

@@ -1,0 +1,56 @@
+"""Track ids over a real clip: from a face's first frame in files, as every output shows them."""
+
+import csv
+
+import numpy as np
+
+from conftest import _shared
+from fervision import Pipeline
+from fervision.types import Face, Frame
+from fervision_basic.bytetrack import ByteTracker
+from fervision_basic.tracker import iou_matrix
+
+
+def test_over_a_file_a_confirmed_track_has_its_id_from_its_first_frame(tmp_path):
+    """Issue 42: after a cut, a face's first two frames had an empty face_id."""
+    out = tmp_path / "run.csv"
+    pipeline = Pipeline(_shared("media/short_hamilton_clip.mp4"), sinks=[f"csv:{out}"])
+    summary = pipeline.run()
+    with open(out, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["x"]]
+    box = lambda r: np.array([[float(r[k]) for k in "xywh"]])  # noqa: E731
+    first: dict[str, dict] = {}
+    for row in rows:
+        if row["face_id"]:
+            first.setdefault(row["face_id"], row)
+    assert len(first) >= 8  # the clip's cuts start new tracks mid-clip
+    for face_id, row in first.items():
+        before = [r for r in rows if int(r["frame"]) == int(row["frame"]) - 1]
+        untracked = [r for r in before if not r["face_id"]]
+        overlaps = [iou_matrix(box(row), box(r))[0, 0] for r in untracked]
+        assert max(overlaps, default=0) < 0.3, f"face {face_id} was there untracked before"
+        assert row["label"], row  # classified and smoothed under its id from the start
+    counted = {fid: sum(r["face_id"] == fid for r in rows) for fid in first}
+    assert counted == {str(k): v for k, v in summary.track_frames.items()}  # one story
+
+
+def test_frame_by_frame_as_live_sources_a_track_still_waits_for_its_id():
+    """update() alone (cameras, streams) gives no id back: those frames are gone already."""
+    tracker = ByteTracker()
+    image = np.full((240, 320, 3), 90, np.uint8)
+    seen = []
+    for index in range(5):
+        faces = [Face((10, 10, 60, 60), 0.9)] + ([Face((200, 20, 50, 50), 0.9)] if index else [])
+        frame = Frame(image, index, index / 30, faces=faces)
+        tracker.update(frame)
+        seen.append([f.track_id for f in frame.faces])
+    assert seen == [[1], [1, None], [1, None], [1, 2], [1, 2]]
+    held = ByteTracker()
+    frames = [Frame(image, i, i / 30, faces=[Face((200, 20, 50, 50), 0.9)]) for i in range(4)]
+    frames[0].faces = []
+    assert [[f.track_id for f in fr.faces] for fr in held.track_stream(frames)] == [
+        [],
+        [1],
+        [1],
+        [1],
+    ]
