@@ -86,6 +86,7 @@ def suffixed(*suffixes: str, folder: bool = False):
 
     return check
 
+
 #: Flags that set one stage option: shorthands for ``-O KIND.NAME=VALUE``.
 SHORTHANDS = {
     "detector_model": ("detector", "model"),

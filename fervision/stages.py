@@ -18,7 +18,8 @@ from .types import Face, Frame, SourceInfo
 
 
 class Source(Protocol):
-    """Frames from a file, camera or stream. Optional: ``close()``, attribute ``live``,
+    """Frames from a file, camera or stream. Optional: ``close()``, attribute ``live`` (True:
+    stale frames are dropped, as with ``SourceInfo(live=True)``),
     ``suspend()`` / ``resume()`` (release the device; ``frames()`` waits meanwhile),
     ``abort()`` (from another thread: an ``open()`` in progress raises StopPipeline soon)."""
 

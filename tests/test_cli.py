@@ -183,7 +183,9 @@ def test_corrupt_and_wrong_models(tmp_path):
     junk = tmp_path / "junk.keras"
     junk.write_bytes(b"\0" * 1000)
     one_line_error(fervision("run", "sample", "--model", str(junk)), "not a fervision model")
-    one_line_error(fervision("run", "sample", "--model", str(tmp_path / "missing.keras")), "not found")
+    one_line_error(
+        fervision("run", "sample", "--model", str(tmp_path / "missing.keras")), "not found"
+    )
 
 
 @pytest.mark.parametrize("option", ["--csv", "--output", "--report"])
@@ -223,7 +225,9 @@ def test_every_output_s_suffix_is_checked_before_any_work(tmp_path, option, path
 
 
 def test_output_in_a_read_only_directory(read_only_dir):
-    one_line_error(fervision("run", "sample", "--csv", str(read_only_dir / "x.csv")), "not writable")
+    one_line_error(
+        fervision("run", "sample", "--csv", str(read_only_dir / "x.csv")), "not writable"
+    )
 
 
 def test_no_display_gives_a_clear_error(tmp_path):

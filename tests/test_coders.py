@@ -243,7 +243,7 @@ def test_report_writes_the_coder_files_from_a_finished_csv(smile_run, tmp_path):
     result = fervision(
         "report", smile_run / "run.csv", "--out", tmp_path, "--eaf", tmp_path / "r.eaf",
         "--states", tmp_path / "r.csv", "--boris", tmp_path / "r.boris", "--media",
-        smile_run / "smile.mp4",
+        smile_run / "smile.mp4", "--events", smile_run / "events.csv",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     tier = pympi.Elan.Eaf(str(tmp_path / "r.eaf")).get_annotation_data_for_tier("face 1")

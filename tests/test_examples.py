@@ -47,3 +47,9 @@ def test_the_examples_taking_a_source_say_a_missing_one_in_one_line(tmp_path):
         )
         assert result.returncode == 1, name
         assert result.stderr == "error: video file not found: missing.mp4\n", name
+
+
+def test_push_frames_on_a_real_clip(tmp_path, clip):
+    out = run_example("push_frames.py", str(clip), "pushed.csv", cwd=tmp_path)
+    assert "275 frames" in out and "face #1 at (" in out
+    assert len((tmp_path / "pushed.csv").read_text().splitlines()) > 275

@@ -249,3 +249,47 @@ def test_a_photo_run_without_a_classifier_gets_a_report(photo, tmp_path):
     assert (tmp_path / "pair.photos.png").stat().st_size > 1000
     page = (tmp_path / "pair.report.html").read_text()
     assert "not classified (a run without a classifier)" in page
+
+
+def test_an_interrupted_run_s_report_says_so_at_the_top_with_what_it_covered(tmp_path):
+    """Issue 42: after Ctrl-C only the Run table said the report was not the whole video."""
+    import signal
+    import time
+
+    from conftest import _shared
+
+    csv_path, page = tmp_path / "run.csv", tmp_path / "run.html"
+    args = ["run", _shared("media/short_hamilton_clip.mp4"), "--detector", "haar"]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "fervision", *map(str, args), "--csv", csv_path, "--report", page],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 120
+    while time.time() < deadline and not (
+        csv_path.exists() and len(csv_path.read_text().splitlines()) > 20
+    ):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    text = page.read_text()
+    frames = len({line.split(",")[0] for line in csv_path.read_text().splitlines()[1:]})
+    notice = re.search(r'<div class="notice">([^<]*)</div>', text)
+    assert notice and text.index(notice.group(0)) < text.index("<h2>Whole video</h2>")
+    covered = re.search(
+        r"^Interrupted: this report covers only ([\d.]+) s of the 9\.2 s source "
+        r"\((\d+) of 275 frames, (\d+)%\)", notice.group(1)
+    )  # fmt: skip
+    assert covered, notice.group(1)
+    assert abs(float(covered[1]) - frames / 29.97) <= 0.1 and int(covered[2]) == frames
+    assert int(covered[3]) == round(100 * frames / 275)
+
+
+def test_the_report_says_which_column_its_shares_count(report):
+    """Issue 42: shares by the held label and by the highest p_ differ by several points."""
+    page = (report / "run.html").read_text()
+    assert "by its shown label (the CSV's <code>label</code>" in page
+    assert "not by the highest smoothed probability (<code>p_</code> columns)" in page
+    assert '<div class="notice">' not in page  # a whole run: nothing to warn of

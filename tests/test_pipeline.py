@@ -285,9 +285,9 @@ def test_unknown_stage_name_lists_known_ones():
 
 
 def test_sigterm_handler_turns_into_keyboard_interrupt():
-    from fervision.cli import _raise_interrupt
+    from fervision.interrupts import raise_interrupt
 
-    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
     try:
         with pytest.raises(KeyboardInterrupt):
             signal.raise_signal(signal.SIGTERM)

@@ -78,7 +78,7 @@ def run_cli(*args, **kw):
 def test_plugins_command_lists_every_plugin_with_version_and_stages():
     out = run_cli("plugins").stdout
     assert "basic 0.1.0" in out and "keras 0.1.0" in out
-    assert "commands: average, ensemble, evaluate, train" in out
+    assert "commands: average, calibrate, ensemble, evaluate, train" in out
     assert "detectors: haar, haar-fast" in out and "detectors: mediapipe" in out
 
 
