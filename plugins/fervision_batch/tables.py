@@ -8,7 +8,6 @@ no participant count in no row. Each function returns plain dicts, one a row.
 
 from __future__ import annotations
 
-import csv
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from fervision import csvsafe
 from fervision.errors import FervisionError
+from fervision.events import Event, read_events  # noqa: F401  (read_events: part of the tables API)
 from fervision.options import OptionError
 from fervision.participants import Participants, TrackStats, group_tracks, parse_participants
 from fervision.valence import valence, valence_index
@@ -152,79 +152,6 @@ def _face(row, col, p_cols, v_col, who_col, index) -> Face:
         v = valence(p, index) if p else None
     who = row[who_col] if who_col is not None and len(row) > who_col else ""
     return Face(frame, time, int(fid) if fid else None, box, row[col["label"]], p, v, who)
-
-
-def parse_time(text: str) -> float:
-    """Seconds from ``12.5``, ``MM:SS(.s)`` or ``HH:MM:SS(.s)``; ValueError otherwise."""
-    parts = str(text).strip().split(":")
-    if not 1 <= len(parts) <= 3 or any(p.strip() == "" for p in parts):
-        raise ValueError(text)
-    seconds = 0.0
-    for part in parts:
-        value = float(part)
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(text)
-        seconds = seconds * 60 + value
-    return seconds
-
-
-@dataclass(frozen=True)
-class Event:
-    """A segment of the video: a stimulus or question, maybe for one participant."""
-
-    onset: float
-    offset: float
-    label: str
-    participant: str = ""
-
-
-EVENT_COLUMNS = ("onset", "offset", "label", "participant")
-
-
-def read_events(path, names=()) -> list[Event]:
-    """The events CSV at ``path`` (onset, offset, label, optional participant); a one-line
-    OptionError naming the row for anything wrong."""
-    path = Path(path)
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except OSError as exc:
-        raise OptionError(f"cannot read events {path}: {exc.strerror or exc}") from None
-    except UnicodeDecodeError:
-        raise OptionError(f"events {path} is not UTF-8 text") from None
-    if not rows:
-        raise OptionError(f"events {path} is empty (columns: onset, offset, label)")
-    header = [c.strip().lower() for c in rows[0]]
-    unknown = [c for c in header if c not in EVENT_COLUMNS]
-    missing = [c for c in EVENT_COLUMNS[:3] if c not in header]
-    if unknown or missing:
-        what = f"unknown column {unknown[0]!r}" if unknown else f"no {missing[0]!r} column"
-        raise OptionError(f"events {path}: {what} (columns: onset, offset, label, participant)")
-    events = []
-    for line, row in enumerate(rows[1:], start=2):
-        if not any(cell.strip() for cell in row):
-            continue
-        values = dict(zip(header, (cell.strip() for cell in row)))
-        where = f"events {path} row {line}"
-        try:
-            onset, offset = (
-                parse_time(values.get("onset", "")),
-                parse_time(values.get("offset", "")),
-            )
-        except ValueError:
-            raise OptionError(
-                f"{where}: onset and offset are seconds, MM:SS or HH:MM:SS "
-                f"(not {values.get('onset', '')!r}, {values.get('offset', '')!r})"
-            ) from None
-        if offset < onset:
-            raise OptionError(
-                f"{where}: offset {values['offset']} is before onset {values['onset']}"
-            )
-        who = values.get("participant", "")
-        if who and names and who not in names:
-            raise OptionError(f"{where}: participant {who!r} is not one of {', '.join(names)}")
-        events.append(Event(onset, offset, values.get("label", ""), who))
-    return events
 
 
 def _dominant(labels, counts: dict[str, int]) -> str:

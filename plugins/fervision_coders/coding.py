@@ -177,46 +177,15 @@ def _read_rows(reader, header: list[str], path: Path) -> Coding:
     return builder.coding(csv=str(path))
 
 
-def parse_time(text: str) -> float:
-    """Seconds from ``12.5``, ``MM:SS(.s)`` or ``HH:MM:SS(.s)``; ValueError otherwise."""
-    seconds = 0.0
-    parts = str(text).strip().split(":")
-    if len(parts) > 3:
-        raise ValueError(text)
-    for part in parts:
-        value = float(part)
-        if not math.isfinite(value) or value < 0:
-            raise ValueError(text)
-        seconds = seconds * 60 + value
-    return seconds
-
-
 def read_events(path) -> list[Segment]:
     """An events CSV (onset, offset, label[, participant]; seconds or HH:MM:SS) as segments."""
-    path = Path(path)
-    if not path.is_file():
-        raise FervisionError(f"events file not found: {path}")
-    try:
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.DictReader(f))
-            fields = rows[0].keys() if rows else []
-    except (UnicodeDecodeError, csv.Error) as exc:
-        raise FervisionError(f"{path} is not a readable events CSV: {exc}") from None
-    missing = [c for c in ("onset", "offset", "label") if c not in fields]
-    if rows and missing:
-        raise FervisionError(f"events {path} has no {missing[0]} column (onset, offset, label)")
-    events = []
-    for line, row in enumerate(rows, start=2):
-        try:
-            onset, offset = parse_time(row["onset"]), parse_time(row["offset"])
-        except (TypeError, ValueError):
-            raise FervisionError(
-                f"events {path} line {line}: onset and offset are seconds or HH:MM:SS"
-            ) from None
-        if offset < onset:
-            raise FervisionError(f"events {path} line {line}: {onset}..{offset} is not a span")
-        events.append(Segment(row.get("participant") or "", row["label"], onset, offset))
-    return sorted(events, key=lambda s: (s.onset, s.participant))
+    from fervision.events import read_events as read
+
+    events = read(path)
+    return sorted(
+        (Segment(e.participant, e.label, e.onset, e.offset) for e in events),
+        key=lambda s: (s.onset, s.participant),
+    )
 
 
 def lanes(segments: list[Segment]) -> list[list[Segment]]:
