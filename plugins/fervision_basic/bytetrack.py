@@ -104,11 +104,16 @@ class ByteTracker:
                 if len(held) >= self.min_hits:
                     frame, self.ended = held.popleft()
                     yield frame
+        except (Exception, KeyboardInterrupt):  # the source failed: tracked frames go on first
             while held:
                 frame, self.ended = held.popleft()
                 yield frame
+            raise
         finally:
             self._holding = False
+        while held:
+            frame, self.ended = held.popleft()
+            yield frame
 
     def update(self, frame: Frame) -> None:
         """Set ``track_id`` on the faces of ``frame``, dropping weak unmatched ones."""
