@@ -83,9 +83,9 @@ def test_eaf_opens_with_pympi_and_holds_the_csv_labels(batch_out, clip):
     assert events == [(500, 1500, "greeting"), (2000, 3000, "question")]
     media = eaf.media_descriptors[0]["MEDIA_URL"]
     assert media == (batch_out / "videos" / f"{clip}.mp4").absolute().as_uri()
-    linked = eaf.linked_file_descriptors[0]
-    assert linked["RELATIVE_LINK_URL"] == f"./{clip}.emotions.csv"  # beside it, not scratch
-    assert linked["LINK_URL"] == (out / f"{clip}.emotions.csv").absolute().as_uri()
+    linked = eaf.linked_file_descriptors[-1]  # the time series' tracks, beside it, not scratch
+    assert linked["RELATIVE_LINK_URL"] == f"./{clip}_tsconf.xml"
+    assert linked["LINK_URL"] == (out / f"{clip}_tsconf.xml").absolute().as_uri()
 
 
 @pytest.mark.parametrize("clip", CLIPS)

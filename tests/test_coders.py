@@ -74,7 +74,8 @@ def test_eaf_is_valid_elan_and_holds_the_csv_labels_at_every_frame(smile_run):
     media = eaf.media_descriptors[0]
     assert media["RELATIVE_MEDIA_URL"] == "./smile.mp4"
     assert media["MEDIA_URL"] == (smile_run / "smile.mp4").absolute().as_uri()
-    assert eaf.linked_file_descriptors[0]["RELATIVE_LINK_URL"] == "./run.csv"
+    linked = [d["RELATIVE_LINK_URL"] for d in eaf.linked_file_descriptors]
+    assert linked == ["./run.face_1.timeseries.csv", "./run_tsconf.xml"]  # ELAN's time series
     annotations = eaf.get_annotation_data_for_tier("face 1")
     assert all(end > begin for begin, end, _ in annotations)
     frames = frames_of(smile_run / "run.csv")
@@ -257,3 +258,83 @@ def test_report_writes_the_coder_files_from_a_finished_csv(smile_run, tmp_path):
     assert media == [str((smile_run / "smile.mp4").absolute())]  # not beside: a full path
     no_media = fervision("report", smile_run / "run.csv", "--out", tmp_path, "--boris", "x.boris")
     assert no_media.returncode == 2 and "give --media VIDEO" in no_media.stderr
+
+
+def check_time_series(eaf_path: Path, run_csv: Path) -> dict[str, list[float]]:
+    """The time series an ``.eaf`` links, read as ELAN reads them, against the per-frame CSV:
+    every column its ``_tsconf.xml`` names exists, each participant's times and values are the
+    CSV's, inside the participant's tier. Each participant's sample times."""
+    import xml.etree.ElementTree as ET
+    from urllib.parse import unquote, urlparse
+
+    import pympi
+    import xmlschema
+
+    xmlschema.XMLSchema(str(_shared("coders/EAFv3.0.xsd"))).validate(str(eaf_path))
+    eaf = pympi.Elan.Eaf(str(eaf_path))
+    links = {d["LINK_URL"]: d for d in eaf.linked_file_descriptors}
+    conf = eaf_path.with_name(f"{eaf_path.stem}_tsconf.xml")  # ELAN's name for NAME.eaf's
+    assert links[conf.absolute().as_uri()]["MIME_TYPE"] == "text/xml"
+    with open(run_csv, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["p_happy"]]
+    probabilities = [c for c in rows[0] if c.startswith("p_")]
+    expected: dict[str, dict[int, dict]] = {}
+    for r in rows:
+        who = r.get("participant") or f"face {r['face_id']}"
+        expected.setdefault(who, {}).setdefault(int(r["frame"]), r)
+    seen = {}
+    for source in ET.parse(conf).getroot().iter("tracksource"):
+        url = source.get("source-url")
+        assert links[url]["RELATIVE_LINK_URL"] == "./" + Path(unquote(urlparse(url).path)).name
+        lines = Path(unquote(urlparse(url).path)).read_text().splitlines()
+        header = lines[0].removeprefix("#").split(",")  # a comment line: ELAN skips it
+        data = [line.split(",") for line in lines[1:] if line and not line.startswith("#")]
+        assert header == ["time_s", *probabilities, "valence"]
+        assert source.get("time-column") == "0" and source.get("sample-type")
+        assert all(len(cells) == len(header) for cells in data)
+        tracks = source.findall("track")
+        who = tracks[0].get("name").rsplit(" ", 1)[0]
+        columns = [int(t.find("sample-position/pos").get("col")) for t in tracks]
+        assert sorted(columns) == list(range(1, len(header)))  # every value column a track
+        for track, col in zip(tracks, columns):
+            assert track.get("name") == f"{who} {header[col].removeprefix('p_')}"
+            low, high = float(track.find("range").get("min")), float(track.find("range").get("max"))
+            assert (low, high) == ((-1.0, 1.0) if header[col] == "valence" else (0.0, 1.0))
+            assert all(low <= float(cells[col]) <= high for cells in data)
+        frames = expected[who]
+        times = [float(cells[0]) for cells in data]
+        assert times == [float(r["timestamp_s"]) for _, r in sorted(frames.items())]
+        for cells, (_, r) in zip(data, sorted(frames.items())):
+            assert cells[1:] == [r[c] for c in header[1:]]
+        tier = eaf.get_annotation_data_for_tier(who)
+        assert tier[0][0] <= round(times[0] * 1000) and round(times[-1] * 1000) < tier[-1][1]
+        seen[who] = times
+    assert set(seen) == set(expected) == set(eaf.get_tier_names()) - {"events", "events 2"}
+    return seen
+
+
+def test_eaf_links_the_probabilities_and_valence_as_elan_time_series(smile_run):
+    times = check_time_series(smile_run / "run.eaf", smile_run / "run.csv")
+    assert list(times) == ["face 1"] and len(times["face 1"]) > 50
+
+
+def test_each_participant_gets_its_own_time_series_tracks(tmp_path):
+    """Two people side by side (a cut between): a CSV and tracks per named participant."""
+    import importlib.util
+
+    repo = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location("two", repo / "scripts/two_person_clip.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    clip = module.make_two_person_clip(
+        tmp_path / "two.mp4", _shared("media/talking_head_suit.mp4").parent
+    )
+    result = fervision(
+        "run", "-s", clip, "--csv", tmp_path / "run.csv", "--eaf", tmp_path / "run.eaf",
+        "--participants", "interviewer=left,guest=right",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    times = check_time_series(tmp_path / "run.eaf", tmp_path / "run.csv")
+    assert set(times) == {"interviewer", "guest"}
+    assert (tmp_path / "run.interviewer.timeseries.csv").is_file()
+    assert (tmp_path / "run.guest.timeseries.csv").is_file()

@@ -293,3 +293,48 @@ def test_the_report_says_which_column_its_shares_count(report):
     assert "by its shown label (the CSV's <code>label</code>" in page
     assert "not by the highest smoothed probability (<code>p_</code> columns)" in page
     assert '<div class="notice">' not in page  # a whole run: nothing to warn of
+
+
+def test_a_crowded_long_video_s_report_shows_the_longest_seen_and_stays_small(tmp_path):
+    """Issue 40: 613 tracks made a 15.7 MB page of 2,147 images, a section per track. Here
+    300 tracks over 3,000 frames: sections and pictures for the longest seen only, one
+    table row a track up to its cap, the rest counted in one row; the numbers stay exact."""
+    from conftest import _shared
+    from fervision.types import Face, Frame, SourceInfo
+    from fervision_batch.html_report import MAX_SECTIONS, MAX_TABLE_ROWS
+    from fervision_batch.report_sink import THUMBNAILS, ReportSink
+
+    face = cv2.resize(cv2.imread(str(_shared("media/two_people.jpg"))), (320, 240))
+    labels = ("angry", "happy", "neutral")
+    sink = ReportSink(tmp_path / "crowd.html")
+    sink.open(SourceInfo("crowd.mp4", 320, 240, 30.0, 3000), labels)
+    rows, seen = 0, {}
+    for index in range(3000):
+        faces = []
+        # track t (0..299) is seen from frame 10 t for 1 + (t * 7) % 40 frames; track 1000
+        # all along, track 1001 in the second half (it must win its pictures late)
+        ids = [t for t in range(300) if 0 <= index - 10 * t < 1 + (t * 7) % 40]
+        ids += [1000] + ([1001] if index >= 1500 else [])
+        for fid in ids:
+            p = np.array([0.1, 0.7, 0.2]) if fid % 2 else np.array([0.6, 0.1, 0.3])
+            label = labels[int(np.argmax(p))]
+            box = (40, 30, 120, 120)
+            faces.append(Face(box, track_id=fid, probs=p, smoothed=p, label=label))
+            seen[fid] = seen.get(fid, 0) + 1
+        rows += len(faces)
+        sink.write(Frame(face, index, index / 30.0, "crowd.mp4", faces=faces, labels=labels))
+    sink.close()
+    page = (tmp_path / "crowd.html").read_text()
+    assert len(page) < 1_500_000
+    images = _images(page)
+    timelines = [alt for alt, _ in images if alt.startswith("timeline of face")]
+    longest = sorted(seen, key=lambda fid: (-seen[fid], fid))[:MAX_SECTIONS]
+    assert timelines == [f"timeline of face {fid}" for fid in longest]
+    assert len(images) <= 1 + MAX_SECTIONS * (1 + THUMBNAILS)
+    for fid in (1000, 1001):  # the longest seen have their pictures, the late one too
+        assert sum(alt.startswith(f"face {fid} at ") for alt, _ in images) == THUMBNAILS
+    table = page[page.index("<h2>Face tracks (302)</h2>") :]
+    assert table.count("</tr>") >= MAX_TABLE_ROWS + 1
+    shorter = len(seen) - MAX_TABLE_ROWS
+    assert re.search(rf"<td>{shorter} more</td><td>each seen [\d.]+ s or less</td>", table)
+    assert f"<th>faces seen</th><td>{rows}</td>" in page  # every row counted, none thinned

@@ -54,3 +54,36 @@ def test_frame_by_frame_as_live_sources_a_track_still_waits_for_its_id():
         [1],
         [1],
     ]
+
+
+def test_the_same_footage_after_a_cut_gets_the_same_labels(tmp_path):
+    """Issue 42: a face is classified on its track's clock from its first frame, so the
+    same shot appearing twice in a file (A, B, A; an intra-only MJPG file, so both copies
+    decode to the same pixels) is labelled the same both times."""
+    import cv2
+
+    def frames(name, n):
+        capture, out = cv2.VideoCapture(str(_shared(f"media/{name}"))), []
+        while len(out) < n and (image := capture.read()[1]) is not None:
+            out.append(cv2.resize(image, (400, 400)))
+        return out
+
+    shot, other = frames("talking_head_glasses.mp4", 75), frames("expressions_smile.mp4", 40)
+    video = tmp_path / "aba.avi"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 25, (400, 400))
+    for image in shot + other + shot:
+        writer.write(image)
+    writer.release()
+    out = tmp_path / "aba.csv"
+    Pipeline(str(video), sinks=[f"csv:{out}"]).run()
+    with open(out, newline="") as f:
+        rows = [r for r in csv.DictReader(f) if r["face_id"]]
+    tracks: dict[str, list] = {}
+    for row in rows:
+        tracks.setdefault(row["face_id"], []).append(row)
+    first, last = tracks[min(tracks, key=int)], tracks[max(tracks, key=int)]
+    assert len(tracks) == 3 and len(first) == len(last) == 75
+    assert [r["label"] for r in first] == [r["label"] for r in last]
+    assert [r["classified_frame"] for r in last] == [
+        str(int(r) + 115) for r in (row["classified_frame"] for row in first)
+    ]  # the same frames of the shot classified

@@ -370,3 +370,60 @@ def test_an_unknown_x264_preset_is_refused_before_any_frame(tmp_path):
 
     with pytest.raises(OptionError, match="unknown x264 preset 'bogus'; give one of ultrafast"):
         VideoSink(tmp_path / "out.mp4", preset="bogus")
+
+
+def _frame_times(path: Path, stream: str = "v") -> list[float]:
+    """Each frame's (or audio packet's) presentation time as ffprobe reads it."""
+    entry = "frame=pts_time" if stream == "v" else "packet=pts_time"
+    result = subprocess.run(
+        ["ffprobe", "-v", "error", "-select_streams", stream, "-show_entries", entry,
+         "-of", "csv=p=0", str(path)],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    return [float(line.strip(",")) for line in result.stdout.split()]
+
+
+def test_a_variable_frame_rate_clips_annotated_copy_keeps_its_clock(tmp_path):
+    """A phone-like clip (frames 40 to 120 ms apart, its sound kept): each annotated frame
+    shows within one frame of its CSV time, which is the source frame's, and the sound is the
+    source's at the same times; a constant rate drifts ~0.3 s from it."""
+    if shutil.which("ffmpeg") is None or shutil.which("ffprobe") is None:
+        pytest.skip("ffmpeg is not installed (it makes the variable-rate clip)")
+    import csv
+    import sys
+
+    from conftest import _shared
+
+    talk = _shared("media/talking_head_glasses.mp4")  # 25 fps, 122 frames, AAC sound
+    vfr = tmp_path / "phone.mp4"
+    keep = "lt(n,30)+gte(n,75)+not(mod(n,2))*lt(n,50)+not(mod(n,3))*gte(n,50)"
+    subprocess.run(
+        ["ffmpeg", "-v", "error", "-i", str(talk), "-vf", f"select='{keep}'", "-fps_mode",
+         "vfr", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "copy", str(vfr)],
+        check=True,
+    )  # fmt: skip
+    source = _frame_times(vfr)
+    gaps = np.diff(source)
+    assert len(source) == 95 and gaps.min() < 0.05 and gaps.max() > 0.1  # really variable
+    table, out = tmp_path / "c.csv", tmp_path / "out.mp4"
+    result = subprocess.run(
+        [sys.executable, "-m", "fervision", "run", str(vfr), "--classifier", "none",
+         "--csv", str(table), "--output", str(out)],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with open(table, newline="") as f:
+        times = {int(row["frame"]): float(row["timestamp_s"]) for row in csv.DictReader(f)}
+    assert len(times) == 95 and list(times) == list(range(95))  # a face in every frame
+    expected = np.array([times[i] for i in range(95)])
+    assert np.abs(expected - source).max() < 0.0015  # the CSV keeps the source's clock
+    shown = np.array(_frame_times(out))
+    assert len(shown) == 95
+    duration = np.append(gaps, gaps[-1])  # each frame's own
+    assert (np.abs(shown - expected) < duration).all(), np.abs(shown - expected).max()
+    assert np.abs(shown - expected).max() < 0.002
+    # the sound is the source's, packet for packet at the same times, to the picture's end
+    sound, copied = _frame_times(vfr, "a"), _frame_times(out, "a")
+    assert len(copied) >= len(sound) - 2
+    assert np.abs(np.array(copied) - np.array(sound[: len(copied)])).max() < 0.001
+    assert copied[-1] == pytest.approx(source[-1], abs=0.1)

@@ -1,5 +1,7 @@
-"""One self-contained HTML page about a run: per track a timeline plot, the share of each
-emotion and a few thumbnails; the whole video's shares; the settings, model and speed. A
+"""One self-contained HTML page about a run: the whole video's shares; the settings, model
+and speed; a table of face tracks and, for the ``MAX_SECTIONS`` seen longest, a timeline
+plot, the share of each emotion and a few thumbnails (a crowded video's hundreds of short
+tracks stay in the table, its shortest merged into one line past ``MAX_TABLE_ROWS``). A
 run over photos gets a page of its own: each photo, annotated, with its faces' emotions.
 
 Everything is inline (images as base64 data, CSS in the page), so the file opens offline
@@ -56,6 +58,10 @@ img.photo { max-width: 100%; border-radius: 4px; display: block; margin: 6px 0; 
 
 
 PERSON_THUMBNAILS = 6  # a participant's, over all its tracks
+#: Tracks with a section of their own (timeline, thumbnails): the longest seen.
+MAX_SECTIONS = 8
+#: Tracks listed one a row; the shorter rest share one row.
+MAX_TABLE_ROWS = 50
 #: Which column the shares and "mostly" count, said under the whole video's shares.
 LABEL_NOTE = (
     "Emotion shares and \u201cmostly\u201d count each face's frames by its shown label (the "
@@ -154,7 +160,10 @@ def _run_table(settings: dict | None, run: dict | None, unit: str = "frames") ->
 
 
 def _track_table(tracks: list[dict]) -> str:
+    """A row a track (longest seen first); past MAX_TABLE_ROWS one row for the rest."""
     head = "<tr><th>face</th><th>seen</th><th>visible</th><th>mostly</th><th>emotions</th></tr>"
+    rest = tracks[MAX_TABLE_ROWS:]
+    tracks = tracks[:MAX_TABLE_ROWS]
     rows = "".join(
         f"<tr><td>{t['face_id']}</td><td>{t['first_s']:.1f} - {t['last_s']:.1f} s</td>"
         f"<td>{t['seconds_visible']:.1f} s</td>"
@@ -162,6 +171,13 @@ def _track_table(tracks: list[dict]) -> str:
         f"<td>{_shares_text(t['emotion_share'])}</td></tr>"
         for t in tracks
     )
+    if rest:
+        longest = max(t["seconds_visible"] for t in rest)
+        total = sum(t["seconds_visible"] for t in rest)
+        rows += (
+            f"<tr><td>{len(rest)} more</td><td>each seen {longest:.1f} s or less</td>"
+            f"<td>{total:.1f} s in all</td><td></td><td></td></tr>"
+        )
     return f"<table>{head}{rows}</table>"
 
 
@@ -201,14 +217,15 @@ def _segment_table(rows: list[dict]) -> str:
 
 def _study_sections(table, study, thumbnails, end, legend, colours) -> list[str]:
     """Valence over time, the per-segment table and the participants' cards."""
-    from .report_study import plot_rows, plot_valence
+    from .report_study import MAX_VALENCE_LINES, plot_rows, plot_valence
 
     out = []
     lines = [(p.name, p.rows) for p in study.people]
     if not lines:  # by track, the longest seen first
         ids = list(set(table.face_id.tolist()) - {UNTRACKED})
-        ids.sort(key=lambda i: -int((table.face_id == i).sum()))
-        lines = [(f"face {i}", np.flatnonzero(table.face_id == i)) for i in ids]
+        counts = np.bincount(table.face_id[table.face_id >= 0])  # rows of each track
+        ids.sort(key=lambda i: (-counts[i], i))
+        lines = [(f"face {i}", np.flatnonzero(table.face_id == i)) for i in ids[:MAX_VALENCE_LINES]]
     plot = plot_valence(table, lines, end, study.events)
     if plot is not None:
         src = _data_uri(plot, "image/png")
@@ -302,8 +319,13 @@ def render_html(
     if not summary["tracks"]:
         out.append(f"<p>{untracked_note(video)}</p>")
     elif tracks:
+        if len(tracks) > MAX_SECTIONS:
+            out.append(
+                f'<p class="note">The {MAX_SECTIONS} seen longest have a section below; the '
+                "table lists them all, longest seen first.</p>"
+            )
         out.append(_track_table(tracks))
-    for track in tracks:
+    for track in tracks[:MAX_SECTIONS]:
         fid = track["face_id"]
         heading = (
             f"face {fid}: {track['first_s']:.1f} - {track['last_s']:.1f} s, "

@@ -42,6 +42,8 @@ UNTRACKED = -1  # face_id of a face the tracker gave no id
 DEFAULT_FRAME_INTERVAL = 1 / 30
 MAX_PANELS = 4
 MAX_PHOTO_BARS = 60
+#: Points a timeline line keeps at most (a long video's are thinned evenly to these).
+MAX_POINTS = 2000
 
 
 @dataclass
@@ -301,7 +303,19 @@ def _track_series(table: EmotionTable, fid: int):
     if len(breaks):
         times = np.insert(times, breaks, np.nan)
         p = np.insert(p, breaks, np.nan, axis=0)
-    return times, p
+    return thinned(times, p)
+
+
+def thinned(times: np.ndarray, values: np.ndarray, most: int = MAX_POINTS):
+    """``times`` and ``values`` with at most about ``most`` points, evenly spaced; the NaN
+    breaks (a face out of view) and the last point stay."""
+    if len(times) <= most:
+        return times, values
+    keep = np.zeros(len(times), dtype=bool)
+    keep[:: -(-len(times) // most)] = True
+    keep[-1] = True
+    keep |= np.isnan(times)
+    return times[keep], values[keep]
 
 
 def plot_timeline(table: EmotionTable, summary: dict, title: str = "") -> bytes:

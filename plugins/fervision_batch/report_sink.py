@@ -1,16 +1,16 @@
 """The ``report`` sink: an HTML report of the run (see :mod:`.html_report`), written at the end.
 
-It keeps every face's smoothed probabilities (as the CSV would) and a few face pictures per
-track, taken from the overlay when there is one, spread over the time the track is seen.
-Over photos it keeps each photo's picture (the first ``PHOTO_PICTURES``) and faces instead.
+It keeps every face's smoothed probabilities (as the CSV would, in compact arrays:
+:mod:`.report_rows`) and a few face pictures for each of the ``THUMBNAIL_TRACKS`` tracks
+seen longest so far, taken from the overlay when there is one, spread over the time the
+track is seen. Over photos it keeps each photo's picture (the first ``PHOTO_PICTURES``)
+and faces instead.
 """
 
 from __future__ import annotations
 
-import math
+from collections import Counter
 from pathlib import Path
-
-import numpy as np
 
 from fervision.errors import FervisionError
 from fervision.outputs import check_not_input, check_writable
@@ -19,8 +19,12 @@ from fervision.types import Frame, SourceInfo
 from .html_report import Photo, Thumbnail, render_html, render_photos_html
 from .outputs import write_atomic
 from .report import UNTRACKED, EmotionTable
+from .report_rows import FaceRows
 
 THUMBNAILS = 4  # per track
+#: Tracks that keep pictures: the report shows those of the longest seen (html_report's
+#: MAX_SECTIONS); a track seen longer than one of these later takes its place.
+THUMBNAIL_TRACKS = 16
 THUMB_HEIGHT = 120
 PHOTO_PICTURES = 100  # photos shown in the report (every photo's faces are listed)
 PHOTO_WIDTH = 720
@@ -71,8 +75,8 @@ class ReportSink:
     def _reset(self, labels, info) -> None:
         self.labels = tuple(labels)
         self.info = info
-        self._frames: list[tuple[int, float]] = []
-        self._faces: list[tuple[int, float, int, str, list[float]]] = []
+        self._rows = FaceRows(len(self.labels))
+        self._seen: Counter = Counter()  # frames of each track
         self._thumbs: dict[int, list[Thumbnail]] = {}
         self._thumb_every: dict[int, float] = {}
         self._photos: list[Photo] = []
@@ -88,17 +92,32 @@ class ReportSink:
     def write(self, frame: Frame) -> None:
         if not self.labels and frame.labels:
             self.labels = tuple(frame.labels)
+            if not self._rows.frames:
+                self._rows = FaceRows(len(self.labels))
         if self.info is not None and self.info.stills:
             self._keep_photo(frame)
             return
-        self._frames.append((frame.index, frame.timestamp))
+        self._rows.add_frame(frame.index, frame.timestamp)
         for face in frame.faces:
             probs = face.smoothed if face.smoothed is not None else face.probs
-            row = [float(p) for p in probs] if probs is not None else []
             fid = face.track_id if face.track_id is not None else UNTRACKED
-            self._faces.append((frame.index, frame.timestamp, fid, face.label or "", row))
+            self._rows.add_face(frame.index, frame.timestamp, fid, face.label or "", probs)
             if fid != UNTRACKED:
-                self._keep_thumbnail(frame, face, fid)
+                self._seen[fid] += 1
+                if self._has_room(fid):
+                    self._keep_thumbnail(frame, face, fid)
+
+    def _has_room(self, fid: int) -> bool:
+        """Whether track ``fid`` keeps pictures: one of the THUMBNAIL_TRACKS seen longest
+        (it takes the place, and drops the pictures, of one seen less)."""
+        if fid in self._thumbs or len(self._thumbs) < THUMBNAIL_TRACKS:
+            return True
+        least = min(self._thumbs, key=self._seen.__getitem__)
+        if self._seen[least] >= self._seen[fid]:
+            return False
+        del self._thumbs[least]
+        self._thumb_every.pop(least, None)
+        return True
 
     def _keep_photo(self, frame: Frame) -> None:
         name = Path(frame.source_id).name if frame.source_id else f"frame {frame.index + 1}"
@@ -121,19 +140,7 @@ class ReportSink:
             self._thumb_every[fid] = every * 2
 
     def _table(self) -> EmotionTable:
-        labels = self.labels  # none in a run without a classifier
-        frames = sorted(dict(self._frames).items())
-        rows = [r[4] if len(r[4]) == len(labels) else [math.nan] * len(labels) for r in self._faces]
-        return EmotionTable(
-            labels=labels,
-            frame_index=np.array([f for f, _ in frames], dtype=np.int64),
-            frame_time=np.array([t for _, t in frames], dtype=np.float64),
-            face_frame=np.array([r[0] for r in self._faces], dtype=np.int64),
-            face_time=np.array([r[1] for r in self._faces], dtype=np.float64),
-            face_id=np.array([r[2] for r in self._faces], dtype=np.int64),
-            face_label=[r[3] for r in self._faces],
-            face_p=np.array(rows, dtype=np.float64).reshape(len(rows), len(labels)),
-        )
+        return self._rows.table(self.labels)  # no labels in a run without a classifier
 
     def _study(self):
         """The table and its participants and segments: from the run's CSV when it names
@@ -153,7 +160,7 @@ class ReportSink:
         if self.info is None:
             return
         info, self.info = self.info, None
-        if not (self._frames or self._photos):
+        if not (self._rows.frames or self._photos):
             return
         run, notice = None, None
         if self.pipeline is not None:
@@ -161,8 +168,8 @@ class ReportSink:
             run = {"frames": s.frames, "seconds": s.seconds, "fps": s.fps}
             if s.interrupted:
                 run["interrupted"] = "yes: the frames before it are reported"
-                done = len(self._photos) if info.stills else len(self._frames)
-                notice = _interrupted_notice(info, done, self._frames)
+                done = len(self._photos) if info.stills else self._rows.frames
+                notice = _interrupted_notice(info, done, self._rows)
         title = self.title or (Path(info.source_id).name if not info.live else info.source_id)
         if info.stills:
             skipped = getattr(getattr(self.pipeline, "source", None), "skipped", None) or []
@@ -185,15 +192,15 @@ class ReportSink:
         write_atomic(self.path, page.encode("utf-8"))
 
 
-def _interrupted_notice(info: SourceInfo, done: int, frames: list) -> str:
+def _interrupted_notice(info: SourceInfo, done: int, rows: FaceRows) -> str:
     """What an interrupted run covered: time and frames (or photos) of the source's."""
     unit = "photos" if info.stills else "frames"
     of = f" of {info.frame_count}" if info.frame_count else ""
     share = f", {done / info.frame_count:.0%}" if info.frame_count else ""
     covered = f"{done}{of} {unit}{share}"
-    if frames and not info.stills:
+    if rows.frames and not info.stills:
         step = 1 / info.fps if info.fps and info.fps > 0 else 0.0
-        seconds = frames[-1][1] - frames[0][1] + step
+        seconds = rows.last_time() - rows.first_time() + step
         total = f" of the {info.frame_count * step:.1f} s source" if of and step else ""
         covered = f"{seconds:.1f} s{total} ({covered})"
     return f"Interrupted: this report covers only {covered}; the rest was not analysed."

@@ -11,7 +11,16 @@ import numpy as np
 
 from fervision.valence import valence_index
 
-from .report import UNTRACKED, EmotionTable, _changes, _emotions, _png, _r, label_colours
+from .report import (
+    UNTRACKED,
+    EmotionTable,
+    _changes,
+    _emotions,
+    _png,
+    _r,
+    label_colours,
+    thinned,
+)
 from .tables import Event, Run, segments
 
 SEGMENT_SHADES = ("#4c78a8", "#f58518", "#54a24b", "#b279a2", "#9d755d", "#e45756")
@@ -102,7 +111,7 @@ def _series(table: EmotionTable, rows: np.ndarray, values: np.ndarray):
     if len(breaks):
         times = np.insert(times, breaks, np.nan)
         values = np.insert(values, breaks, np.nan, axis=0)
-    return times, values
+    return thinned(times, values)
 
 
 def shade_segments(ax, events, labelled: bool = True) -> None:

@@ -3,8 +3,9 @@
 One tier per participant (its id the participant's name) holds the smoothed label as
 annotations, with the model's labels as a controlled vocabulary; ``--events`` segments go on
 ``events`` tiers (a second one where events overlap). The video is linked (with a relative
-path when it sits beside the file), and the per-frame CSV as a linked file for ELAN's
-time-series viewer (ELAN asks which columns to plot when it is first opened).
+path when it sits beside the file); with the per-frame CSV, each participant's probabilities
+and valence are linked for ELAN's time-series viewer, their tracks configured
+(:mod:`.timeseries`: ``NAME.PARTICIPANT.timeseries.csv`` and ``NAME_tsconf.xml``).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from fervision.errors import FervisionError
 
 from .coding import Coding, Segment, lanes, ms
 from .files import mime_type, relative_to, write_atomic
+from .timeseries import write_time_series
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
 SCHEMA = "http://www.mpi.nl/tools/elan/EAFv3.0.xsd"
@@ -33,8 +35,9 @@ CONSTRAINTS = {
 }
 
 
-def eaf_tree(coding: Coding, path, events: list[Segment] = ()) -> ET.ElementTree:
-    """The EAF document of ``coding`` (to be written at ``path``, which relative links use)."""
+def eaf_tree(coding: Coding, path, events: list[Segment] = (), linked=()) -> ET.ElementTree:
+    """The EAF document of ``coding`` (to be written at ``path``, which relative links use),
+    linking the files ``linked`` (time series, their ``_tsconf.xml`` configuration)."""
     root = ET.Element(
         "ANNOTATION_DOCUMENT",
         {
@@ -48,8 +51,9 @@ def eaf_tree(coding: Coding, path, events: list[Segment] = ()) -> ET.ElementTree
     header = ET.SubElement(root, "HEADER", MEDIA_FILE="", TIME_UNITS="milliseconds")
     if coding.media:
         _link(header, "MEDIA_DESCRIPTOR", "MEDIA", coding.media, path, mime_type(coding.media))
-    if coding.csv:
-        _link(header, "LINKED_FILE_DESCRIPTOR", "LINK", coding.csv, path, "text/plain")
+    for target in linked:
+        mime = "text/xml" if str(target).endswith(".xml") else "text/plain"
+        _link(header, "LINKED_FILE_DESCRIPTOR", "LINK", target, path, mime)
     order = ET.SubElement(root, "TIME_ORDER")
     slots: dict[int, str] = {}
     ids = iter(range(1, 1 << 62))
@@ -130,9 +134,11 @@ def _types(root, labels) -> None:
 
 
 def write_eaf(coding: Coding, path, events: list[Segment] = ()) -> Path:
-    """Write ``coding`` (and ``events``) as an ELAN file at ``path``; return the path."""
+    """Write ``coding`` (and ``events``) as an ELAN file at ``path``, with the time series of
+    its per-frame CSV beside it; return the path."""
     path = Path(path)
-    tree = eaf_tree(coding, path, events)
+    linked = write_time_series(coding.csv, path) if coding.csv else []
+    tree = eaf_tree(coding, path, events, linked)
     ET.indent(tree, space="    ")
     data = ET.tostring(tree.getroot(), encoding="UTF-8", xml_declaration=True)
     write_atomic(path, data + b"\n")

@@ -4,6 +4,8 @@ Browsers, chat and slide tools play H.264 in yuv420p; OpenCV's ``mp4v`` (MPEG-4 
 they do not. The audio of the source file, when it has some, is copied packet by packet
 (re-encoded to AAC when the container cannot hold its codec), interleaved with the video
 up to the last frame written, so a run stopped early keeps picture and sound in step.
+A timed writer puts each frame at its source time (a phone's variable frame rate, a camera's
+frames as they come), so the sound stays with the picture.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ import numpy as np
 
 from fervision.marks import MARK_KEY, mark_text
 
-MILLISECOND = Fraction(1, 1000)
+#: A timed writer's clock ticks this many times per nominal frame (under 1 ms at 1 frame/s
+#: and more; a constant-rate source's frames land on whole frames).
+TICKS_PER_FRAME = 1000
 #: Audio codecs an MP4/MOV/MKV file can hold as they are.
 COPYABLE_AUDIO = frozenset({"aac", "mp3", "opus", "flac", "alac", "ac3", "eac3"})
 
@@ -103,8 +107,9 @@ class H264Writer:
             (yuv420p needs even sides): every pixel of the picture is kept.
         fps: frames per second (nominal when ``timed``).
         audio_from: a media file whose audio track matches these frames in time.
-        timed: each frame is shown at the time :meth:`write` gives it (a camera's or
-            stream's frames come when they come), not one ``fps`` period after the last.
+        timed: each frame is shown at the time :meth:`write` gives it (a file's own clock,
+            variable frame rate included; a camera's or stream's frames as they come), not
+            one ``fps`` period after the last.
         crf, preset: x264's quality (lower is better) and speed.
     """
 
@@ -127,14 +132,16 @@ class H264Writer:
         self.output.metadata[MARK_KEY] = mark_text()  # batch leaves such videos out
         self.audio: AudioCopy | None = None
         self.frames = 0
-        self._last_ms = -1 if timed else None  # timed: the last frame's time in ms
+        self._tick = 1 / (self.rate * TICKS_PER_FRAME)  # a timed frame's time unit
+        self._last_tick = -1 if timed else None  # timed: the last frame's time in ticks
+        self._shown = Fraction(0)  # seconds into the output the frames written so far reach
         try:
             self.stream = self.output.add_stream("libx264", rate=self.rate)
             self.stream.width, self.stream.height = self.width, self.height
             self.stream.pix_fmt = "yuv420p"
             self.stream.options = {"crf": str(crf), "preset": preset}
             if timed:
-                self.stream.codec_context.time_base = MILLISECOND
+                self.stream.codec_context.time_base = self._tick
             if audio_from:
                 try:
                     self.audio = AudioCopy(audio_from, self.output)
@@ -154,24 +161,27 @@ class H264Writer:
         # OpenCV's BT.601 conversion is ~10x faster than FFmpeg's swscale here
         planes = cv2.cvtColor(image, cv2.COLOR_BGR2YUV_I420)
         frame = av.VideoFrame.from_ndarray(planes, format="yuv420p")
-        if self._last_ms is None:
+        if self._last_tick is None:
             frame.pts, frame.time_base = self.frames, 1 / self.rate
-        else:  # in milliseconds, each frame after the last
-            wanted = round(1000 * seconds) if seconds is not None else self._last_ms + 1
-            frame.pts = self._last_ms = max(wanted, self._last_ms + 1)
-            frame.time_base = MILLISECOND
+            self._shown = (self.frames + 1) / self.rate
+        else:  # in ticks, each frame after the last
+            wanted = round(seconds / self._tick) if seconds is not None else self._last_tick + 1
+            frame.pts = self._last_tick = max(wanted, self._last_tick + 1)
+            frame.time_base = self._tick
+            self._shown = frame.pts * self._tick  # the sound up to this frame's start
         self.output.mux(self.stream.encode(frame))
         self.frames += 1
         if self.audio is not None:
-            self.audio.feed(self.output, float(self.frames / self.rate))
+            self.audio.feed(self.output, float(self._shown))
 
     def close(self) -> None:
         """Flush the encoder and finish the file (moov atom first)."""
         try:
             if self.frames:
                 self.output.mux(self.stream.encode(None))
-            if self.audio is not None and self.frames:
-                self.audio.feed(self.output, float(self.frames / self.rate))
+            if self.audio is not None and self.frames:  # and the last frame's duration
+                end = self._shown + (1 / self.rate if self._last_tick is not None else 0)
+                self.audio.feed(self.output, float(end))
                 self.audio.finish(self.output)
         finally:
             if self.audio is not None:

@@ -4,13 +4,16 @@
 plays in browsers and chat tools, with the source file's sound when it has some and the
 output keeps its timing. ``.avi`` (MJPG), an explicit FourCC ``codec``, or a machine without
 PyAV use OpenCV's writer. The path is checked when the sink is built, so a bad ``--output``
-fails before any processing. Frames are written at the source's frame rate and size
-(frames of another size are fitted inside it, letterboxed); a camera's or stream's frames
-keep their real times (the video's clock is the CSV's ``timestamp_s``, a stretch the
-processing fell behind shows its last frame), to a hidden file beside the
-path; :meth:`close` finalizes it and renames it into place. The pipeline calls it even when a run is
-interrupted, so the frames written so far stay playable; when writing fails (a full
-disk), the partial file is removed and a file already at the path is kept.
+fails before any processing. Frames are written at the source's size (frames of another
+size are fitted inside it, letterboxed) and keep the source's clock: each frame of a video
+file, camera or stream shows at its CSV ``timestamp_s`` (a phone's variable frame rate
+included, so the sound stays with the lips; a stretch the processing fell behind shows its
+last frame; OpenCV's constant-rate writer repeats or leaves out frames to keep within one
+frame of it); ``fps`` or image sources count frames at the rate instead. It writes to a
+hidden file beside the path; :meth:`close` finalizes it and renames it into place. The
+pipeline calls it even when a run is interrupted, so the frames written so far stay
+playable; when writing fails (a full disk), the partial file is removed and a file already
+at the path is kept.
 """
 
 from __future__ import annotations
@@ -112,8 +115,9 @@ class VideoSink:
             fps = FALLBACK_FPS
         self.size = (int(info.width), int(info.height))
         self._fps = fps
-        self._timed = info.live and self.fps is None
-        self._start: float | None = None  # the first frame's timestamp
+        self._timed = info.video and self.fps is None  # frames at their own timestamps
+        # a file's clock starts at 0 (its sound follows it); a part's or camera's at its first frame
+        self._start: float | None = 0.0 if info.media_path and not info.live else None
         self._last: np.ndarray | None = None
         self.frames_written = 0
         self.with_audio = False
@@ -160,32 +164,35 @@ class VideoSink:
         if (image.shape[1], image.shape[0]) != self.size:
             image = letterboxed(image, self.size)
         try:
-            self._write(image, frame.timestamp)
+            written = self._write(image, frame.timestamp)  # after the frames it repeated
         except OSError as exc:  # a full disk, named by the final path, not the hidden one
             self._failed = True
             raise self._cannot_write(exc) from None
         except Exception:
             self._failed = True
             raise
-        self.frames_written += 1
+        self.frames_written += written
 
-    def _write(self, image: np.ndarray, timestamp: float) -> None:
-        """One frame; a timed one at its time (OpenCV's constant rate: the last frame
-        repeated until then)."""
+    def _write(self, image: np.ndarray, timestamp: float) -> int:
+        """One frame, a timed one at its time (OpenCV's constant rate: the last frame repeated
+        until then, a frame that would show a frame late left out); the frames it wrote."""
         if not self._timed:
             self._writer.write(image)
-            return
+            return 1
         if self._start is None:
             self._start = timestamp
         seconds = timestamp - self._start
         if self.h264:
             self._writer.write(image, seconds)
-            return
+            return 1
         while self._last is not None and self.frames_written < round(seconds * self._fps):
             self._writer.write(self._last)
             self.frames_written += 1
-        self._writer.write(image)
         self._last = image
+        if self.frames_written - seconds * self._fps >= 1:  # its place has passed
+            return 0
+        self._writer.write(image)
+        return 1
 
     def _cannot_write(self, exc: OSError) -> FervisionError:
         return FervisionError(f"cannot write video {self.path}: {exc.strerror or exc}")
