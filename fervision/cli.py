@@ -21,7 +21,7 @@ from .errors import (
     StageNotFound,
     one_line,
 )
-from .interrupts import interrupt_seen, raise_interrupt
+from .interrupts import forget_interrupts, interrupt_seen, raise_interrupt
 from .options import OptionError
 from .outputs import check_distinct, make_folders
 from .plugins import (
@@ -544,6 +544,7 @@ def _exit_if_interrupted() -> None:
 
 def main(argv=None) -> None:
     """Entry point: one-line errors, exit 130 when interrupted (Ctrl-C or SIGTERM)."""
+    forget_interrupts()  # the entry point has checked for one while this module loaded
     signal.signal(signal.SIGTERM, raise_interrupt)
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where ignored
         signal.signal(signal.SIGINT, raise_interrupt)

@@ -18,7 +18,10 @@ def main(argv=None) -> None:
         if signal.getsignal(signal.SIGINT) is signal.default_int_handler:  # not where ignored
             signal.signal(signal.SIGINT, raise_interrupt)  # remembers it (interrupt_seen)
         from .cli import main as run
+        from .interrupts import interrupt_seen
 
+        if interrupt_seen():  # while the command line loaded, its KeyboardInterrupt dropped
+            raise KeyboardInterrupt
         run(argv)  # handles Ctrl-C itself from its first lines on
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

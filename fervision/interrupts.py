@@ -17,6 +17,13 @@ def raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
+def forget_interrupts() -> None:
+    """Start a command afresh: an interrupt of an earlier command in this process (the
+    command line called from Python or a test) is not this one's."""
+    global _seen
+    _seen = False
+
+
 def interrupt_seen() -> bool:
     """Whether Ctrl-C (or SIGTERM) came, even where native code turned its
     ``KeyboardInterrupt`` into another error (pybind11's ``ImportError('initialization

@@ -573,3 +573,16 @@ def test_sink_options_from_the_command_line_reach_the_sinks_of_that_name(tmp_pat
                        "-O", "sink.image.max_frames=5")  # fmt: skip
     assert frames.returncode == 0, frames.stderr
     assert len(list(folder.glob("frame-*.png"))) == 5
+
+
+def test_an_interrupt_of_an_earlier_command_in_the_process_is_not_the_next_ones(capsys):
+    """The command line called twice in one process (from Python, or tests): a Ctrl-C the
+    first call saw does not make the second exit 130 ("interrupted") as CI once saw."""
+    from fervision import interrupts
+    from fervision.cli import main
+
+    with pytest.raises(KeyboardInterrupt):
+        interrupts.raise_interrupt(signal.SIGINT, None)
+    assert interrupts.interrupt_seen()
+    main(["plugins"])  # no SystemExit(130)
+    assert "interrupted" not in capsys.readouterr().err
