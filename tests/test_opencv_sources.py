@@ -336,7 +336,8 @@ def test_network_stream_that_drops_mid_run_ends_in_one_line(clip):
         indexes, _, message = _read_until_error(source)
     assert indexes == list(range(20))
     assert message.endswith(
-        "stopped delivering frames after 20 frames (--reconnect N tries to reopen it)"
+        "stopped delivering frames after 20 frames (--reconnect N, or "
+        'options={"source": {"reconnect": N}} in Python, tries to reopen it)'
     )
 
 

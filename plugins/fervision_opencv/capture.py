@@ -44,6 +44,10 @@ SHORT_FILE = 0.8
 log = logging.getLogger("fervision.opencv")
 #: URL suffixes taken as a finite remote file rather than a live stream.
 REMOTE_FILE_SUFFIXES = frozenset(".mp4 .m4v .mov .mkv .avi .webm .mpg .mpeg .wmv .flv".split())
+#: How a dropped camera or stream says it can be reopened, on the command line and in Python.
+RECONNECT_HINT = (
+    ' (--reconnect N, or options={"source": {"reconnect": N}} in Python, tries to reopen it)'
+)
 #: With ``reconnect``: seconds without a frame before a live source is opened again, and
 #: the first and longest waits between tries.
 RECONNECT_AFTER_S = 1.0
@@ -206,7 +210,7 @@ class _CaptureSource:
                             return  # closed while reconnecting
                         continue
                     if ended or quiet > self.stall_timeout:
-                        hint = "" if self.reconnect else " (--reconnect N tries to reopen it)"
+                        hint = "" if self.reconnect else RECONNECT_HINT
                         raise FervisionError(
                             f"{self._what()} stopped delivering frames after {index} frames{hint}"
                         )
