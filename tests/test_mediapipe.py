@@ -204,6 +204,33 @@ def test_auto_runs_short_range_on_close_faces_and_probes_again(photo_frame):
         detector.close()
 
 
+def test_a_steady_large_video_tries_the_tiles_in_every_fourth_regular_probe(photo_frame):
+    """Issue 40: at 1920x1080 a probe's tiles cost seven times the rest of it; while they find
+    no more faces they are tried at the start and then every TILES_EVERY-th probe."""
+    from fervision_mediapipe.detector import TILES_EVERY
+
+    image = cv2.resize(photo_frame.image, (1920, 1080))
+    detector = MediaPipeDetector(reprobe=2.0)
+    tiled = []  # the probes (by time) whose plans included the tiles
+    engine = detector._engines["full"]
+    whole = engine.detect
+
+    def counting(bgr, origin=(0, 0), drop_cut=False):
+        if drop_cut and (not tiled or tiled[-1] != now):
+            tiled.append(now)
+        return whole(bgr, origin, drop_cut)
+
+    engine.detect = counting
+    try:
+        for i in range(30 * 17):  # 17 s: probes at 0, 2, 4 ... 16 s
+            now = i / 30
+            assert len(detector.detect(Frame(image, i, now))) == 2
+        assert detector.probes == 9 and detector.plan.name == "short"
+        assert tiled == pytest.approx([0.0, 2.0 * TILES_EVERY, 4.0 * TILES_EVERY], abs=0.05)
+    finally:
+        detector.close()
+
+
 def test_scene_cut_triggers_a_probe(photo, crowd_frame):
     couple = Frame(cv2.imread(str(photo.parent / "couple_large.jpg")), 0, 0.0)
     detector = MediaPipeDetector()
