@@ -1,12 +1,14 @@
 """Peak memory of a long run with every output against a short one, as separate processes.
 
     python benchmarks/memory.py [--clip PATH] [--short 1000] [--long 20000] [--repeats 1]
+                                [--research]
 
 A real clip is looped into a short and a long video (OpenCV's mp4v, in a temporary
 folder); each is run as ``fervision run VIDEO --csv --report --output`` in its own
 process, and its peak resident memory read from the kernel (``os.wait4``). Prints both
 peaks and their ratio (target: within 10%), the run's time and processing rate, and the
-report's size and number of pictures.
+report's size and number of pictures. ``--research`` adds the research outputs:
+``--participants auto:2 --events --per-second --segments`` (two events over the video).
 """
 
 from __future__ import annotations
@@ -45,7 +47,19 @@ def looped(clip: Path, frames: int, out: Path) -> Path:
     return out
 
 
-def peak_run(video: Path, work: Path) -> dict:
+def research_options(work: Path) -> list[str]:
+    """The research outputs' options, with an events file of two segments."""
+    events = work / "events.csv"
+    events.write_text("onset,offset,label\n0,100,first\n100,100000,second\n")
+    return ["--participants", "auto:2", "--events", str(events)] + [
+        "--per-second",
+        str(work / "per_second.csv"),
+        "--segments",
+        str(work / "segments.csv"),
+    ]
+
+
+def peak_run(video: Path, work: Path, research: bool = False) -> dict:
     """Run every output on ``video`` in a fresh process: its peak memory, time and report."""
     name = video.stem
     report = work / f"{name}.html"
@@ -59,6 +73,7 @@ def peak_run(video: Path, work: Path) -> dict:
         str(work / f"{name}.csv"),
     ]
     args += ["--report", str(report), "--output", str(work / f"{name}.out.mp4")]
+    args += research_options(work) if research else []
     start = time.perf_counter()
     process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     output = process.stdout.read()
@@ -84,6 +99,7 @@ def main() -> int:
     parser.add_argument("--short", type=int, default=1_000)
     parser.add_argument("--long", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=1, help="alternating rounds")
+    parser.add_argument("--research", action="store_true", help="participants, events, tables")
     args = parser.parse_args()
     if not args.clip.exists():
         print(f"needs {args.clip} (set FERVISION_SHARED)", file=sys.stderr)
@@ -97,8 +113,9 @@ def main() -> int:
         results: dict[int, list[dict]] = {n: [] for n in videos}
         for _ in range(args.repeats):
             for n, video in videos.items():
-                results[n].append(peak_run(video, work))
-        print("\n== run --csv --report --output, each in its own process")
+                results[n].append(peak_run(video, work, args.research))
+        extra = " + research outputs" if args.research else ""
+        print(f"\n== run --csv --report --output{extra}, each in its own process")
         for n, runs in results.items():
             for r in runs:
                 print(
