@@ -268,6 +268,8 @@ class Pipeline:
         return tuple(labels)
 
     def stages(self) -> list:
+        """The run's stages in order (source, detector, tracker, classifier, smoother,
+        annotator, then the sinks), those left out (None) skipped."""
         return [stage for _, stage in self._staged()]
 
     def _staged(self) -> list[tuple[str, object]]:

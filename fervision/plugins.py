@@ -95,7 +95,9 @@ def _register_checked(pm: pluggy.PluginManager, plugin: object, name: str) -> No
 
 
 def register_plugin(plugin: object, name: str, version: str = "local") -> None:
-    """Register an in-process plugin (a module or object with hookimpls)."""
+    """Register an in-process plugin: ``plugin`` a module or object with ``@hookimpl``
+    functions, ``name`` how ``fervision plugins`` lists it, ``version`` beside it.
+    Raises PluginError for a name already taken or a plugin with no hooks."""
     pm = get_plugin_manager()
     if pm.has_plugin(name) or pm.is_blocked(name):
         raise PluginError(
@@ -112,7 +114,8 @@ def register_plugin(plugin: object, name: str, version: str = "local") -> None:
 
 
 def unregister_plugin(name: str) -> None:
-    """Remove a plugin registered by :func:`register_plugin`."""
+    """Remove the plugin registered by :func:`register_plugin` as ``name``. Raises
+    PluginError when no plugin has that name."""
     pm = get_plugin_manager()
     if not pm.has_plugin(name):
         raise PluginError(f"no plugin named {name!r} is registered")
