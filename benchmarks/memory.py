@@ -24,6 +24,7 @@ from pathlib import Path
 
 import cv2
 from machine import processor
+from throughput import read_frames
 
 SHARED = Path(os.environ.get("FERVISION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 
@@ -32,13 +33,8 @@ def looped(clip: Path, frames: int, out: Path) -> Path:
     """``clip`` looped to ``frames`` frames (mp4v, the clip's size and rate)."""
     capture = cv2.VideoCapture(str(clip))
     fps = capture.get(cv2.CAP_PROP_FPS) or 30.0
-    images = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        images.append(image)
     capture.release()
+    images = read_frames(clip)
     h, w = images[0].shape[:2]
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
     for i in range(frames):

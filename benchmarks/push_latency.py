@@ -18,26 +18,14 @@ import statistics
 import time
 from pathlib import Path
 
-import cv2
 import numpy as np
 from machine import processor
+from throughput import read_frames
 
 from fervision import Analyzer, Pipeline
 
 SHARED = Path(os.environ.get("FERVISION_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 RATE = 30.0
-
-
-def decoded(path: Path) -> list[np.ndarray]:
-    capture = cv2.VideoCapture(str(path))
-    images = []
-    while True:
-        ok, image = capture.read()
-        if not ok:
-            break
-        images.append(image)
-    capture.release()
-    return images
 
 
 def paced(images: list[np.ndarray]) -> list[float]:
@@ -95,7 +83,7 @@ def main() -> None:
     parser.add_argument("--loops", type=int, default=3)
     parser.add_argument("--body-ms", type=float, default=50.0)
     args = parser.parse_args()
-    clip = decoded(args.clip)
+    clip = read_frames(args.clip)
     images = clip * args.loops
     print(f"processor: {processor()}")
     print(f"clip: {args.clip.name}, {len(clip)} frames x {args.loops} = {len(images)}")
