@@ -6,9 +6,11 @@
 A real clip is looped into a short and a long video (OpenCV's mp4v, in a temporary
 folder); each is run as ``fervision run VIDEO --csv --report --output`` in its own
 process, and its peak resident memory read from the kernel (``os.wait4``). Prints both
-peaks and their ratio (target: within 10%), the run's time and processing rate, and the
-report's size and number of pictures. ``--research`` adds the research outputs:
-``--participants auto:2 --events --per-second --segments`` (two events over the video).
+peaks and their ratio (target: within 10%), the run's time, its processing time and rate,
+the rest (start-up and the end of the run: grouping, tables, report) as a share of the
+run's time, and the report's size and number of pictures. ``--research`` adds the
+research outputs: ``--participants auto:2 --events --per-second --segments`` (two events
+over the video).
 """
 
 from __future__ import annotations
@@ -79,10 +81,12 @@ def peak_run(video: Path, work: Path, research: bool = False) -> dict:
         raise SystemExit(f"{' '.join(args)} failed:\n{output}")
     page = report.read_text()
     rate = re.search(r"([\d.]+) frames/s processing", output)
+    processing = re.search(r"processing time</th><td>([\d.]+) s", page)
     return {
         "peak_mb": usage.ru_maxrss / 1024,  # kilobytes on Linux
         "seconds": seconds,
         "fps": float(rate.group(1)) if rate else float("nan"),
+        "processing": float(processing.group(1)) if processing else float("nan"),
         "report_mb": len(page.encode()) / 1e6,
         "pictures": page.count("<img"),
         "tracks": re.search(r"(\d+) face tracks?", page).group(1),
@@ -114,9 +118,11 @@ def main() -> int:
         print(f"\n== run --csv --report --output{extra}, each in its own process")
         for n, runs in results.items():
             for r in runs:
+                rest = r["seconds"] - r["processing"]  # start-up and the end of the run
                 print(
-                    f"  {n:>6,} frames  peak {r['peak_mb']:6.1f} MB  {r['seconds']:6.1f} s "
-                    f"({r['fps']:.1f} frames/s processing)  report {r['report_mb']:.2f} MB, "
+                    f"  {n:>6,} frames  peak {r['peak_mb']:6.1f} MB  {r['seconds']:6.1f} s: "
+                    f"processing {r['processing']:.1f} s ({r['fps']:.1f} frames/s), rest "
+                    f"{rest:.1f} s = {rest / r['seconds']:.1%}  report {r['report_mb']:.2f} MB, "
                     f"{r['pictures']} pictures, {r['tracks']} tracks"
                 )
         short = min(r["peak_mb"] for r in results[args.short])

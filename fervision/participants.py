@@ -150,52 +150,105 @@ class TrackStats:
             self.look = look.astype(np.float64) if self.look is None else self.look + look
 
 
-class _Group:
-    def __init__(self, track_id: int, stats: TrackStats):
-        self.ids = [track_id]
-        self.spans = [(stats.first, stats.last)]
-        self.frames, self.cx, self.cy, self.w = stats.frames, stats.cx, stats.cy, stats.w
-        self.look = None if stats.look is None else stats.look.copy()
+class _Groups:
+    """The tracks as groups, in arrays: group k starts as the k-th track (by id) and a join
+    keeps the lower index; ``members`` holds each group's tracks in time order."""
 
-    def overlaps(self, other: _Group) -> bool:
-        return any(a <= d and c <= b for a, b in self.spans for c, d in other.spans)
+    def __init__(self, stats: list[TrackStats]):
+        n = len(stats)
+        self.first = np.array([s.first for s in stats], dtype=np.int64)
+        self.last = np.array([s.last for s in stats], dtype=np.int64)
+        self.label = np.arange(n)  # each track's group
+        self.members = [np.array([k]) for k in range(n)]
+        self.alive = np.ones(n, dtype=bool)
+        self.frames = np.array([s.frames for s in stats], dtype=np.int64)
+        self.sums = np.array([(s.cx, s.cy, s.w) for s in stats], dtype=np.float64).reshape(n, 3)
+        self.has_look = np.array([s.look is not None for s in stats], dtype=bool)
+        size = max((len(s.look) for s in stats if s.look is not None), default=0)
+        self.look = np.zeros((n, size))
+        for k in np.flatnonzero(self.has_look):
+            self.look[k] = stats[k].look
+        self.shares = np.zeros_like(self.look)
+        for k in range(n):
+            self._normalise(k)
 
-    def distance(self, other: _Group) -> float:
-        n, m = max(self.frames, 1), max(other.frames, 1)
-        width = (self.w / n + other.w / m) / 2 or 1.0
-        place = np.hypot(self.cx / n - other.cx / m, self.cy / n - other.cy / m) / width
-        if self.look is None or other.look is None:
-            return float(place)
-        a, b = self.look / max(self.look.sum(), 1e-9), other.look / max(other.look.sum(), 1e-9)
-        return float(place + APPEARANCE_WEIGHT * (1.0 - np.minimum(a, b).sum()))
+    def _normalise(self, k: int) -> None:
+        self.shares[k] = self.look[k] / max(self.look[k].sum(), 1e-9)
 
-    def join(self, other: _Group) -> None:
-        self.ids += other.ids
-        self.spans += other.spans
-        self.frames += other.frames
-        self.cx, self.cy, self.w = self.cx + other.cx, self.cy + other.cy, self.w + other.w
-        if self.look is not None and other.look is not None:
-            self.look = self.look + other.look
+    def overlapping(self, k: int) -> np.ndarray:
+        """Whether each group is seen in a frame that group ``k`` is seen in (its tracks'
+        spans are apart and in time order, so one search a track finds it)."""
+        spans = self.members[k]
+        starts, ends = self.first[spans], self.last[spans]
+        at = np.searchsorted(starts, self.last, side="right") - 1
+        hit = (at >= 0) & (ends[np.maximum(at, 0)] >= self.first)
+        out = np.zeros(len(self.alive), dtype=bool)
+        out[self.label[hit]] = True
+        return out
+
+    def distances(self, k: int) -> np.ndarray:
+        """Group ``k``'s distance to each group: place (face centres apart, in face widths)
+        plus appearance when both looks are known; inf for itself, gone or overlapping."""
+        n = np.maximum(self.frames, 1)
+        cx, cy, w = (self.sums / n[:, None]).T
+        width = (w[k] + w) / 2
+        width[width == 0] = 1.0
+        place = np.hypot(cx[k] - cx, cy[k] - cy) / width
+        similar = np.minimum(self.shares[k], self.shares).sum(axis=1)
+        both = self.has_look[k] & self.has_look
+        d = np.where(both, place + APPEARANCE_WEIGHT * (1.0 - similar), place)
+        d[~self.alive | self.overlapping(k)] = np.inf
+        return d
+
+    def join(self, i: int, j: int) -> None:
+        """Group ``j`` joins group ``i``."""
+        spans = np.concatenate([self.members[i], self.members[j]])
+        self.members[i] = spans[np.argsort(self.first[spans], kind="stable")]
+        self.label[self.members[j]] = i
+        self.alive[j] = False
+        self.frames[i] += self.frames[j]
+        self.sums[i] += self.sums[j]
+        if self.has_look[i] and self.has_look[j]:
+            self.look[i] += self.look[j]
+            self._normalise(i)
 
 
 def group_tracks(tracks: dict[int, TrackStats], names) -> dict[int, str]:
     """Each track's participant among ``names`` (one group each, named left to right by
-    where the faces were); tracks of groups beyond ``len(names)`` are left out."""
-    groups = [_Group(tid, stats) for tid, stats in sorted(tracks.items())]
-    while len(groups) > len(names):
-        best = None
-        for i, a in enumerate(groups):
-            for j in range(i + 1, len(groups)):
-                b = groups[j]
-                if a.overlaps(b):
-                    continue
-                d = a.distance(b)
-                if best is None or d < best[0]:
-                    best = (d, i, j)
-        if best is None:
+    where the faces were); tracks of groups beyond ``len(names)`` are left out.
+
+    The closest pair is found from each group's nearest later group (ties: the lower
+    indices), kept up to date as groups join, so a join costs a few rows, not all pairs."""
+    ids = sorted(tracks)
+    groups = _Groups([tracks[t] for t in ids])
+    n = len(ids)
+    best = np.full(n, np.inf)  # each group's distance to its nearest later group
+    nearest = np.zeros(n, dtype=np.int64)
+
+    def refresh(k: int) -> None:
+        d = groups.distances(k)
+        d[: k + 1] = np.inf
+        nearest[k] = np.argmin(d)
+        best[k] = d[nearest[k]]
+
+    for k in range(n):
+        refresh(k)
+    left = n
+    while left > len(names):
+        i = int(np.argmin(best))
+        if best[i] == np.inf:
             break
-        _, i, j = best
-        groups[i].join(groups.pop(j))
-    kept = sorted(groups, key=lambda g: -g.frames)[: len(names)]
-    kept.sort(key=lambda g: g.cx / max(g.frames, 1))
-    return {tid: name for group, name in zip(kept, names) for tid in group.ids}
+        j = int(nearest[i])
+        groups.join(i, j)
+        best[j], left = np.inf, left - 1
+        d = groups.distances(i)
+        stale = groups.alive & ((nearest == i) | (nearest == j))
+        stale[i] = True
+        closer = (d < best) | ((d == best) & (i < nearest))
+        closer &= groups.alive & ~stale & (np.arange(n) < i)
+        best[closer], nearest[closer] = d[closer], i
+        for k in np.flatnonzero(stale):
+            refresh(int(k))
+    kept = sorted(np.flatnonzero(groups.alive).tolist(), key=lambda k: -groups.frames[k])
+    kept = sorted(kept[: len(names)], key=lambda k: groups.sums[k, 0] / max(groups.frames[k], 1))
+    return {ids[t]: name for k, name in zip(kept, names) for t in groups.members[k].tolist()}
