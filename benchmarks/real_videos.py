@@ -183,7 +183,15 @@ def main() -> None:
     parser.add_argument("--clips", help="comma-separated clip names (default: all)")
     parser.add_argument("--smoother", default="ema")
     parser.add_argument("--classifier", default="keras", help="e.g. keras:PATH.keras")
+    parser.add_argument(
+        "-O", "--option", action="append", default=[], help="STAGE.NAME=VALUE, as `run -O`"
+    )
     args = parser.parse_args()
+    options: dict = {}
+    for item in args.option:
+        key, _, value = item.partition("=")
+        stage, _, name = key.partition(".")
+        options.setdefault(stage, {})[name] = value
     if not (SHARED / "media").is_dir():
         raise SystemExit(f"{SHARED / 'media'} is absent (set FERVISION_SHARED)")
     names = [n for n in LABELS if not n.startswith("_")]
@@ -200,7 +208,9 @@ def main() -> None:
         for name in names:
             path = build_crowd(Path(tmp)) if name == CROWD else SHARED / "media" / name
             for detector in args.detectors.split(","):
-                frames, timing = run_clip(path, detector, args.smoother, classifier=args.classifier)
+                frames, timing = run_clip(
+                    path, detector, args.smoother, options=options, classifier=args.classifier
+                )
                 r = score(name, frames, timing)
                 missed = targets(name, r)
                 ok = totals.setdefault(detector, [0, 0, 0.0, 0])

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from fervision import FervisionError, Frame, get_registry
+from fervision.imaging import box_iou
 from fervision_mediapipe import models
 from fervision_mediapipe.blazeface import merge_faces, tile_grid
 from fervision_mediapipe.detector import MediaPipeDetector
@@ -349,3 +350,72 @@ def test_shipped_models_are_in_the_built_wheel(tmp_path):
     for spec in models.MODELS.values():
         assert f"fervision_mediapipe/models/{spec.filename}" in names
     assert "fervision_mediapipe/models/LICENSE" in names
+
+
+def _clip_frames(path: Path, limit: int | None = None) -> list[Frame]:
+    capture = cv2.VideoCapture(str(path))
+    fps = capture.get(cv2.CAP_PROP_FPS)
+    frames = []
+    while limit is None or len(frames) < limit:
+        ok, image = capture.read()
+        if not ok:
+            break
+        frames.append(Frame(image, len(frames), len(frames) / fps))
+    capture.release()
+    return frames
+
+
+class _Counting(MediaPipeDetector):
+    """Counts the frames whose pixels the models looked at."""
+
+    looked = 0
+
+    def _detect(self, frame, plain=False):
+        self.looked += 1
+        return super()._detect(frame, plain)
+
+
+def test_recorded_video_detects_every_other_steady_frame_and_interpolates_the_rest(clip):
+    """``detect_stream`` gives every frame, in order, faces close to what detecting that
+    frame finds, while the models look at far fewer frames; across the clip's cuts and
+    moving faces the frames between are detected too. (One model range, so that both
+    runs choose the same plan on every frame.)"""
+    from fervision.types import SourceInfo
+
+    talking = Path(clip).parent / "talking_woman.mp4"
+    for path in (clip, talking):
+        frames = _clip_frames(path)
+        info = SourceInfo(str(path), frames[0].width, frames[0].height, 30.0, len(frames), video=True)
+        with MediaPipeDetector("short") as alone:
+            alone.open(info)
+            each = [[f.box for f in alone.detect(f)] for f in frames]
+        streamed = _Counting("short")
+        streamed.open(info)
+        out = list(streamed.detect_stream(iter(frames)))
+        streamed.close()
+        assert [f.index for f in out] == list(range(len(frames)))
+        close = [
+            len(f.faces) == len(boxes)
+            and all(max(box_iou(face.box, b) for b in boxes) >= 0.8 for face in f.faces)
+            for f, boxes in zip(out, each)
+        ]
+        assert sum(close) >= 0.95 * len(frames), (path.name, sum(close), len(frames))
+        assert streamed.looked <= 0.75 * len(frames), (path.name, streamed.looked)
+        assert streamed.looked > len(frames) / 2  # the cuts and quick moves were looked at
+    assert streamed.looked <= 0.55 * len(frames)  # a steady talking head: about half
+
+
+def test_a_frame_between_a_cut_is_detected_not_interpolated(photo, crowd_frame):
+    from fervision.types import SourceInfo
+
+    couple = cv2.imread(str(photo.parent / "couple_large.jpg"))
+    crowd = cv2.resize(crowd_frame.image, couple.shape[1::-1])
+    images = [couple, couple, crowd, crowd]  # the cut falls on a held frame
+    frames = [Frame(img.copy(), i, i / 30) for i, img in enumerate(images)]
+    detector = _Counting()
+    detector.open(SourceInfo("cut", couple.shape[1], couple.shape[0], 30.0, 4, video=True))
+    out = list(detector.detect_stream(iter(frames)))
+    detector.close()
+    assert detector.looked == 4
+    with MediaPipeDetector() as alone:
+        assert [f.box for f in out[2].faces] == [f.box for f in alone.detect(frames[2])]

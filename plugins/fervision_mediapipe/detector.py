@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fervision.imaging import downscaled
+from fervision.imaging import box_iou, downscaled
 from fervision.options import OptionError
 from fervision.scene import SceneCutDetector
 from fervision.types import Face, Frame, SourceInfo, to_bgr
@@ -45,6 +45,9 @@ PROBE_SCORE = 0.6
 #: they found no more faces than a whole-frame plan: at 1920x1080 the six tiles cost 35 ms,
 #: seven times the rest of a probe. A start, a scene cut or a face gone missing tries them.
 TILES_EVERY = 4
+#: In recorded video a frame between two detections is given their faces, interpolated,
+#: when each face overlaps its earlier box by at least this much (it barely moved).
+STEADY_IOU = 0.7
 
 
 class MediaPipeDetector:
@@ -131,6 +134,7 @@ class MediaPipeDetector:
         self._missing = False
         self._is_cut = SceneCutDetector()
         self._without_tiles = 0  # regular probes since the last that tried the tiles
+        self._cut = False  # the last frame looked at began a new shot
 
     def open(self, info: SourceInfo | None = None) -> None:
         """Load the models unless they are loaded already; photos get the small tiles too,
@@ -146,6 +150,10 @@ class MediaPipeDetector:
 
     def detect(self, frame: Frame) -> list[Face]:
         """The faces in ``frame``: integer boxes clipped to the frame, best score first."""
+        return self._detect(frame)
+
+    def _detect(self, frame: Frame, plain: bool = False) -> list[Face]:
+        """``detect``; ``plain``: the chosen plan only, no probe and no look for a cut."""
         if not self._engines:
             self.open()
         image = frame.image
@@ -153,7 +161,7 @@ class MediaPipeDetector:
             image = to_bgr(image)
         height, width = image.shape[:2]
         small, scale = downscaled(image, self.downscale)
-        due = len(self.plans) > 1 and self._due_for_probe(frame.timestamp, small)
+        due = not plain and len(self.plans) > 1 and self._due_for_probe(frame.timestamp, small)
         if due:
             faces = self._probe(small, frame.timestamp, tiles=due == "all")
         else:
@@ -164,10 +172,34 @@ class MediaPipeDetector:
         faces = [f for f in faces if min(f.box[2], f.box[3]) >= self.min_size]
         return sorted(faces, key=lambda face: face.score, reverse=True)
 
+    def detect_stream(self, frames):
+        """Recorded video: every other frame is detected, each a frame late; a frame between
+        two detections that found the same faces, barely moved (``STEADY_IOU``), and no
+        cut gets those faces interpolated; any other is detected too. Photos: each one."""
+        held = before = None
+        for frame in frames:
+            if before is not None and held is None and not self._stills:
+                held = frame
+                continue
+            self._cut = False
+            frame.faces = self.detect(frame)
+            after = [(f.box, f.score, f.eyes) for f in frame.faces]  # as found, kept apart
+            if held is not None:
+                steady = not self._cut and _between(before, after, held, frame)
+                held.faces = steady if steady is not False else self._detect(held, plain=True)
+                yield held
+                held = None
+            before = (frame.timestamp, after)
+            yield frame
+        if held is not None:
+            held.faces = self._detect(held, plain=True)
+            yield held
+
     def _due_for_probe(self, now: float, image: np.ndarray) -> str | bool:
         """``"all"`` (every plan) at the start, a scene cut, or 0.5 s after a face went
         missing (every photo is a start); ``"regular"`` every ``reprobe`` s; else False."""
         cut = self._is_cut(image)  # called on every frame: it compares with the previous one
+        self._cut = cut
         if self._stills or cut or self._probed_at is None or now < self._probed_at:
             return "all"
         elapsed = now - self._probed_at
@@ -221,6 +253,29 @@ class MediaPipeDetector:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _between(before, after: list, held: Frame, frame: Frame) -> list[Face] | bool:
+    """The faces of ``held`` interpolated in time between ``before`` (time, faces) and
+    ``after`` (``frame``'s), when each face moved less than ``STEADY_IOU``; else False."""
+    then, earlier = before
+    if len(earlier) != len(after):
+        return False
+    span = frame.timestamp - then
+    weight = (held.timestamp - then) / span if span > 0 else 0.5
+    faces = []
+    for box, score, eyes in after:
+        overlap, (box0, score0, eyes0) = max(
+            ((box_iou(e[0], box), e) for e in earlier), key=lambda scored: scored[0]
+        )
+        if overlap < STEADY_IOU:
+            return False
+        mix = lambda a, b: a + (b - a) * weight  # noqa: E731
+        x, y, w, h = (round(mix(a, b)) for a, b in zip(box0, box))
+        if eyes and eyes0:
+            eyes = tuple((mix(a[0], b[0]), mix(a[1], b[1])) for a, b in zip(eyes0, eyes))
+        faces.append(Face((x, y, w, h), mix(score0, score), eyes=eyes if eyes0 else None))
+    return sorted(faces, key=lambda face: face.score, reverse=True)
 
 
 def _to_frame(face: Face, scale: float, width: int, height: int) -> Face | None:
