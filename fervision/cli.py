@@ -12,7 +12,15 @@ from dataclasses import replace
 
 import click
 
-from .cli_options import SIZE, FiniteRange, pipeline_spec, suffixed
+from .cli_options import (
+    CODER_FILES,
+    SIZE,
+    TABLE_FILES,
+    FiniteRange,
+    pipeline_spec,
+    suffixed,
+    with_options,
+)
 from .errors import (
     FervisionError,
     PluginError,
@@ -173,18 +181,7 @@ def _window(
     callback=suffixed(".html", ".htm"),
     help="Write an HTML report here (.html): per face a timeline, emotion shares and thumbnails.",
 )
-@click.option(
-    "--eaf", type=click.Path(), callback=suffixed(".eaf"),
-    help="Write an ELAN file here (.eaf): a tier per participant.",
-)  # fmt: skip
-@click.option(
-    "--boris", type=click.Path(), callback=suffixed(".boris"),
-    help="Write a BORIS project here (.boris), to check the codes.",
-)  # fmt: skip
-@click.option(
-    "--states", type=click.Path(), callback=suffixed(".csv"),
-    help="Write a state log here (.csv): participant, label, onset, offset.",
-)  # fmt: skip
+@with_options(CODER_FILES)
 @click.option(
     "--display/--no-display",
     default=None,
@@ -245,19 +242,7 @@ def _window(
     help="Segments to tabulate: a CSV of onset, offset (s or HH:MM:SS), label[, participant]; "
     "the per-segment table is printed.",
 )
-@click.option(
-    "--segments",
-    "segments_path",
-    type=click.Path(),
-    callback=suffixed(".csv"),
-    help="Write the per-segment (per participant) table here (whole video without --events).",
-)
-@click.option(
-    "--per-second",
-    type=click.Path(),
-    callback=suffixed(".csv"),
-    help="Write a table of each second per participant (or face) here.",
-)
+@with_options(TABLE_FILES)
 @click.option(
     "--keep-going",
     is_flag=True,

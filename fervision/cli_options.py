@@ -1,5 +1,6 @@
 """Command-line options shared by every command that builds a pipeline (``run``, ``batch``):
-the stage names, ``-O KIND.NAME=VALUE`` and their shorthands, gathered into one spec."""
+the stage names, ``-O KIND.NAME=VALUE`` and their shorthands, gathered into one spec; and the
+files ``run`` and ``report`` both write from a run's CSV (tables, coders' files)."""
 
 from __future__ import annotations
 
@@ -85,6 +86,38 @@ def suffixed(*suffixes: str, folder: bool = False):
         return value
 
     return check
+
+
+def output_file(flag: str, suffix: str, help: str, *names: str):
+    """An option naming a file to write: its suffix checked, an existing folder refused."""
+    path = click.Path(dir_okay=False)
+    return click.option(flag, *names, type=path, callback=suffixed(suffix), help=help)
+
+
+#: The study's tables, from a run's CSV (``run`` and ``report``).
+TABLE_FILES = [
+    output_file(
+        "--segments",
+        ".csv",
+        "Write the per-segment table here (.csv): a row per participant and segment "
+        "(the whole video without --events).",
+        "segments_path",
+    ),
+    output_file(
+        "--per-second",
+        ".csv",
+        "Write the per-second table here (.csv): a row per second and participant (or face).",
+    ),
+]
+
+#: The coders' files, from a run's CSV (``run`` and ``report``; the coders plugin writes them).
+CODER_FILES = [
+    output_file("--eaf", ".eaf", "Write an ELAN file here (.eaf): a tier per participant."),
+    output_file("--boris", ".boris", "Write a BORIS project here (.boris), to check the codes."),
+    output_file(
+        "--states", ".csv", "Write a state log here (.csv): participant, label, onset, offset."
+    ),
+]
 
 
 #: Flags that set one stage option: shorthands for ``-O KIND.NAME=VALUE``.

@@ -385,7 +385,9 @@ def test_recorded_video_detects_every_other_steady_frame_and_interpolates_the_re
     talking = Path(clip).parent / "talking_woman.mp4"
     for path in (clip, talking):
         frames = _clip_frames(path)
-        info = SourceInfo(str(path), frames[0].width, frames[0].height, 30.0, len(frames), video=True)
+        info = SourceInfo(
+            str(path), frames[0].width, frames[0].height, 30.0, len(frames), video=True
+        )
         with MediaPipeDetector("short") as alone:
             alone.open(info)
             each = [[f.box for f in alone.detect(f)] for f in frames]

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import click
 
-from fervision.cli_options import SIZE, pipeline_spec, suffixed
+from fervision.cli_options import (
+    CODER_FILES,
+    SIZE,
+    TABLE_FILES,
+    pipeline_spec,
+    suffixed,
+    with_options,
+)
 from fervision.errors import FervisionError
 
 
@@ -192,14 +199,7 @@ def _study_tables(report, who, events, per_second: bool) -> None:
     type=click.Path(dir_okay=False),
     help="Segments: a CSV of onset, offset, label[, participant]; their table is printed.",
 )
-@click.option(
-    "--segments", "segments_path", type=click.Path(), callback=suffixed(".csv"),
-    help="Write the per-segment table (.csv).",
-)  # fmt: skip
-@click.option(
-    "--per-second", type=click.Path(), callback=suffixed(".csv"),
-    help="Write the per-second table (one .csv).",
-)  # fmt: skip
+@with_options(TABLE_FILES)
 @click.option(
     "--summary",
     "study_path",
@@ -207,18 +207,7 @@ def _study_tables(report, who, events, per_second: bool) -> None:
     callback=suffixed(".csv"),
     help="Write the study table over every CSV given: a row per video, participant, segment.",
 )
-@click.option(
-    "--eaf", type=click.Path(dir_okay=False), callback=suffixed(".eaf"),
-    help="Write an ELAN file of the CSV (.eaf).",
-)  # fmt: skip
-@click.option(
-    "--boris", type=click.Path(dir_okay=False), callback=suffixed(".boris"),
-    help="Write a BORIS project of the CSV (.boris).",
-)  # fmt: skip
-@click.option(
-    "--states", type=click.Path(dir_okay=False), callback=suffixed(".csv"),
-    help="Write a state log of the CSV (.csv).",
-)  # fmt: skip
+@with_options(CODER_FILES)
 @click.option(
     "--media",
     type=click.Path(exists=True, dir_okay=False),

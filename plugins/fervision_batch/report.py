@@ -24,7 +24,6 @@ confirmed by the tracker or from a run without one, count only for the whole vid
 
 from __future__ import annotations
 
-import csv
 import io
 import logging
 import math
@@ -33,9 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
-from fervision import csvsafe
 from fervision.colours import emotion_colour
 from fervision.errors import FervisionError
+from fervision.run_csv import frame_rows, not_a_run_csv, open_run_csv
 
 REQUIRED_COLUMNS = ("frame", "timestamp_s", "face_id", "x", "label")
 UNTRACKED = -1  # face_id of a face the tracker gave no id
@@ -76,15 +75,8 @@ class EmotionTable:
 def read_emotion_csv(path) -> EmotionTable:
     """Read a CSV written by the ``csv`` sink; a one-line error if it is not one."""
     path = Path(path)
-    if not path.is_file():
-        raise FervisionError(f"CSV file not found: {path}")
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            return _parse(csvsafe.reader(f), path)
-    except UnicodeDecodeError:
-        raise FervisionError(f"{path} is not an emotion CSV (not UTF-8 text)") from None
-    except csv.Error as exc:
-        raise FervisionError(f"{path} is not a readable CSV: {exc}") from None
+    with open_run_csv(path) as reader:
+        return _parse(reader, path)
 
 
 #: What reports say of emotions in a run without a classifier (faces and ids only).
@@ -97,23 +89,15 @@ def _parse(reader, path: Path) -> EmotionTable:
         raise FervisionError(f"{path} is empty, not an emotion CSV")
     missing = [c for c in REQUIRED_COLUMNS if c not in header]
     labels = tuple(c[2:] for c in header if c.startswith("p_"))
-    if missing or not (labels or "label" in header):  # a run without a classifier: no p_
-        what = ", ".join(missing + ([] if labels else ["p_<label>"]))
-        raise FervisionError(f"{path} is not an emotion CSV from fervision run (no {what} column)")
+    if missing:  # p_ columns alone may be missing: a run without a classifier has none
+        raise not_a_run_csv(path, missing + ([] if labels else ["p_<label>"]))
     col = {name: i for i, name in enumerate(header)}
     p_cols = [col[f"p_{label}"] for label in labels]
     file_col = col.get("file")
     frame_files: dict[int, str] = {}
     frame_times: dict[int, float] = {}
     face_frame, face_time, face_id, face_label, face_p = [], [], [], [], []
-    for line, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        try:
-            frame = int(row[col["frame"]])
-            time = float(row[col["timestamp_s"]])
-        except (ValueError, IndexError):
-            raise FervisionError(f"{path} line {line}: no frame number and timestamp") from None
+    for line, frame, time, row in frame_rows(reader, col, path):
         frame_times.setdefault(frame, time)
         if file_col is not None and len(row) > file_col:
             frame_files.setdefault(frame, row[file_col])

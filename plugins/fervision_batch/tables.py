@@ -18,6 +18,7 @@ from fervision.errors import FervisionError
 from fervision.events import Event, read_events  # noqa: F401  (read_events: part of the tables API)
 from fervision.options import OptionError
 from fervision.participants import Participants, TrackStats, group_tracks, parse_participants
+from fervision.run_csv import frame_rows, open_run_csv
 from fervision.valence import valence, valence_index
 
 
@@ -64,10 +65,8 @@ class Run:
         self.path = Path(self.path)
         if isinstance(self.participants, str):
             self.participants = parse_participants(self.participants) if self.participants else None
-        if not self.path.is_file():
-            raise FervisionError(f"CSV file not found: {self.path}")
-        with open(self.path, newline="", encoding="utf-8") as f:
-            header = next(csvsafe.reader(f), [])
+        with open_run_csv(self.path) as reader:
+            header = next(reader, [])
         if "frame" not in header or "face_id" not in header:
             raise FervisionError(f"{self.path} is not an emotion CSV from fervision run")
         self.labels = tuple(c[2:] for c in header if c.startswith("p_"))
@@ -121,26 +120,22 @@ class Run:
             yield current
 
     def _faces(self, with_empty: bool = False) -> Iterator[Face]:
-        with open(self.path, newline="", encoding="utf-8") as f:
-            reader = csvsafe.reader(f)
+        with open_run_csv(self.path) as reader:
             header = next(reader)
             col = {name: i for i, name in enumerate(header)}
             p_cols = [col[f"p_{label}"] for label in self.labels]
             index = valence_index(self.labels)
             v_col, who_col = col.get("valence"), col.get("participant")
-            for line, row in enumerate(reader, start=2):
-                if not row:
-                    continue
+            for line, frame, time, row in frame_rows(reader, col, self.path):
                 try:
-                    face = _face(row, col, p_cols, v_col, who_col, index)
+                    face = _face(frame, time, row, col, p_cols, v_col, who_col, index)
                 except (ValueError, IndexError):
                     raise FervisionError(f"{self.path} line {line}: unreadable row") from None
                 if face.box is not None or with_empty:
                     yield face
 
 
-def _face(row, col, p_cols, v_col, who_col, index) -> Face:
-    frame, time = int(row[col["frame"]]), float(row[col["timestamp_s"]])
+def _face(frame, time, row, col, p_cols, v_col, who_col, index) -> Face:
     if row[col["x"]] == "":
         return Face(frame, time, None, None, "", [], None)
     fid = row[col["face_id"]]

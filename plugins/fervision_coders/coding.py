@@ -8,13 +8,12 @@ plus one frame interval at the end of the video): a face that leaves closes its 
 
 from __future__ import annotations
 
-import csv
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fervision import csvsafe
 from fervision.errors import FervisionError
+from fervision.run_csv import frame_rows, not_a_run_csv, open_run_csv
 
 DEFAULT_FRAME_INTERVAL = 1 / 30
 
@@ -132,22 +131,12 @@ def face_participant(face) -> str:
 def read_run_csv(path) -> Coding:
     """The per-frame emotion CSV of ``fervision run``; a one-line error when it is not one."""
     path = Path(path)
-    if not path.is_file():
-        raise FervisionError(f"CSV file not found: {path}")
-    try:
-        with open(path, newline="", encoding="utf-8") as f:
-            reader = csvsafe.reader(f)
-            header = next(reader, None) or []
-            missing = [c for c in ("frame", "timestamp_s", "face_id", "label") if c not in header]
-            if missing:
-                raise FervisionError(
-                    f"{path} is not an emotion CSV from fervision run (no {missing[0]} column)"
-                )
-            return _read_rows(reader, header, path)
-    except UnicodeDecodeError:
-        raise FervisionError(f"{path} is not an emotion CSV (not UTF-8 text)") from None
-    except csv.Error as exc:
-        raise FervisionError(f"{path} is not a readable CSV: {exc}") from None
+    with open_run_csv(path) as reader:
+        header = next(reader, None) or []
+        missing = [c for c in ("frame", "timestamp_s", "face_id", "label") if c not in header]
+        if missing:
+            raise not_a_run_csv(path, missing[:1])
+        return _read_rows(reader, header, path)
 
 
 def _read_rows(reader, header: list[str], path: Path) -> Coding:
@@ -155,13 +144,7 @@ def _read_rows(reader, header: list[str], path: Path) -> Coding:
     who_col = col.get("participant")
     builder = CodingBuilder(tuple(c[2:] for c in header if c.startswith("p_")))
     positions: dict[int, int] = {}
-    for line, row in enumerate(reader, start=2):
-        if not row:
-            continue
-        try:
-            frame, time = int(row[col["frame"]]), float(row[col["timestamp_s"]])
-        except (ValueError, IndexError):
-            raise FervisionError(f"{path} line {line}: no frame number and timestamp") from None
+    for line, frame, time, row in frame_rows(reader, col, path):
         if not math.isfinite(time):
             raise FervisionError(f"{path} line {line}: timestamp {time} is not a number")
         if frame not in positions:

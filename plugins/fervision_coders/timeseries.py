@@ -16,7 +16,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fervision import csvsafe
+from fervision.run_csv import frame_rows, open_run_csv
 
 from .coding import track_name
 from .files import write_atomic
@@ -40,22 +40,20 @@ OTHER_COLOURS = ("23,190,207", "188,189,34", "227,119,194")
 def read_series(csv_path) -> tuple[list[str], dict[str, list[tuple[float, list[str]]]]]:
     """The per-frame CSV's value columns (``p_*`` and ``valence`` that hold a number) and,
     per participant, each frame's time and values (its first face in the frame)."""
-    with open(csv_path, newline="", encoding="utf-8") as f:
-        reader = csvsafe.reader(f)
+    with open_run_csv(csv_path) as reader:
         header = next(reader, None) or []
         col = {name: i for i, name in enumerate(header)}
         wanted = [c for c in header if c.startswith("p_") or c == "valence"]
         series: dict[str, dict[int, tuple[float, list[str]]]] = {}
         filled = set()
-        for row in reader:
+        for _, frame, time, row in frame_rows(reader, col, csv_path):
             cells = dict(zip(header, row))
             who = cells.get("participant") or track_name(cells.get("face_id", ""))
             values = [cells.get(c, "").strip() for c in wanted]
             if not who or not any(values):
                 continue
             filled.update(c for c, v in zip(wanted, values) if v)
-            frame = int(row[col["frame"]])
-            series.setdefault(who, {}).setdefault(frame, (float(row[col["timestamp_s"]]), values))
+            series.setdefault(who, {}).setdefault(frame, (time, values))
     keep = [i for i, c in enumerate(wanted) if c in filled]
     columns = [wanted[i] for i in keep]
     out = {
