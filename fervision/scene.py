@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import weakref
+import zlib
 
 import numpy as np
 
@@ -23,6 +24,12 @@ def frame_signature(image: np.ndarray) -> np.ndarray:
     _RECENT.append((weakref.ref(image), signature))
     del _RECENT[:-_REMEMBERED]
     return signature
+
+
+def frame_key(image: np.ndarray) -> float:
+    """A number in [0, 1) that only the frame's pixels decide (a hash of its signature):
+    the same picture gets the same key wherever it lies in a video."""
+    return zlib.crc32(frame_signature(image).tobytes()) / 2**32
 
 
 def _histogram(image: np.ndarray) -> np.ndarray:

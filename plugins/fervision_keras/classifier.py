@@ -8,13 +8,18 @@ import numpy as np
 
 from fervision.imaging import box_iou
 from fervision.options import OptionError, require_between, require_non_negative
+from fervision.scene import frame_key
 from fervision.types import Frame
 
 from .model_io import DEFAULT_MODEL, read_metadata
 
 #: An untracked face keeps the probabilities of an untracked face classified this recently
-#: (within one classifier period) that it overlaps at least this much.
+#: (as a tracked face keeps its own) that it overlaps at least this much.
 PLACE_IOU = 0.5
+#: A face is classified again between these many classifier periods after its last
+#: classification, on the first frame whose ``frame_key`` is below the share of the window
+#: gone: the pictures, not a clock started by the track, pick the frames.
+AGAIN = (0.6, 1.4)
 
 
 def crop_faces(
@@ -53,14 +58,16 @@ class EmotionClassifier:
     ``lift`` box heights: FER2013 faces show the forehead, and on the labelled clips of
     benchmarks/real_videos.py a lift of 0.1 scored 1.7 points better than none.
 
-    A face is classified at most ``rate`` times a second of video; in between it keeps
-    its last probabilities (``probs_from`` names the frame they came from). A tracked face
-    is followed by its id, one without an id (no tracker, or a track not yet confirmed) by
-    place: it keeps those of the untracked face it overlaps by ``PLACE_IOU``. On the
-    labelled clips 7.5 a second labelled 0.824 of segment frames right against 0.828 at 10
-    and 0.831 for every frame, with the same worst clip (0.69) and calm clips (<= 0.2
-    switches a second) as at 10 (benchmarks/smoother_tuning.py --rates), at a quarter of
-    the cost at 30 fps.
+    A face is classified about ``rate`` times a second of video, 0.6 to 1.4 periods apart
+    (``AGAIN``), on frames that a hash of the picture picks (``still_stands``): the same
+    footage is classified on the same frames wherever it lies in a file (issue 42). In
+    between it keeps its last probabilities (``probs_from`` names the frame they came
+    from). A tracked face is followed by its id, one without an id (no tracker, or a
+    track not yet confirmed) by place: it keeps those of the untracked face it overlaps by
+    ``PLACE_IOU``. On the labelled clips 7.5 a second labelled 0.824 of segment frames
+    right against 0.828 at 10 and 0.831 for every frame, with the same worst clip (0.69)
+    and calm clips (<= 0.2 switches a second) as at 10 (benchmarks/smoother_tuning.py
+    --rates), at a quarter of the cost at 30 fps.
 
     Args:
         model: a ``.keras`` model file (default: the shipped one).
@@ -69,7 +76,7 @@ class EmotionClassifier:
         equalize_below: average a flat face (grey levels spread less than this) with its
             histogram-equalized copy; 0 turns it off (see ``lighting``).
         lift: how far the crop moves up, in box heights.
-        rate: classifications a second per tracked face; 0 classifies every frame.
+        rate: classifications a second per tracked face, about; 0 classifies every frame.
     """
 
     def __init__(
@@ -119,8 +126,9 @@ class EmotionClassifier:
         """Set ``probs`` on every face of ``frame``: classified now, or its recent ones."""
         self.open()
         now = frame.timestamp
-        self._places = [p for p in self._places if self._recent(p[0], now)]
-        earlier = [self._earlier(face, now) for face in frame.faces]
+        key = frame_key(frame.image) if self.rate > 0 else 0.0
+        self._places = [p for p in self._places if still_stands(p[0], now, self.rate, key)]
+        earlier = [self._earlier(face, now, key) for face in frame.faces]
         due = [face for face, kept in zip(frame.faces, earlier) if kept is None]
         for face, kept in zip(frame.faces, earlier):
             if kept is not None:
@@ -137,7 +145,7 @@ class EmotionClassifier:
                     self._places.append((now, frame.index, face.box, probs))
         self._last = {k: v for k, v in self._last.items() if 0 <= now - v[0] < 5.0}
 
-    def _earlier(self, face, now: float) -> tuple[int, np.ndarray] | None:
+    def _earlier(self, face, now: float, key: float) -> tuple[int, np.ndarray] | None:
         """The frame and probabilities ``face`` keeps, or None if it is classified now."""
         if face.track_id is None:
             overlap, place = max(
@@ -147,8 +155,13 @@ class EmotionClassifier:
             )
             return (place[1], place[3]) if overlap >= PLACE_IOU else None
         last = self._last.get(face.track_id)
-        return (last[1], last[2]) if last is not None and self._recent(last[0], now) else None
+        stands = last is not None and still_stands(last[0], now, self.rate, key)
+        return (last[1], last[2]) if stands else None
 
-    def _recent(self, then: float, now: float) -> bool:
-        """Whether a classification at ``then`` is less than one classifier period old."""
-        return self.rate > 0 and 0 <= now - then < 1.0 / self.rate - 1e-3
+
+def still_stands(then: float, now: float, rate: float, key: float) -> bool:
+    """Whether a classification at ``then`` still stands at ``now`` (``rate`` a second), on
+    a frame with ``frame_key`` ``key``: while the key is at least the share of ``AGAIN`` gone."""
+    first, last = AGAIN
+    gone = (round((now - then) * rate, 6) - first) / (last - first)
+    return rate > 0 and now >= then and key >= gone
