@@ -24,11 +24,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import click
 import cv2
 import numpy as np
 from machine import processor
 
 from fervision import Pipeline
+from fervision.cli_options import StageOption
 
 HERE = Path(__file__).resolve().parent
 SHARED = Path(os.environ.get("FERVISION_SHARED", HERE.parents[1] / "shared"))
@@ -184,14 +186,16 @@ def main() -> None:
     parser.add_argument("--smoother", default="ema")
     parser.add_argument("--classifier", default="keras", help="e.g. keras:PATH.keras")
     parser.add_argument(
-        "-O", "--option", action="append", default=[], help="STAGE.NAME=VALUE, as `run -O`"
+        "-O", "--option", action="append", default=[], help="KIND.NAME=VALUE, as `run -O`"
     )
     args = parser.parse_args()
     options: dict = {}
-    for item in args.option:
-        key, _, value = item.partition("=")
-        stage, _, name = key.partition(".")
-        options.setdefault(stage, {})[name] = value
+    for item in args.option:  # read as `run -O` reads them
+        try:
+            kind, name, value = StageOption().convert(item, None, None)
+        except click.BadParameter as exc:
+            parser.error(exc.format_message())
+        options.setdefault(kind, {})[name] = value
     if not (SHARED / "media").is_dir():
         raise SystemExit(f"{SHARED / 'media'} is absent (set FERVISION_SHARED)")
     names = [n for n in LABELS if not n.startswith("_")]

@@ -34,6 +34,7 @@ class PassThroughSmoother:
 #: whatever the rounding of the timestamps (the same footage later in a file, or elsewhere).
 EPSILON_S = 1e-6
 
+
 @dataclass
 class _EmaState:
     probs: np.ndarray
@@ -134,7 +135,7 @@ class EmaSmoother:
             state.timestamp = now
             self._maybe_switch(state, now)
         face.smoothed = state.probs.copy()
-        if now - state.start < self._settle - EPSILON_S:  # gathering evidence: follow the average
+        if now - state.start < self._settle - EPSILON_S:  # follow the average meanwhile
             state.label, state.since = int(state.probs.argmax()), now
         _set_label(face, labels, state.label)
 

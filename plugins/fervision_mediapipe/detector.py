@@ -267,7 +267,7 @@ def _between(earlier: list, after: list) -> list[Face] | bool:
     way, when each face moved less than ``STEADY_IOU``; else False."""
     if len(earlier) != len(after):
         return False
-    weight = 0.5  # not from timestamps: the same footage gets the same boxes anywhere
+    half = lambda a, b: a + (b - a) / 2  # noqa: E731 - not by timestamps: the same anywhere
     faces = []
     for box, score, eyes in after:
         overlap, (box0, score0, eyes0) = max(
@@ -275,11 +275,10 @@ def _between(earlier: list, after: list) -> list[Face] | bool:
         )
         if overlap < STEADY_IOU:
             return False
-        mix = lambda a, b: a + (b - a) * weight  # noqa: E731
-        x, y, w, h = (round(mix(a, b)) for a, b in zip(box0, box))
+        x, y, w, h = (round(half(a, b)) for a, b in zip(box0, box))
         if eyes and eyes0:
-            eyes = tuple((mix(a[0], b[0]), mix(a[1], b[1])) for a, b in zip(eyes0, eyes))
-        faces.append(Face((x, y, w, h), mix(score0, score), eyes=eyes if eyes0 else None))
+            eyes = tuple((half(a[0], b[0]), half(a[1], b[1])) for a, b in zip(eyes0, eyes))
+        faces.append(Face((x, y, w, h), half(score0, score), eyes=eyes if eyes0 else None))
     return sorted(faces, key=lambda face: face.score, reverse=True)
 
 
