@@ -490,9 +490,10 @@ class Pipeline:
                     break
                 self.analyze(frame, tracked=held)
                 _notify("frame_processed", frame=frame)
-                if writer is not None:
-                    writer.put(frame)
-                self.counted(frame)  # before a window's Exit can end the run at this frame
+                with interrupts_deferred():  # a frame handed to the sinks is a frame counted
+                    if writer is not None:
+                        writer.put(frame)
+                    self.counted(frame)  # before a window's Exit can end the run at this frame
                 if foreground:
                     self._write(foreground, frame)
                 yield frame

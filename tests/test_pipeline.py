@@ -220,6 +220,32 @@ def test_keyboard_interrupt_inside_a_stage_marks_summary():
     assert pipeline.summary.interrupted and sink.closed and sink.frames == [0, 1, 2, 3]
 
 
+def test_ctrl_c_just_after_a_frame_went_to_the_sinks_still_counts_it(monkeypatch):
+    """The summary (and the report's "frames processed") counts every frame the file sinks
+    got, wherever the signal lands (CI saw 396 counted for 397 written once)."""
+    from fervision import threads
+    from fervision.interrupts import raise_interrupt
+
+    put = threads.WriteBehind.put
+
+    def put_then_signal(self, frame):
+        put(self, frame)
+        if frame.index == 10:
+            signal.raise_signal(signal.SIGTERM)  # lands before the frame is counted
+
+    monkeypatch.setattr(threads.WriteBehind, "put", put_then_signal)
+    sink = RecordingSink()
+    pipeline = make(ListSource(count=100), sinks=[sink])
+    previous = signal.signal(signal.SIGTERM, raise_interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            pipeline.run()
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert pipeline.summary.interrupted and sink.closed
+    assert pipeline.summary.frames == len(sink.frames) == 11
+
+
 def test_live_source_drops_stale_frames_and_keeps_latency_bounded():
     class Slow(BoxDetector):
         def detect(self, frame):
