@@ -338,3 +338,17 @@ def test_each_participant_gets_its_own_time_series_tracks(tmp_path):
     assert set(times) == {"interviewer", "guest"}
     assert (tmp_path / "run.interviewer.timeseries.csv").is_file()
     assert (tmp_path / "run.guest.timeseries.csv").is_file()
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
+def test_coder_files_get_the_permissions_the_umask_gives_new_files(tmp_path, umask, mode):
+    """Shared lab folders: an .eaf or .boris is readable as the user's other files are."""
+    from fervision_coders.files import write_atomic
+
+    previous = os.umask(umask)
+    try:
+        write_atomic(tmp_path / "clip.eaf", b"<ANNOTATION_DOCUMENT/>")
+    finally:
+        os.umask(previous)
+    assert (tmp_path / "clip.eaf").stat().st_mode & 0o777 == mode
+    assert [p.name for p in tmp_path.iterdir()] == ["clip.eaf"]  # no partial file left
