@@ -46,6 +46,7 @@ from .registry import KINDS, StageEntry
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE, as a Unix tool killed by it
 #: ``--output`` suffixes written as images (by the ``image`` sink); others are videos.
 IMAGE_SUFFIXES = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 #: ``--output`` suffixes the ``video`` sink writes.
@@ -574,9 +575,30 @@ def main(argv=None) -> None:
             raise
         click.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_ERROR)
+    except BrokenPipeError as exc:
+        if not _stdout_gone():  # another pipe (a stream, a helper process): an error
+            click.echo(f"error: {one_line(exc)}", err=True)
+            sys.exit(EXIT_ERROR)
+        # the reader of our output left (`fervision plugins -v | head -3`): quiet, as Unix
+        # tools are, and nothing more written at exit
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)
     except Exception as exc:
         _exit_if_interrupted()
         if debug:
             raise
         click.echo(f"error: {one_line(exc)} (FERVISION_DEBUG=1 shows details)", err=True)
         sys.exit(EXIT_ERROR)
+
+
+def _stdout_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it."""
+    import select
+
+    try:
+        poller = select.poll()  # not on Windows: there, the error is reported
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):
+        return False
+    return False

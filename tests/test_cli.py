@@ -586,3 +586,21 @@ def test_an_interrupt_of_an_earlier_command_in_the_process_is_not_the_next_ones(
     assert interrupts.interrupt_seen()
     main(["plugins"])  # no SystemExit(130)
     assert "interrupted" not in capsys.readouterr().err
+
+
+def test_output_read_by_a_reader_that_stops_early_ends_quietly():
+    """`fervision plugins -v | head -3`: no error line once the reader has gone (141 as
+    Unix tools exit on SIGPIPE)."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has already left: the first write fails
+    try:
+        result = subprocess.run(
+            [sys.executable, "-m", "fervision", "plugins", "-v"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=120,
+        )
+    finally:
+        os.close(write_end)
+    assert (result.returncode, result.stderr) == (141, "")
