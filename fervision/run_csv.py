@@ -4,6 +4,7 @@ and time, with one-line errors for a file that is not one."""
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,3 +44,8 @@ def frame_rows(reader, col: dict[str, int], path) -> Iterator[tuple[int, int, fl
         except (ValueError, IndexError):
             raise FervisionError(f"{path} line {line}: no frame number and timestamp") from None
         yield line, frame, time, row
+
+
+def natural_key(text: str) -> list:
+    """Sort key for faces and participants: "face 2" before "face 10"."""
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", text)]

@@ -352,3 +352,39 @@ def test_coder_files_get_the_permissions_the_umask_gives_new_files(tmp_path, uma
         os.umask(previous)
     assert (tmp_path / "clip.eaf").stat().st_mode & 0o777 == mode
     assert [p.name for p in tmp_path.iterdir()] == ["clip.eaf"]  # no partial file left
+
+
+def test_faces_are_in_numeric_order_in_the_tables_and_coders_files(tmp_path):
+    """face 2 before face 10: in the per-second table, the ELAN tiers and the state log."""
+    import pympi
+
+    csv_path = tmp_path / "stage.csv"
+    clip = _shared("media/short_hamilton_clip.mp4")
+    run = subprocess.run(
+        [sys.executable, "-m", "fervision", "run", str(clip), "--csv", str(csv_path)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    outputs = {"ps": tmp_path / "ps.csv", "eaf": tmp_path / "s.eaf", "st": tmp_path / "st.csv"}
+    args = ["--per-second", outputs["ps"], "--eaf", outputs["eaf"], "--states", outputs["st"]]
+    report = subprocess.run(
+        [sys.executable, "-m", "fervision", "report", str(csv_path), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert report.returncode == 0, report.stderr
+    with open(csv_path, newline="") as f:
+        ids = {int(row["face_id"]) for row in csv.DictReader(f) if row["face_id"]}
+    assert max(ids) >= 10  # the clip's crowd gives two-digit ids
+    with open(outputs["ps"], newline="") as f:
+        per_second = [(int(r["second"]), int(r["face_id"])) for r in csv.DictReader(f)]
+    assert per_second == sorted(per_second)
+    tiers = [t.split(" ")[1] for t in pympi.Elan.Eaf(str(outputs["eaf"])).get_tier_names()]
+    face_tiers = [int(t) for t in tiers if t.isdigit()]
+    assert face_tiers == sorted(ids)
+    with open(outputs["st"], newline="") as f:
+        states = [(float(r["onset"]), int(r["participant"].split()[1])) for r in csv.DictReader(f)]
+    assert states == sorted(states)

@@ -18,7 +18,7 @@ from fervision.errors import FervisionError
 from fervision.events import Event, read_events  # noqa: F401  (read_events: part of the tables API)
 from fervision.options import OptionError
 from fervision.participants import Participants, TrackStats, group_tracks, parse_participants
-from fervision.run_csv import frame_rows, open_run_csv
+from fervision.run_csv import frame_rows, natural_key, open_run_csv
 from fervision.valence import valence, valence_index
 
 
@@ -207,7 +207,7 @@ def per_second(run: Run) -> Iterator[dict]:
 
     def rows():
         keys = [(name, "") for name in run.names] + sorted(
-            set(tallies) - {(n, "") for n in run.names}
+            set(tallies) - {(n, "") for n in run.names}, key=_face_order
         )
         for key in keys:
             tally = tallies.get(key) or _Tally(run.labels)
@@ -272,7 +272,7 @@ def segments(run: Run, events=()) -> list[dict]:
     rows = []
     for i, event in enumerate(events):
         named = [(n, "") for n in run.names if not event.participant or n == event.participant]
-        seen = sorted(key for j, key in tallies if j == i and key not in named)
+        seen = sorted((key for j, key in tallies if j == i and key not in named), key=_face_order)
         for key in named + seen:
             tally = tallies.get((i, key)) or _Tally(run.labels)
             labelled = sum(tally.counts.values())
@@ -391,3 +391,8 @@ def as_dataframe(rows):
     except ImportError:
         raise FervisionError("a DataFrame needs pandas: pip install pandas") from None
     return pandas.DataFrame(list(rows))
+
+
+def _face_order(key: tuple[str, str]) -> list:
+    """(participant, face) keys with "face 2" before "face 10"."""
+    return [natural_key(part) for part in key]

@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.run_csv import natural_key
 
 from .coding import Coding, Segment
 from .files import media_facts, relative_to, write_atomic
@@ -65,7 +66,8 @@ def boris_project(coding: Coding, path, events: list[Segment] = ()) -> dict:
             "coding map": "",
         }
     names = coding.participants + sorted(
-        {e.participant for e in events if e.participant} - set(coding.participants)
+        {e.participant for e in events if e.participant} - set(coding.participants),
+        key=natural_key,
     )
     subjects = {
         str(n): {

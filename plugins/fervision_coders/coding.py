@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fervision.errors import FervisionError
-from fervision.run_csv import frame_rows, not_a_run_csv, open_run_csv
+from fervision.run_csv import frame_rows, natural_key, not_a_run_csv, open_run_csv
 
 DEFAULT_FRAME_INTERVAL = 1 / 30
 
@@ -79,7 +79,7 @@ class Coding:
                     offset = self.times[i] if i < n else self.end
                     out.append(Segment(who, row[start], self.times[start], offset))
                 start = i
-        return sorted(out, key=lambda s: (s.onset, s.participant))
+        return sorted(out, key=lambda s: (s.onset, natural_key(s.participant)))
 
     def shares(self) -> dict[str, dict[str, float]]:
         """Per participant, the fraction of its labelled frames with each label."""
@@ -113,7 +113,8 @@ class CodingBuilder:
     def coding(self, **extra) -> Coding:
         n = len(self.times)
         labels = {
-            who: [rows.get(i, "") for i in range(n)] for who, rows in sorted(self._rows.items())
+            who: [rows.get(i, "") for i in range(n)]
+            for who, rows in sorted(self._rows.items(), key=_by_name)
         }
         return Coding(list(self.times), labels, tuple(self.label_names), **extra)
 
@@ -167,7 +168,7 @@ def read_events(path) -> list[Segment]:
     events = read(path)
     return sorted(
         (Segment(e.participant, e.label, e.onset, e.offset) for e in events),
-        key=lambda s: (s.onset, s.participant),
+        key=lambda s: (s.onset, natural_key(s.participant)),
     )
 
 
@@ -187,3 +188,7 @@ def lanes(segments: list[Segment]) -> list[list[Segment]]:
 def ms(seconds: float) -> int:
     """Seconds as whole milliseconds (as ELAN keeps times)."""
     return int(round(seconds * 1000))
+
+
+def _by_name(item) -> list:
+    return natural_key(item[0])
