@@ -155,6 +155,17 @@ def test_ema_shows_a_clear_change_before_the_dwell_time_ends():
     assert labels[entered : entered + 30] == ["sad"] * 30
 
 
+def test_ema_lets_go_of_a_label_whose_average_fell_below_chance():
+    """No "happy 17%" held by the margin while fear leads at 34% (three classes: chance 1/3)."""
+    smoother = dict(tau=0.2, margin=0.15, hold=0.1, dwell=0.5, urgent=1.0)
+    fallen = [0.40, 0.32, 0.28]  # sad below 1/3; angry leads it by 0.12, under the margin
+    labels, _ = faces_over_time(EmaSmoother(**smoother), [SAD] * 30 + [fallen] * 30)
+    assert labels[-1] == "angry" and labels.index("angry") < 30 + 25  # sad < 1/3 in 0.5 s
+    above = [0.36, 0.29, 0.35]  # sad still above chance: the margin holds it
+    labels, _ = faces_over_time(EmaSmoother(**smoother), [SAD] * 30 + [above] * 30)
+    assert labels[30:] == ["sad"] * 30
+
+
 def test_raw_labels_flicker_where_smoothed_ones_do_not():
     rng = np.random.default_rng(0)
     seq = [[0.1, 0.5, 0.4] if rng.random() < 0.6 else [0.1, 0.4, 0.5] for _ in range(90)]

@@ -51,7 +51,8 @@ class EmaSmoother:
 
     ``tau`` is the averaging time constant in seconds (the same smoothing at any frame
     rate). The shown label changes only on sustained evidence: another class must lead
-    it by ``margin`` (a higher bar to enter a label than to stay in it) for ``hold``
+    it by ``margin`` (a higher bar to enter a label than to stay in it; none once the
+    shown label's average is below chance, one over the number of classes) for ``hold``
     seconds, and a label stays at least ``dwell`` seconds unless the newcomer leads by
     ``urgent`` (a clear change, such as a sudden surprise, shows at once). In video, a new
     track's label is its average's top class, with no hysteresis, for its first ``settle``
@@ -143,7 +144,9 @@ class EmaSmoother:
         leader = int(state.probs.argmax())
         lead = state.probs[leader] - state.probs[state.label]
         weak = state.probs[leader] < self.confidence
-        if leader == state.label or lead < self.margin or weak:
+        # a label whose average fell below chance is not held by the margin
+        fallen = state.probs[state.label] < 1 / len(state.probs)
+        if leader == state.label or (lead < self.margin and not fallen) or weak:
             state.pending = None
             return
         if state.pending != leader:
