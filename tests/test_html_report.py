@@ -303,6 +303,7 @@ def test_a_crowded_long_video_s_report_shows_the_longest_seen_and_stays_small(tm
     from fervision.types import Face, Frame, SourceInfo
     from fervision_batch.html_report import MAX_SECTIONS, MAX_TABLE_ROWS
     from fervision_batch.report_sink import THUMBNAILS, ReportSink
+    from fervision_batch.report_study import MAX_VALENCE_LINES
 
     face = cv2.resize(cv2.imread(str(_shared("media/two_people.jpg"))), (320, 240))
     labels = ("angry", "happy", "neutral")
@@ -338,3 +339,6 @@ def test_a_crowded_long_video_s_report_shows_the_longest_seen_and_stays_small(tm
     shorter = len(seen) - MAX_TABLE_ROWS
     assert re.search(rf"<td>{shorter} more</td><td>each seen [\d.]+ s or less</td>", table)
     assert f"<th>faces seen</th><td>{rows}</td>" in page  # every row counted, none thinned
+    # the valence plot draws the longest seen and says how many it leaves out
+    drawn = MAX_VALENCE_LINES
+    assert f"The {drawn} faces seen longest; {len(seen) - drawn} other faces not drawn" in page

@@ -221,15 +221,22 @@ def _study_sections(table, study, thumbnails, end, legend, colours) -> list[str]
 
     out = []
     lines = [(p.name, p.rows) for p in study.people]
+    left_out = 0
     if not lines:  # by track, the longest seen first
         ids = list(set(table.face_id.tolist()) - {UNTRACKED})
         counts = np.bincount(table.face_id[table.face_id >= 0])  # rows of each track
         ids.sort(key=lambda i: (-counts[i], i))
+        left_out = max(len(ids) - MAX_VALENCE_LINES, 0)
         lines = [(f"face {i}", np.flatnonzero(table.face_id == i)) for i in ids[:MAX_VALENCE_LINES]]
     plot = plot_valence(table, lines, end, study.events)
     if plot is not None:
         src = _data_uri(plot, "image/png")
         out += ["<h2>Valence over time</h2>", f'<img class="plot" alt="valence" src="{src}">']
+        if left_out:
+            out.append(
+                f'<p class="note">The {len(lines)} faces seen longest; '
+                f"{counted(left_out, 'other face')} not drawn (see the track table).</p>"
+            )
     if study.segment_rows:
         out += [f"<h2>Segments ({len(study.events)})</h2>", _segment_table(study.segment_rows)]
     if not study.people:
