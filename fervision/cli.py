@@ -601,4 +601,3 @@ def _stdout_gone() -> bool:
         return any(events & select.POLLERR for _, events in poller.poll(0))
     except (AttributeError, OSError, ValueError):
         return False
-    return False

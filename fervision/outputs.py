@@ -1,9 +1,10 @@
-"""Checks on output paths, made before any frame is processed."""
+"""Output paths: the checks made before any frame is processed, and writing a file whole."""
 
 from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 
 from .errors import FervisionError
@@ -106,3 +107,22 @@ def prepare_folder(out_dir) -> Path:
     except OSError as exc:
         raise FervisionError(f"output folder is not writable: {out} ({exc.strerror})") from None
     return out
+
+
+def write_atomic(path, data: bytes) -> None:
+    """Write ``path`` so that it holds either its old content or all of ``data``: under
+    ``.NAME.partial`` beside it (made as ``open`` makes files, readable as the umask
+    allows), flushed to disk, then renamed into place; a failure is one line."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.partial")
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise FervisionError(f"cannot write {path}: {exc.strerror or exc}") from None
+    finally:
+        with suppress(OSError):
+            tmp.unlink(missing_ok=True)

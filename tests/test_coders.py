@@ -343,7 +343,7 @@ def test_each_participant_gets_its_own_time_series_tracks(tmp_path):
 @pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o077, 0o600)])
 def test_coder_files_get_the_permissions_the_umask_gives_new_files(tmp_path, umask, mode):
     """Shared lab folders: an .eaf or .boris is readable as the user's other files are."""
-    from fervision_coders.files import write_atomic
+    from fervision.outputs import write_atomic
 
     previous = os.umask(umask)
     try:

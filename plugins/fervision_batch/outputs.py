@@ -15,6 +15,7 @@ from pathlib import Path
 
 from fervision import csvsafe
 from fervision.errors import FervisionError
+from fervision.outputs import write_atomic
 
 CSV, TIMELINE, SUMMARY = ".emotions.csv", ".timeline.png", ".summary.json"
 REPORT = ".report.html"
@@ -67,18 +68,6 @@ def _discard(tmp: Path) -> None:
         tmp.unlink(missing_ok=True)
     except OSError:
         pass
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``path`` so that it holds either its old content or all of ``data``."""
-    tmp = partial_path(path)
-    try:
-        _write_partial(path, data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise FervisionError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        _discard(tmp)
 
 
 def write_video_outputs(paths: dict[str, Path], files: dict[str, bytes]) -> None:

@@ -13,10 +13,11 @@ from datetime import datetime
 from pathlib import Path
 
 from fervision.errors import FervisionError
+from fervision.outputs import write_atomic
 from fervision.run_csv import natural_key
 
 from .coding import Coding, Segment
-from .files import media_facts, relative_to, write_atomic
+from .files import media_facts, relative_to
 
 FORMAT_VERSION = "7.0"
 EXPRESSION, EVENT = "expression", "event"

@@ -114,7 +114,7 @@ class CodingBuilder:
         n = len(self.times)
         labels = {
             who: [rows.get(i, "") for i in range(n)]
-            for who, rows in sorted(self._rows.items(), key=_by_name)
+            for who, rows in sorted(self._rows.items(), key=by_name)
         }
         return Coding(list(self.times), labels, tuple(self.label_names), **extra)
 
@@ -190,5 +190,6 @@ def ms(seconds: float) -> int:
     return int(round(seconds * 1000))
 
 
-def _by_name(item) -> list:
+def by_name(item) -> list:
+    """Sort key for (participant, ...) items: "face 2" before "face 10"."""
     return natural_key(item[0])

@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from fervision.errors import FervisionError
-from fervision.run_csv import natural_key
+from fervision.outputs import write_atomic
 
-from .coding import Coding, Segment, lanes, ms
-from .files import mime_type, relative_to, write_atomic
+from .coding import Coding, Segment, by_name, lanes, ms
+from .files import mime_type, relative_to
 from .timeseries import write_time_series
 
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -99,7 +99,7 @@ def _tiers(coding: Coding, events) -> dict[str, tuple[str, str, list[Segment]]]:
     by_who: dict[str, list[Segment]] = {}
     for event in events:
         by_who.setdefault(event.participant, []).append(event)
-    for who, segs in sorted(by_who.items(), key=lambda item: natural_key(item[0])):
+    for who, segs in sorted(by_who.items(), key=by_name):
         base = f"events {who}" if who else "events"
         for n, lane in enumerate(lanes(segs), start=1):
             tiers[base if n == 1 else f"{base} {n}"] = (EVENT_TYPE, who, lane)

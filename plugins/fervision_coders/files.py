@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import secrets
 from pathlib import Path
-
-from fervision.errors import FervisionError
 
 MIME_TYPES = {
     ".mp4": "video/mp4",
@@ -19,26 +15,6 @@ MIME_TYPES = {
     ".mpeg": "video/mpeg",
     ".wav": "audio/x-wav",
 }
-
-
-def write_atomic(path, data: bytes) -> None:
-    """Write ``path`` so that it holds either its old content or all of ``data``."""
-    path = Path(path)
-    tmp = path.parent / f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}.partial"
-    try:
-        # as open() makes files: readable by others as the umask allows (mkstemp's are 0600)
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    except OSError as exc:
-        raise FervisionError(f"cannot write {path}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except OSError as exc:
-        raise FervisionError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def relative_to(target, beside) -> str | None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 from fervision import csvsafe
 from fervision.errors import FervisionError
+from fervision.outputs import write_atomic
 
 from .coding import Coding, Segment
-from .files import write_atomic
 
 COLUMNS = ["participant", "label", "onset", "offset", "duration"]
 

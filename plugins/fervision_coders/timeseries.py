@@ -16,10 +16,10 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timezone
 from pathlib import Path
 
-from fervision.run_csv import frame_rows, natural_key, open_run_csv
+from fervision.outputs import write_atomic
+from fervision.run_csv import frame_rows, open_run_csv
 
-from .coding import track_name
-from .files import write_atomic
+from .coding import by_name, track_name
 
 PROVIDER = "mpi.eudico.client.annotator.timeseries.csv.CSVServiceProvider"
 SAMPLE_TYPE = "Discontinuous Rate"  # samples at the frames' own times, gaps where no face
@@ -58,7 +58,7 @@ def read_series(csv_path) -> tuple[list[str], dict[str, list[tuple[float, list[s
     columns = [wanted[i] for i in keep]
     out = {
         who: [(t, [values[i] or "NaN" for i in keep]) for _, (t, values) in sorted(rows.items())]
-        for who, rows in sorted(series.items(), key=lambda item: natural_key(item[0]))
+        for who, rows in sorted(series.items(), key=by_name)
     }
     return columns, out
 
