@@ -148,6 +148,39 @@ def test_a_rerun_keeps_the_coders_files_and_writes_only_missing_ones(batch_out):
     assert pympi.Elan.Eaf(str(gone)).get_tier_names()
 
 
+def test_a_rerun_that_processes_again_keeps_what_a_coder_changed(batch_out, tmp_path):
+    """Other options process each video again: files no one touched get the new codes, a
+    file a coder edited (in ELAN, here through pympi) stays as the coder left it."""
+    import pympi
+
+    out = tmp_path / "out"
+    shutil.copytree(batch_out / "out", out)
+    edited, untouched = out / f"{CLIPS[0]}.eaf", out / f"{CLIPS[1]}.states.csv"
+    eaf = pympi.Elan.Eaf(str(edited))
+    eaf.add_tier("coder A")
+    eaf.add_annotation("coder A", 0, 1000, "happy")
+    eaf.to_file(str(edited))
+    coded = edited.read_bytes()
+    before = untouched.stat().st_mtime_ns
+    again = fervision(
+        "batch", batch_out / "videos", "-o", out, "-j", "1", "--eaf", "--boris", "--states",
+        "--events", batch_out / "events.csv", "--smoother", "vote",
+    )  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert "2 done" in again.stdout
+    assert edited.read_bytes() == coded
+    assert f"note: kept {edited} as it was" in again.stderr
+    assert untouched.stat().st_mtime_ns != before  # rewritten from the new CSV:
+    fresh = tmp_path / "fresh.states.csv"
+    report = fervision(
+        "report", out / f"{CLIPS[1]}.emotions.csv", "--out", tmp_path / "r", "--states", fresh,
+        "--events", batch_out / "events.csv",
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert untouched.read_text() == fresh.read_text()
+    assert str(untouched) not in again.stderr
+
+
 def test_without_the_coders_plugin_it_is_one_line_before_any_work(batch_out, tmp_path):
     env = {**os.environ, "FERVISION_LOAD_PLUGINS": "basic,opencv,mediapipe,keras,batch"}
     result = fervision("batch", batch_out / "videos", "-o", tmp_path / "out", "--eaf", env=env)

@@ -20,7 +20,7 @@ from fervision.options import OptionError
 from fervision.outputs import prepare_folder
 from fervision.spec import PipelineSpec
 
-from .coder_files import check_coders, coder_paths, write_coder_files
+from .coder_files import check_coders, coder_paths, write_coder_files, written_record
 from .inputs import find_videos, leave_out_annotated, output_names
 from .outputs import (
     CSV,
@@ -215,7 +215,7 @@ def run_batch(
                     float(run.get("seconds") or 0),
                 )
             )
-            _coder_files(rows[-1], job, coder_paths(out, name, coders), paths[CSV], events, True)
+            _coder_files(rows[-1], job, out, coders, paths[CSV], events, missing_only=True)
         else:
             rows.append(_row(job, paths, "pending"))
             todo.append(len(jobs))
@@ -232,15 +232,19 @@ def run_batch(
     return report
 
 
-def _coder_files(row: dict, job: Job, paths, csv_path, events, missing_only=False) -> None:
-    """Write the video's coders' files (only those missing, for a skipped video); a failure
-    marks the video failed (not remembered: a rerun tries again)."""
+def _coder_files(row, job: Job, out, coders, csv_path, events, missing_only=False) -> list:
+    """Write the video's coders' files (only those missing, for a skipped video), keeping
+    any a coder changed (returned); a failure marks the video failed (not remembered: a
+    rerun tries again)."""
+    paths = coder_paths(out, job.name, coders)
     if missing_only:
         paths = {kind: path for kind, path in paths.items() if not path.exists()}
     try:
-        write_coder_files(paths, csv_path, job.source, events or "")
+        record = written_record(out, job.name)
+        return write_coder_files(paths, csv_path, job.source, events or "", record=record)
     except (FervisionError, OSError) as exc:
         row.update(status=FAILED, reason=f"its coders' files: {exc}")
+        return []
 
 
 def _process(report, jobs, positions, out, spec, engine_name, workers, ray_address, echo, coders):
@@ -288,8 +292,12 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
             rows[pos] = _done_row(job, paths, DONE, result.frames, result.faces, result.seconds)
             if result.worker_deaths:
                 rows[pos]["reason"] = f"done on try {result.worker_deaths + 1}: a worker died"
-            _coder_files(rows[pos], job, coder_paths(out, job.name, coders[0]), paths[CSV],
-                         coders[1])  # fmt: skip
+            for path in _coder_files(rows[pos], job, out, coders[0], paths[CSV], coders[1]):
+                echo(
+                    f"note: kept {path} as it was: it changed since fervision wrote it (a "
+                    f"coder's corrections?); remove it to get this run's codes",
+                    file=sys.stderr,
+                )
             report.frames += result.frames
         elif result.status == CANCELLED:
             rows[pos] = _row(job, paths, "interrupted")
