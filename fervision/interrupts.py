@@ -48,7 +48,7 @@ def interrupts_deferred():
     try:
         yield
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
+        for signum, handler in previous.items():  # None: set outside Python (at exit)
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
         for signum in dict.fromkeys(caught):
             os.kill(os.getpid(), signum)

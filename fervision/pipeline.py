@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import logging
 import os
@@ -422,6 +423,7 @@ class Pipeline:
     def _frames(self, max_frames):
         run = self._iterate(max_frames)
         self._runs.add(run)
+        _WITH_RUNS.add(self)
         return run
 
     def _iterate(self, max_frames):
@@ -696,6 +698,19 @@ class Pipeline:
             for _ in frames:
                 pass
         return self.summary
+
+
+#: Pipelines that started a run: one still open when Python exits is closed first.
+_WITH_RUNS: weakref.WeakSet = weakref.WeakSet()
+
+
+@atexit.register
+def _close_runs_left_open() -> None:
+    """A run left unfinished at exit (``frames()`` never exhausted nor closed) closes its
+    outputs and threads while the interpreter is still whole, not in its teardown."""
+    for pipeline in list(_WITH_RUNS):
+        if pipeline._runs:
+            pipeline.close(timeout=10)
 
 
 def _notify(hook: str, **kwargs) -> None:
