@@ -180,6 +180,7 @@ def test_interrupted_batch_keeps_finished_videos_and_resumes(
         str(out),
         "--workers",
         "1",
+        "--per-second",
         *stages,
     ]
     proc = subprocess.Popen(
@@ -211,16 +212,19 @@ def test_interrupted_batch_keeps_finished_videos_and_resumes(
     kept = {p.name: p.read_bytes() for p in out.glob("a_short.*")}
     assert sorted(kept) == [
         "a_short.emotions.csv",
+        "a_short.per_second.csv",  # the tables of the finished videos, written on the way out
         "a_short.report.html",
         "a_short.summary.json",
         "a_short.timeline.png",
     ]
     assert json.loads(kept["a_short.summary.json"])["frames"] == 30
+    with open(out / "summary.csv", newline="") as f:
+        assert {row["video"] for row in csv.DictReader(f)} == {"a_short"}
     for name in unfinished:  # nothing half-written under a final name
         assert not list(out.glob(f"{Path(name).stem}.*")), name
     assert not partial_files(out)
 
-    rerun = fervision("batch", folder, "--out", out, "--workers", "1", *stages)
+    rerun = fervision("batch", folder, "--out", out, "--workers", "1", "--per-second", *stages)
     assert rerun.returncode == 0, rerun.stderr
     index = read_index(out)
     assert index["a_short.mp4"]["status"] == "skipped"

@@ -105,9 +105,7 @@ def batch(
     failed, 130 when interrupted. Local workers' own output (native libraries' logs) goes to
     OUT/workers.log.
     """
-    from fervision.errors import Interrupted
-
-    from .runner import run_batch
+    from .runner import BatchInterrupted, run_batch
     from .study import study_options
 
     who, marked = study_options(participants, events, many=True)  # exit 2 before any work
@@ -126,7 +124,8 @@ def batch(
             events=events,
             include_annotated=include_annotated,
         )
-    except Interrupted:  # what was kept is said: exit 130 with nothing more
+    except BatchInterrupted as stopped:  # what was kept is said; its tables, then exit 130
+        _study_tables(stopped.report, who, marked, per_second)
         raise click.exceptions.Exit(130) from None
     counts = report.counts
     line = (

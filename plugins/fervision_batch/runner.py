@@ -335,7 +335,7 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
             f"kept (see {report.index}); run the same command again to resume",
             file=sys.stderr,
         )
-        raise Interrupted from None
+        raise BatchInterrupted(report) from None
     except _StageLoadError as exc:
         if engine is not None:
             engine.close(force=True)
@@ -355,6 +355,14 @@ def _process(report, jobs, positions, out, spec, engine_name, workers, ray_addre
             frame_bar.close()
     engine.close()
     bars.close()
+
+
+class BatchInterrupted(Interrupted):
+    """Ctrl-C or SIGTERM in a batch, said already; ``report`` holds the videos finished."""
+
+    def __init__(self, report: BatchReport):
+        super().__init__()
+        self.report = report
 
 
 class _StageLoadError(Exception):

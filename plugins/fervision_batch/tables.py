@@ -9,6 +9,7 @@ no participant count in no row. Each function returns plain dicts, one a row.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,14 +351,30 @@ def summary_columns(labels) -> list[str]:
 
 
 def write_table(path, rows, columns) -> int:
-    """Write ``rows`` (an iterable, written as it comes) as CSV; the number written."""
+    """Write ``rows`` (an iterable, written as it comes) as CSV; the number written. A file
+    appears whole or not at all (an interruption leaves any earlier one); a device or a
+    pipe (``/dev/stdout``) is written as it is."""
+    path = Path(path)
+    if path.exists() and not path.is_file():
+        with open(path, "w", newline="", encoding="utf-8") as f:
+            return _write_rows(f, rows, columns)
+    partial = path.with_name(f".{path.name}.partial")
+    try:
+        with open(partial, "w", newline="", encoding="utf-8") as f:
+            count = _write_rows(f, rows, columns)
+        os.replace(partial, path)
+    finally:
+        partial.unlink(missing_ok=True)
+    return count
+
+
+def _write_rows(f, rows, columns) -> int:
+    writer = csvsafe.DictWriter(f, columns, extrasaction="ignore", lineterminator="\n")
+    writer.writeheader()
     count = 0
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csvsafe.DictWriter(f, columns, extrasaction="ignore", lineterminator="\n")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(row)
-            count += 1
+    for row in rows:
+        writer.writerow(row)
+        count += 1
     return count
 
 
