@@ -388,3 +388,47 @@ def test_faces_are_in_numeric_order_in_the_tables_and_coders_files(tmp_path):
     with open(outputs["st"], newline="") as f:
         states = [(float(r["onset"]), int(r["participant"].split()[1])) for r in csv.DictReader(f)]
     assert states == sorted(states)
+
+
+def test_agree_takes_codes_up_to_the_end_of_the_files_sound(smile_run):
+    """A coder codes to the end ELAN shows, which may be the sound's, after the last frame."""
+    import pympi
+
+    frames = frames_of(smile_run / "run.csv")
+    end_ms = round(frames[-1][0] * 1000) + 800  # sound that outlasts the frames by 0.8 s
+    eaf = pympi.Elan.Eaf()
+    eaf.add_tier("coder A")
+    eaf.add_annotation("coder A", 0, end_ms, "happy")
+    eaf.to_file(str(smile_run / "to_the_end.eaf"))
+    result = fervision("agree", "to_the_end.eaf", "run.csv", "--json", cwd=smile_run)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["frames"] == len(frames)
+
+
+def test_events_past_the_videos_end_are_cut_there_as_in_the_tables(smile_run, tmp_path):
+    """An event running past the video ends with it in every coder's file, one after it is
+    left out: ``agree`` then reads fervision's own events tier back."""
+    import pympi
+
+    end = frames_of(smile_run / "run.csv")[-1][0]
+    (tmp_path / "late.csv").write_text("onset,offset,label\n2,4.5,part B\n5,6,after\n")
+    result = fervision(
+        "report", smile_run / "run.csv", "--out", tmp_path, "--eaf", tmp_path / "r.eaf",
+        "--states", tmp_path / "r.csv", "--boris", tmp_path / "r.boris", "--media",
+        smile_run / "smile.mp4", "--events", tmp_path / "late.csv", "--segments",
+        tmp_path / "seg.csv",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    with open(tmp_path / "seg.csv", newline="") as f:
+        table_end = float(next(r for r in csv.DictReader(f) if r["segment"] == "part B")["offset"])
+    assert end < table_end < end + 0.1
+    eaf = pympi.Elan.Eaf(str(tmp_path / "r.eaf"))
+    assert eaf.get_annotation_data_for_tier("events") == [(2000, round(table_end * 1000), "part B")]
+    with open(tmp_path / "r.csv", newline="") as f:
+        events = [r for r in csv.DictReader(f) if r["label"].startswith("event:")]
+    assert [(r["label"], float(r["offset"])) for r in events] == [("event:part B", table_end)]
+    project = json.loads((tmp_path / "r.boris").read_text())
+    observation = next(iter(project["observations"].values()))
+    assert max(e[0] for e in observation["events"]) <= table_end
+    agree = fervision("agree", tmp_path / "r.eaf", smile_run / "run.csv", "--tier", "events")
+    assert "past the video's end" not in agree.stderr

@@ -133,8 +133,10 @@ def _machine(coding: Coding, coded: str, segments: list, participant: str | None
 
 
 def _check_times(segments: list[Segment], coding: Coding, coded: str) -> None:
-    """A one-line error when the coder's codes run past the video (another video's?)."""
-    slack = max(2 * coding.frame_interval, 0.25)
+    """A one-line error when the coder's codes run past the video (another video's?). A
+    second of slack: a file's sound often outlasts its last frame, and ELAN and BORIS show
+    the longer (the stage clip: frames to 9.18 s, the file 10.0 s)."""
+    slack = max(2 * coding.frame_interval, 1.0)
     latest = max((s.offset for s in segments), default=0.0)
     if latest > coding.end + slack:
         raise CodedFileError(

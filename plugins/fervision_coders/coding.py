@@ -172,6 +172,13 @@ def read_events(path) -> list[Segment]:
     )
 
 
+def within(events: list[Segment], end: float) -> list[Segment]:
+    """``events`` cut at the video's ``end``, as the tables cut them: one starting after it
+    is left out, one running past it ends there."""
+    cut = (Segment(e.participant, e.label, e.onset, min(e.offset, end)) for e in events)
+    return [e for e in cut if e.onset < end]
+
+
 def lanes(segments: list[Segment]) -> list[list[Segment]]:
     """Segments split into lists where none overlap (first fit, in time order)."""
     out: list[list[Segment]] = []

@@ -15,7 +15,7 @@ from fervision.outputs import check_not_input, check_writable
 from fervision.types import Frame, SourceInfo
 
 from .boris import write_boris
-from .coding import CodingBuilder, face_participant, read_events, read_run_csv
+from .coding import CodingBuilder, face_participant, read_events, read_run_csv, within
 from .eaf import write_eaf
 from .states import write_states
 
@@ -74,7 +74,7 @@ class _CoderSink:
         if self.from_csv:
             coding = read_run_csv(self.csv)
             coding.media = self.media
-            self.write_file(coding)
+            self.write_file(coding, within(self.events, coding.end))
             return
         if builder is None or not builder.times:
             return
@@ -86,9 +86,9 @@ class _CoderSink:
             if len(finished.times) == len(builder.times):  # the whole run: its participants
                 finished.media, finished.fps = coding.media, coding.fps
                 coding = finished
-        self.write_file(coding)
+        self.write_file(coding, within(self.events, coding.end))
 
-    def write_file(self, coding) -> None:
+    def write_file(self, coding, events) -> None:
         raise NotImplementedError
 
 
@@ -97,8 +97,8 @@ class EafSink(_CoderSink):
 
     what = "ELAN file"
 
-    def write_file(self, coding) -> None:
-        write_eaf(coding, self.path, self.events)
+    def write_file(self, coding, events) -> None:
+        write_eaf(coding, self.path, events)
 
 
 class BorisSink(_CoderSink):
@@ -119,8 +119,8 @@ class BorisSink(_CoderSink):
                 "(record it, then run on the file)"
             )
 
-    def write_file(self, coding) -> None:
-        write_boris(coding, self.path, self.events)
+    def write_file(self, coding, events) -> None:
+        write_boris(coding, self.path, events)
 
 
 class StatesSink(_CoderSink):
@@ -128,5 +128,5 @@ class StatesSink(_CoderSink):
 
     what = "state log"
 
-    def write_file(self, coding) -> None:
-        write_states(coding, self.path, self.events)
+    def write_file(self, coding, events) -> None:
+        write_states(coding, self.path, events)
