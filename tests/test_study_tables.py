@@ -140,14 +140,34 @@ def expected_segment(rows, onset, offset, who, dt, labels):
     for track in {r["face_id"] for r in mine}:
         seq = [r["label"] for r in mine if r["face_id"] == track and r["label"]]
         changes += sum(a != b for a, b in zip(seq, seq[1:]))
-    return {
-        "seconds_seen": len({r["frame"] for r in mine}) * dt,
+    end = float(rows[-1]["timestamp_s"]) + dt  # the video's end
+    return {  # a frame counts dt, up to the segment's length
+        "seconds_seen": min(len({r["frame"] for r in mine}) * dt, min(offset, end) - onset),
         **{f"share_{n}": labelled.count(n) / len(labelled) for n in labels},
         **{f"mean_p_{n}": sum(float(r[f"p_{n}"]) for r in mine) / len(mine) for n in labels},
         **{f"peak_p_{n}": max(float(r[f"p_{n}"]) for r in mine) for n in labels},
         "valence": sum(float(r["valence"]) for r in mine) / len(mine),
         "label_changes": changes,
     }
+
+
+def test_seconds_seen_is_never_longer_than_the_segment(by_place, tmp_path):
+    """A segment off the frames' grid holds one frame more than its length: not counted whole."""
+    out, _ = by_place
+    rows = read_dicts(out / "run.csv")
+    labels, dt = labels_of(rows), interval(rows)
+    (tmp_path / "events.csv").write_text("onset,offset,label\n2.0,2.51,off the grid\n")
+    result = fervision(
+        "report", str(out / "run.csv"), "--out", str(tmp_path), "--events",
+        str(tmp_path / "events.csv"), "--segments", str(tmp_path / "segments.csv"),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    frames = {r["frame"] for r in face_rows(rows) if 2.0 <= float(r["timestamp_s"]) < 2.51}
+    assert len(frames) * dt > 0.51 + 1e-6  # the case: whole frames would overshoot
+    for row in read_dicts(tmp_path / "segments.csv"):
+        expected = expected_segment(rows, 2.0, 2.51, row["participant"], dt, labels)
+        assert float(row["seconds_seen"]) == pytest.approx(expected["seconds_seen"], abs=2e-3)
+        assert float(row["seconds_seen"]) <= 0.51
 
 
 def test_the_segment_table_matches_the_per_frame_csv(by_place):

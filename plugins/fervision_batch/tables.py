@@ -284,7 +284,10 @@ def segments(run: Run, events=()) -> list[dict]:
                     "offset": round(min(event.offset, end), 3),
                     "participant": key[0],
                     "face_id": key[1],
-                    "seconds_seen": round(len(tally.frames) * dt, 3),
+                    # a frame counts dt; the last may end past the segment: not beyond it
+                    "seconds_seen": round(
+                        min(len(tally.frames) * dt, min(event.offset, end) - event.onset), 3
+                    ),
                     **{
                         f"share_{label}": round(tally.counts.get(label, 0) / labelled, 4)
                         if labelled
