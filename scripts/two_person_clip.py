@@ -54,6 +54,12 @@ def make_two_person_clip(out: Path, media: Path) -> Path:
 
     left = _frames(media / "talking_head_suit.mp4")
     right = _frames(media / "talking_head_glasses.mp4")
+    for name, (frames, _) in (("talking_head_suit", left), ("talking_head_glasses", right)):
+        if not frames:  # before the output is made: nothing half-written
+            raise SystemExit(
+                f"error: {media / (name + '.mp4')} is missing or unreadable; give the folder "
+                "of the shared media as the second argument (or set FERVISION_SHARED)"
+            )
     writer = cv2.VideoWriter(str(out), cv2.VideoWriter_fourcc(*"mp4v"), FPS, (2 * SIDE, SIDE))
     for start, end, zoom in SHOTS:
         for i in range(round((end - start) * FPS)):
