@@ -130,6 +130,18 @@ def test_boris_project_names_the_video_and_the_participants(batch_out, clip):
     assert set(labels) <= {s["name"] for s in project["subjects_conf"].values()}
 
 
+@pytest.mark.parametrize("clip", CLIPS)
+def test_each_videos_report_shows_the_events_segments(batch_out, clip):
+    """As ``run --report --events`` does: the segments' table, a row per event."""
+    import re
+
+    page = (batch_out / "out" / f"{clip}.report.html").read_text(encoding="utf-8")
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "Segments (2)" in text
+    assert re.search(r"greeting face 1 0\.5 - 1\.5 s", text), text[-2000:]
+    assert re.search(r"question face 1 2\.0 - 3\.0 s", text)
+
+
 def test_a_rerun_keeps_the_coders_files_and_writes_only_missing_ones(batch_out):
     out = batch_out / "out"
     kept = out / f"{CLIPS[0]}.states.csv"

@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from fervision.errors import FervisionError, Interrupted
+from fervision.errors import FervisionError, Interrupted, one_line
 from fervision.interrupts import interrupts_deferred
 from fervision.options import OptionError
 from fervision.outputs import prepare_folder
@@ -182,10 +182,11 @@ def run_batch(
     out = prepare_folder(out_dir)
     index = out / INDEX_NAME
     start = time.perf_counter()
-    made_by = job_settings(spec, participants)  # a video made otherwise is processed again
+    marked = _events_text(events)
+    made_by = job_settings(spec, participants, marked)  # made otherwise: processed again
     jobs, rows, todo = [], [], []
     for video, name in zip(videos, output_names(videos)):
-        job = Job.for_video(video, name, participants)
+        job = Job.for_video(video, name, participants, marked)
         paths = output_paths(out, name)
         remove_partials(paths)
         summary = None
@@ -230,6 +231,16 @@ def run_batch(
     report.seconds = time.perf_counter() - start
     report.counts = {s: sum(r["status"] == s for r in rows) for s in (DONE, "skipped", FAILED)}
     return report
+
+
+def _events_text(events: str | None) -> str:
+    """The events CSV's text, shipped with each job (a Ray worker may not see the file)."""
+    if not events:
+        return ""
+    try:
+        return Path(events).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FervisionError(f"cannot read the events file {events}: {one_line(exc)}") from None
 
 
 def _coder_files(row, job: Job, out, coders, csv_path, events, missing_only=False) -> list:

@@ -11,6 +11,7 @@ runs ``fervision batch`` writes into the output folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import signal
@@ -41,25 +42,31 @@ PER_VIDEO_STAGES = ("tracker", "smoother")
 
 @dataclass(frozen=True)
 class Job:
-    """One video to process: where it is, its output name, its size and mtime, and who is
-    who in it (``--participants``, for its CSV's participant column; "" for none)."""
+    """One video to process: where it is, its output name, its size and mtime, who is who
+    in it (``--participants``, for its CSV's participant column; "" for none) and the text
+    of its events CSV (``--events``, segments for its report; "" for none)."""
 
     source: str
     name: str
     size: int
     mtime_ns: int
     participants: str = ""
+    events: str = ""
 
     @classmethod
-    def for_video(cls, path: Path, name: str, participants: str = "") -> Job:
+    def for_video(cls, path: Path, name: str, participants: str = "", events: str = "") -> Job:
         stat = path.stat()
-        return cls(str(path), name, stat.st_size, stat.st_mtime_ns, participants)
+        return cls(str(path), name, stat.st_size, stat.st_mtime_ns, participants, events)
 
 
-def job_settings(spec: PipelineSpec, participants: str = "") -> dict[str, str]:
+def job_settings(spec: PipelineSpec, participants: str = "", events: str = "") -> dict[str, str]:
     """What made a video's outputs, as its summary and report list them: the stages and
-    options, and the participants (another value processes the video again)."""
-    return {**spec.settings(), **({"participants": participants} if participants else {})}
+    options, the participants and the events' digest (another value processes the video
+    again: its report shows the segments)."""
+    settings = {**spec.settings(), **({"participants": participants} if participants else {})}
+    if events:
+        settings["events"] = hashlib.sha256(events.encode("utf-8")).hexdigest()[:12]
+    return settings
 
 
 @dataclass
@@ -182,13 +189,17 @@ class VideoWorker:
 
         csv_path = scratch / "emotions.csv"
         started_at = time.time()
-        stages = job_settings(self.spec, job.participants)
+        stages = job_settings(self.spec, job.participants, job.events)
+        events = scratch / "events.csv"
+        if job.events:
+            events.write_text(job.events, encoding="utf-8")
         html = ReportSink(
             scratch / "report.html",
             title=Path(job.source).name,
             settings={"source": job.source, **stages},
             csv=csv_path,
             participants=job.participants,
+            events=str(events) if job.events else "",
         )
         who = {"participants": job.participants} if job.participants else {}
         csv_sink = get_registry().build("sink", "csv", path=str(csv_path), **who)
