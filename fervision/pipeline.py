@@ -55,6 +55,7 @@ class Summary:
     latencies: list[float] = field(default_factory=list, repr=False)
     stills: bool = False  # the frames were photos: counted as photos
     skipped: int = 0  # inputs the source could not read (photos it skipped)
+    ended_early: tuple[int, int] | None = None  # a file cut short: (frames, its frame count)
     paused_seconds: float = 0.0  # time a window held the run (Pause, Stop): not processing
 
     @property
@@ -592,6 +593,7 @@ class Pipeline:
         summary.reconnects = getattr(self.source, "reconnects", 0)
         summary.missed = getattr(self.source, "frames_missed", 0)
         summary.skipped = len(getattr(self.source, "skipped", ()))
+        summary.ended_early = getattr(self.source, "ended_early", None)
         _call(self.source, "close")
         try:
             if writer is not None:

@@ -121,18 +121,24 @@ def test_missing_video_fails_at_construction(tmp_path):
         open_source(str(tmp_path / "nope.jpg"))
 
 
-def test_a_truncated_video_plays_to_its_cut_and_warns(clip, tmp_path, caplog):
+def whole_and_cut(clip, folder):
+    """The clip remuxed as .mkv (a container that plays up to any cut), and its first half."""
     import av
 
-    whole = tmp_path / "whole.mkv"  # remuxed: a container that plays up to any cut
+    whole = folder / "whole.mkv"
     with av.open(str(clip)) as inp, av.open(str(whole), "w") as out:
         stream = out.add_stream_from_template(inp.streams.video[0])
         for packet in inp.demux(inp.streams.video[0]):
             if packet.dts is not None:
                 packet.stream = stream
                 out.mux(packet)
-    cut = tmp_path / "cut.mkv"
+    cut = folder / "cut.mkv"
     cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    return whole, cut
+
+
+def test_a_truncated_video_plays_to_its_cut_and_warns(clip, tmp_path, caplog):
+    whole, cut = whole_and_cut(clip, tmp_path)
     for path, warned in ((whole, False), (cut, True)):
         caplog.clear()
         source = open_source(str(path))
@@ -142,6 +148,28 @@ def test_a_truncated_video_plays_to_its_cut_and_warns(clip, tmp_path, caplog):
         assert decoded < 200 if warned else decoded == 275
         assert ("ended after" in caplog.text) == warned, caplog.text
     assert f"video {cut} ended after {decoded} of its {expected} frames" in caplog.text
+
+
+def test_the_report_of_a_truncated_video_says_what_it_covers(clip, tmp_path):
+    import csv
+    import re
+    import subprocess
+    import sys
+
+    _, cut = whole_and_cut(clip, tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "fervision", "run", str(cut), "--csv", str(tmp_path / "c.csv"),
+         "--report", str(tmp_path / "c.html")],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    warned = re.search(r"ended after (\d+) of its (\d+) frames", done.stderr)
+    assert warned, done.stderr
+    with open(tmp_path / "c.csv", newline="") as f:
+        frames = {row["frame"] for row in csv.DictReader(f)}
+    assert int(warned[1]) == len(frames) < int(warned[2])
+    page = (tmp_path / "c.html").read_text(encoding="utf-8")
+    assert f"The video ended after {warned[1]} of its {warned[2]} frames" in page
 
 
 def test_random_bytes_named_mp4_cannot_be_decoded(tmp_path):

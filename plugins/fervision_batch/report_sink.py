@@ -170,6 +170,12 @@ class ReportSink:
                 run["interrupted"] = "yes: the frames before it are reported"
                 done = len(self._photos) if info.stills else self._rows.frames
                 notice = _interrupted_notice(info, done, self._rows)
+            elif s.ended_early:
+                decoded, expected = s.ended_early
+                notice = (
+                    f"The video ended after {decoded} of its {expected} frames (the file may "
+                    "be truncated or damaged): this report covers only those."
+                )
         title = self.title or (Path(info.source_id).name if not info.live else info.source_id)
         if info.stills:
             skipped = getattr(getattr(self.pipeline, "source", None), "skipped", None) or []

@@ -127,6 +127,7 @@ class _CaptureSource:
         self.close()
         self._closing = False
         self._frames_read = 0
+        self.ended_early: tuple[int, int] | None = None  # (frames decoded, the file's count)
         self._running.set()
         try:
             with quiet_native_output():  # FFmpeg and OpenCV log straight to stderr
@@ -236,6 +237,7 @@ class _CaptureSource:
         estimate in some containers, hence the margin)."""
         expected = self.info.frame_count
         if expected and decoded < SHORT_FILE * expected:
+            self.ended_early = (decoded, expected)
             log.warning(
                 "warning: %s ended after %d of its %d frames; the file may be truncated or damaged",
                 self._what(),
