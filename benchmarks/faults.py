@@ -445,7 +445,6 @@ case("--sink csv and --csv on one file")(
         "--sink",
         "csv:e.csv",
         option="name the same file",
-        status=1,
     )
 )
 

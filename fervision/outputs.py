@@ -9,6 +9,7 @@ from pathlib import Path
 
 from .errors import FervisionError
 from .imaging import IMAGE_SUFFIXES
+from .options import OptionError
 
 
 def check_writable(path, what: str = "output") -> Path:
@@ -66,8 +67,8 @@ def check_distinct(outputs: list[tuple[str, object]]) -> None:
         if not path:
             continue
         key = os.path.normcase(os.path.realpath(os.path.expanduser(str(path))))
-        if key in seen:
-            raise FervisionError(
+        if key in seen:  # a usage error (exit 2), found before any work
+            raise OptionError(
                 f"{seen[key]} and {option} name the same file {path}; give each its own path"
             )
         seen[key] = option

@@ -383,11 +383,11 @@ def test_no_output_overwrites_the_input_or_another_output(clip, photo, tmp_path)
     for a, b in (("--csv", "--states"), ("--csv", "--per-second")):
         same = tmp_path / "same.csv"
         result = fervision("run", "--source", video, a, same, b, same, *one_frame)
-        one_line_error(result, f"{a} and {b} name the same file")
+        one_line_error(result, f"{a} and {b} name the same file", status=2)
         assert not same.exists()
     twice = f"jsonl:{tmp_path / 'faces.jsonl'}"
     result = fervision("run", "--source", video, "--sink", twice, "--sink", twice, *one_frame)
-    one_line_error(result, f"--sink {twice} and --sink {twice} name the same file")
+    one_line_error(result, f"--sink {twice} and --sink {twice} name the same file", status=2)
     assert {p: p.read_bytes() for p in before} == before
     for _ in range(2):  # a log beside the photos is not one of them: reruns overwrite it
         result = fervision("run", "--source", photos, "--csv", photos / "log.csv", *one_frame)
