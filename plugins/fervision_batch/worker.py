@@ -64,8 +64,10 @@ def job_settings(spec: PipelineSpec, participants: str = "", events: str = "") -
     options, the participants and the events' digest (another value processes the video
     again: its report shows the segments)."""
     settings = {**spec.settings(), **({"participants": participants} if participants else {})}
-    if events:
-        settings["events"] = hashlib.sha256(events.encode("utf-8")).hexdigest()[:12]
+    if events:  # shown in the report: how many, and which file's text (by digest)
+        rows = sum(1 for line in events.splitlines()[1:] if line.strip())
+        digest = hashlib.sha256(events.encode("utf-8")).hexdigest()[:12]
+        settings["events"] = f"{rows} segment{'s' if rows != 1 else ''} ({digest})"
     return settings
 
 
