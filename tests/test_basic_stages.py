@@ -71,11 +71,11 @@ def test_scene_cut_ends_every_track():
     assert tracker.ended == [1]
 
 
-def faces_over_time(smoother, seq, dt=1 / 30):
+def faces_over_time(smoother, seq, dt=1 / 30, names=LABELS):
     labels = []
     for i, p in enumerate(seq):
         frame = Frame(
-            np.zeros((4, 4, 3), np.uint8), i, i * dt, faces=[Face((0, 0, 2, 2))], labels=LABELS
+            np.zeros((4, 4, 3), np.uint8), i, i * dt, faces=[Face((0, 0, 2, 2))], labels=names
         )
         frame.faces[0].track_id = 1
         frame.faces[0].probs = np.array(p, np.float32)
@@ -164,6 +164,29 @@ def test_ema_lets_go_of_a_label_whose_average_fell_below_chance():
     above = [0.36, 0.29, 0.35]  # sad still above chance: the margin holds it
     labels, _ = faces_over_time(EmaSmoother(**smoother), [SAD] * 30 + [above] * 30)
     assert labels[30:] == ["sad"] * 30
+
+
+def test_ema_returns_to_neutral_when_an_expression_fades_unless_another_clearly_leads():
+    """Surprise fading while happy and neutral are close: neutral, not happy by a hair
+    (speech after a surprise); happy well ahead of neutral: happy."""
+    names = ("angry", "happy", "neutral", "surprise")  # chance 1/4
+    smoother = dict(tau=0.2, margin=0.15, hold=0.1, dwell=0.5, urgent=1.0)
+    surprise = [0.05, 0.05, 0.1, 0.8]
+    close = [0.1, 0.39, 0.38, 0.13]
+    labels, _ = faces_over_time(
+        EmaSmoother(**smoother), [surprise] * 30 + [close] * 30, names=names
+    )
+    assert labels[29] == "surprise" and labels[-1] == "neutral" and "happy" not in labels
+    clear = [0.05, 0.6, 0.2, 0.15]
+    labels, _ = faces_over_time(
+        EmaSmoother(**smoother), [surprise] * 30 + [clear] * 30, names=names
+    )
+    assert labels[-1] == "happy" and "neutral" not in labels
+    plain = ("angry", "happy", "calm", "surprise")  # no neutral: the leader, as before
+    labels, _ = faces_over_time(
+        EmaSmoother(**smoother), [surprise] * 30 + [close] * 30, names=plain
+    )
+    assert labels[-1] == "happy"
 
 
 def test_raw_labels_flicker_where_smoothed_ones_do_not():

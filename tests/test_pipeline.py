@@ -901,7 +901,7 @@ def test_a_run_left_open_when_python_exits_closes_its_outputs(tmp_path):
         "taken = [next(frames).index for _ in range(3)]\n"
         "print(taken)\n"
     )
-    for attempt in range(3):  # the teardown's failures came in turns: abort or traceback
+    for _ in range(3):  # the teardown's failures came in turns: abort or traceback
         (tmp_path / "left.csv").unlink(missing_ok=True)
         done = subprocess.run(
             [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,

@@ -17,6 +17,15 @@ def _set_label(face: Face, labels, index: int) -> None:
     face.confidence = float(face.smoothed[index])
 
 
+#: The calm label a face returns to when its expression fades (when the model has it).
+CALM = "neutral"
+
+
+def _calm_index(labels) -> int | None:
+    labels = list(labels or ())
+    return labels.index(CALM) if CALM in labels else None
+
+
 class PassThroughSmoother:
     """No smoothing: the label is the classifier's top class of this frame."""
 
@@ -52,12 +61,14 @@ class EmaSmoother:
     ``tau`` is the averaging time constant in seconds (the same smoothing at any frame
     rate). The shown label changes only on sustained evidence: another class must lead
     it by ``margin`` (a higher bar to enter a label than to stay in it; none once the
-    shown label's average is below chance, one over the number of classes) for ``hold``
-    seconds, and a label stays at least ``dwell`` seconds unless the newcomer leads by
-    ``urgent`` (a clear change, such as a sudden surprise, shows at once). In video, a new
-    track's label is its average's top class, with no hysteresis, for its first ``settle``
-    seconds while the average gathers evidence (a single image, or images at under 5
-    frames/s, skip this). The raw probabilities stay on each face (``probs``) for the CSV.
+    shown label's average is below chance, one over the number of classes: the face then
+    returns to ``neutral``, when the model has it, unless another class leads neutral by
+    ``margin``) for ``hold`` seconds, and a label stays at least ``dwell`` seconds unless
+    the newcomer leads by ``urgent`` (a clear change, such as a sudden surprise, shows at
+    once). In video, a new track's label is its average's top class, with no hysteresis,
+    for its first ``settle`` seconds while the average gathers evidence (a single image, or
+    images at under 5 frames/s, skip this). The raw probabilities stay on each face
+    (``probs``) for the CSV.
     The defaults were chosen by ``benchmarks/smoother_tuning.py --hashes 6`` on the
     labelled real clips: the most clips right and calm, averaged over six ways of picking
     the classified frames (not tuned to the one that ships).
@@ -134,18 +145,25 @@ class EmaSmoother:
             alpha = 1.0 - math.exp(-dt / self.tau) if self.tau > 0 else 1.0
             state.probs = (1 - alpha) * state.probs + alpha * probs
             state.timestamp = now
-            self._maybe_switch(state, now)
+            self._maybe_switch(state, now, _calm_index(labels))
         face.smoothed = state.probs.copy()
         if now - state.start < self._settle - EPSILON_S:  # follow the average meanwhile
             state.label, state.since = int(state.probs.argmax()), now
         _set_label(face, labels, state.label)
 
-    def _maybe_switch(self, state: _EmaState, now: float) -> None:
+    def _maybe_switch(self, state: _EmaState, now: float, calm: int | None = None) -> None:
         leader = int(state.probs.argmax())
         lead = state.probs[leader] - state.probs[state.label]
         weak = state.probs[leader] < self.confidence
         # a label whose average fell below chance is not held by the margin
         fallen = state.probs[state.label] < 1 / len(state.probs)
+        if (
+            fallen
+            and calm is not None
+            and leader not in (calm, state.label)
+            and state.probs[leader] - state.probs[calm] < self.margin
+        ):  # leaving an expression: back to calm unless another one clearly leads it
+            leader, lead = calm, state.probs[calm] - state.probs[state.label]
         if leader == state.label or (lead < self.margin and not fallen) or weak:
             state.pending = None
             return
