@@ -254,6 +254,28 @@ def test_bars_are_placed_clear_of_other_faces_their_captions_and_other_bars():
     assert bars.mean() > 0.05  # both panels are drawn
 
 
+def test_a_tracked_faces_bars_are_headed_by_its_id():
+    """In a crowd a panel may sit beside another face: its first row names the face."""
+    image = np.full((480, 640, 3), 60, np.uint8)
+    probs = np.full(len(EMOTIONS), 1 / len(EMOTIONS))
+
+    def panel_rows(track_id) -> int:
+        face = Face((100, 150, 120, 120), track_id=track_id, probs=probs, label="sad")
+        frame = Frame(image=image, index=0, timestamp=0.0, faces=[face], labels=EMOTIONS)
+        out = OverlayAnnotator(bars=True, show_fps=False).annotate(frame)
+        darkened = np.all(out[:, 230:] < 60, axis=2)  # the panel, right of the face
+        return int(darkened.any(axis=1).sum())
+
+    untracked, tracked = panel_rows(None), panel_rows(16)
+    assert tracked - untracked == 16  # one more row of 16 pixels: the title "#16"
+    face = Face((100, 150, 120, 120), track_id=16, probs=probs, label="sad")
+    frame = Frame(image=image, index=0, timestamp=0.0, faces=[face], labels=EMOTIONS)
+    out = OverlayAnnotator(bars=True, show_fps=False).annotate(frame)
+    title = out[150:170, 220:320].astype(int)  # the title row, in the label's colour
+    near = np.abs(title - np.array(label_color("sad"))).max(axis=2) < 40
+    assert near.sum() >= 10
+
+
 def test_a_caption_goes_where_it_covers_no_other_face():
     """A face just below another (a crowd): its caption goes below it, not over the face
     above (was: over the upper face's chin)."""

@@ -170,7 +170,11 @@ class OverlayAnnotator:
         pct_w = cv2.getTextSize("100%", FONT, scale, thick)[0][0]
         pad = max(2, round(4 * unit))
         panel_w = name_w + bar_w + pct_w + 4 * pad
-        panel_h = row * len(names) + 2 * pad
+        # a tracked face's panel is headed by its id, as its caption is: in a crowd the
+        # panel may sit beside another face
+        title = f"#{face.track_id}" if face.track_id is not None else None
+        head = row if title else 0
+        panel_h = head + row * len(names) + 2 * pad
         h, w = out.shape[:2]
         px, py = _place(face.xyxy, panel_w, panel_h, pad, _caption_height(unit), (w, h), taken)
         covered = sum(box_intersection((px, py, panel_w, panel_h), t) for t in taken)
@@ -182,9 +186,13 @@ class OverlayAnnotator:
             return
         region = out[py : py + ph, px : px + pw]
         region[:] = (region * 0.35).astype(np.uint8)  # darken behind the bars
+        if title:
+            title_y = py + pad + round(row * 0.75)
+            color = label_color(face.label)
+            cv2.putText(out, title, (px + pad, title_y), FONT, scale, color, thick, cv2.LINE_AA)
         top = int(np.argmax(probs))
         for i, (name, p) in enumerate(zip(names, probs, strict=True)):
-            base_y = py + pad + row * i
+            base_y = py + pad + head + row * i
             text_y = base_y + round(row * 0.75)
             ink = (255, 255, 255) if i == top else (200, 200, 200)
             cv2.putText(out, name, (px + pad, text_y), FONT, scale, ink, thick, cv2.LINE_AA)
