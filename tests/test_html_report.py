@@ -338,7 +338,7 @@ def test_a_crowded_long_video_s_report_shows_the_longest_seen_and_stays_small(tm
     assert table.count("</tr>") >= MAX_TABLE_ROWS + 1
     shorter = len(seen) - MAX_TABLE_ROWS
     assert re.search(rf"<td>{shorter} more</td><td>each seen [\d.]+ s or less</td>", table)
-    assert f"<th>faces seen</th><td>{rows}</td>" in page  # every row counted, none thinned
+    assert f"<th>face detections</th><td>{rows} in " in page  # every row counted, none thinned
     # the valence plot draws the longest seen and says how many it leaves out
     drawn = MAX_VALENCE_LINES
     assert f"The {drawn} faces seen longest; {len(seen) - drawn} other faces not drawn" in page

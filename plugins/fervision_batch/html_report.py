@@ -304,7 +304,7 @@ def render_html(
         ("emotions", _shares_text(video["emotion_share"])),
         ("mostly", mostly),
         ("with a face", f"{video['seconds_visible']:.1f} of {summary['duration_s']:.1f} s"),
-        ("faces seen", video["faces"]),
+        ("face detections", f"{video['faces']} in {summary['frames']} frames"),
         ("label changes", _changes_text(video)),
     ]
     if not classified:
