@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections import deque
 
 import cv2
 import numpy as np
@@ -12,11 +11,11 @@ from fervision.colours import bgr, emotion_colour
 from fervision.imaging import box_intersection
 from fervision.types import Face, Frame, SourceInfo
 
+from .rate import RateMeter
+
 #: A face's bars are left out where the best place for them still covers more than this share of
 #: their panel with other faces, captions or panels (a crowd): unreadable, and hiding faces.
 CROWDED = 0.0
-#: Seconds of recent frames the FPS readout counts.
-FPS_WINDOW = 1.0
 NO_LABEL_COLOR = (255, 200, 0)
 FONT = cv2.FONT_HERSHEY_SIMPLEX
 
@@ -57,7 +56,7 @@ class OverlayAnnotator:
         self.bars = bool(bars)
         self.show_fps = None if show_fps is None else bool(show_fps)
         self.fps: float | None = None
-        self._times: deque[float] = deque()  # when recent annotate calls began
+        self._meter = RateMeter()  # annotate calls of about the last second
         self._fps_shown = bool(show_fps)
 
     def open(self, info: SourceInfo | None = None) -> None:
@@ -69,7 +68,7 @@ class OverlayAnnotator:
 
     def annotate(self, frame: Frame) -> np.ndarray:
         """A new BGR image: ``frame.image`` with the overlay (``frame.image`` is untouched)."""
-        self._measure_fps(time.perf_counter())
+        self.fps = self._meter.tick(time.perf_counter())
 
         out = frame.image.copy()
         h, w = out.shape[:2]
@@ -98,15 +97,6 @@ class OverlayAnnotator:
         size = (out.shape[1], out.shape[0])
         spot = _clearest(corners, (box_w, box_h), size, taken)
         self._caption(out, text, spot, (32, 32, 32), unit)
-
-    def _measure_fps(self, now: float) -> None:
-        """Calls of about the last second (at least 2, at most 120) over the time they span."""
-        times = self._times
-        times.append(now)
-        while len(times) > 120 or (len(times) > 2 and now - times[1] >= FPS_WINDOW):
-            times.popleft()
-        if len(times) > 1 and now > times[0]:
-            self.fps = (len(times) - 1) / (now - times[0])
 
     def _draw_face(self, out: np.ndarray, face: Face, labels, unit: float, taken: list) -> None:
         """The box, and the bars when asked for (placed clear of ``taken``, then added to it)."""
