@@ -219,8 +219,9 @@ def _window(
     type=click.IntRange(min=0),
     default=0,
     metavar="N",
-    help="A stream or camera that drops: try N times to reopen it (backoff 0.5 s doubling), "
-    "then go on; frames missed are counted. Default: end the run.",
+    help="A stream or camera that drops: try up to N times to reopen it (backoff 0.5 s "
+    "doubling) and go on once it is back, frames missed counted; after N failed tries the "
+    "run ends with an error. Default: end the run at the first drop.",
 )
 @click.option(
     "--sink",
