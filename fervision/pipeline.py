@@ -56,6 +56,7 @@ class Summary:
     stills: bool = False  # the frames were photos: counted as photos
     skipped: int = 0  # inputs the source could not read (photos it skipped)
     ended_early: tuple[int, int] | None = None  # a file cut short: (frames, its frame count)
+    error: str | None = None  # the error that ended the run (a stream that stopped), if any
     paused_seconds: float = 0.0  # time a window held the run (Pause, Stop): not processing
 
     @property
@@ -507,6 +508,9 @@ class Pipeline:
         except KeyboardInterrupt:
             summary.interrupted = True
             self._stop_requested.set()
+            raise
+        except FervisionError as exc:  # the outputs still close: they can say why they end
+            summary.error = one_line(exc)
             raise
         finally:
             summary.seconds = time.perf_counter() - start

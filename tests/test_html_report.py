@@ -203,6 +203,26 @@ def test_a_run_with_no_frame_leaves_an_earlier_report_as_it_was(tmp_path):
     assert page.read_text() == "yesterday"
 
 
+def test_a_run_ended_by_an_error_says_so_at_the_top_of_its_report(tmp_path):
+    """A stream that stops delivering (exit 1): the report still closes, and says why it
+    covers only part of the run."""
+    from fakes import BoxDetector, FixedClassifier, ListSource
+    from fervision import FervisionError, Pipeline
+
+    page = tmp_path / "run.html"
+    pipeline = Pipeline(
+        ListSource(count=20, fail_after=12), detector=BoxDetector(),
+        classifier=FixedClassifier(), sinks=[f"report:{page}"],
+    )  # fmt: skip
+    with pytest.raises(FervisionError, match="stopped delivering frames after 12 frames"):
+        pipeline.run()
+    text = re.sub(r"<[^>]+>", " ", page.read_text(encoding="utf-8"))
+    assert (
+        "The run ended with an error after 12 frames (camera stopped delivering frames after "
+        "12 frames): this report covers only those." in text
+    )
+
+
 def test_a_photo_report_lists_the_photos_it_could_not_read(photo, tmp_path):
     photos = tmp_path / "photos"
     photos.mkdir()

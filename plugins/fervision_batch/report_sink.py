@@ -170,6 +170,11 @@ class ReportSink:
                 run["interrupted"] = "yes: the frames before it are reported"
                 done = len(self._photos) if info.stills else self._rows.frames
                 notice = _interrupted_notice(info, done, self._rows)
+            elif s.error:
+                notice = (
+                    f"The run ended with an error after {s.frames} frame"
+                    f"{'s' if s.frames != 1 else ''} ({s.error}): this report covers only those."
+                )
             elif s.ended_early:
                 decoded, expected = s.ended_early
                 notice = (
