@@ -40,6 +40,23 @@ def test_a_folder_of_photos_gives_a_folder_named_after_them(photo, tmp_path):
     assert cv2.imread(str(tmp_path / "out/first.png")).shape == image.shape
 
 
+def test_photos_of_subfolders_keep_their_subfolders(photo, tmp_path):
+    """``a/x.jpg`` and ``b/x.jpg`` annotated as ``out/a/x.jpg`` and ``out/b/x.jpg`` (were
+    ``x.jpg`` and a renamed ``x-000001.jpg``, matched only through the CSV)."""
+    image = cv2.imread(str(photo))
+    for sub, picture in (("a", image), ("b", cv2.flip(image, 1))):
+        (tmp_path / "in" / sub).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / "in" / sub / "x.jpg"), picture)
+    result = fervision("run", "--source", str(tmp_path / "in"), "-o", str(tmp_path / "out") + "/")
+    assert result.returncode == 0, result.stderr
+    written = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*.jpg")
+    )
+    assert written == ["a/x.jpg", "b/x.jpg"]
+    left, right = (cv2.imread(str(tmp_path / "out" / n)) for n in written)
+    assert np.abs(left.astype(int) - cv2.flip(right, 1)).mean() < 20  # each its own photo
+
+
 def test_video_frames_into_a_folder_are_numbered(clip, tmp_path):
     result = fervision("run", "--source", str(clip), "--max-frames", "3", "-o", str(tmp_path))
     assert result.returncode == 0, result.stderr

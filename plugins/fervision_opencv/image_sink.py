@@ -56,7 +56,8 @@ class ImageSink:
                     "files; use .jpg, .png or .webp, or a folder ending in /"
                 )
         self.max_frames = max_frames
-        self.written: set[str] = set()  # names written this run
+        self.written: set[Path] = set()  # files written this run
+        self._root: Path | None = None  # the folder of photos read, when one is
 
     def open(self, info: SourceInfo, labels=()) -> None:
         if not self.folder and info.frame_count != 1 and self.max_frames != 1:
@@ -68,6 +69,7 @@ class ImageSink:
                 "--max-frames 1"
             )
         source = Path(info.source_id) if info.source_id else None
+        self._root = source if source is not None and source.is_dir() else None
         if not self.folder:
             check_not_input(self.path, info.source_id, "image")
         elif source is not None and source.exists():
@@ -89,23 +91,27 @@ class ImageSink:
             raise FervisionError(f"cannot write image {target}: OpenCV could not encode it")
         partial = target.with_name(f".{target.name}.partial")
         try:
+            target.parent.mkdir(parents=True, exist_ok=True)  # a photo's subfolder
             partial.write_bytes(encoded.tobytes())
             os.replace(partial, target)
         except OSError as exc:
             partial.unlink(missing_ok=True)
             raise FervisionError(f"cannot write image {target}: {exc.strerror}") from None
-        self.written.add(target.name)
+        self.written.add(target)
 
     def _target(self, frame: Frame) -> Path:
-        """This frame's file: the sink's path, or a name in its folder."""
+        """This frame's file: the sink's path, or a name in its folder (a photo of a
+        folder's subfolder in the same subfolder: ``a/x.jpg`` and ``b/x.jpg`` stay apart)."""
         if not self.folder:
             return self.path
         source = Path(frame.source_id) if frame.source_id else None
         if source is not None and cv2.haveImageWriter(str(source)):
-            name = source.name
-            if name in self.written:  # a source whose photos come from several folders
-                name = f"{source.stem}-{frame.index:06d}{source.suffix}"
-            return self.path / name
+            root = self._root
+            inside = root is not None and source.is_relative_to(root)
+            target = self.path / (source.relative_to(root) if inside else source.name)
+            if target in self.written:  # photos from several places with one name
+                target = target.with_name(f"{source.stem}-{frame.index:06d}{source.suffix}")
+            return target
         return self.path / f"frame-{frame.index:06d}.png"
 
     def close(self) -> None:
