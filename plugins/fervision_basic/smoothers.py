@@ -122,6 +122,7 @@ class EmaSmoother:
         self._settle = 0.0 if info is not None and info.stills else self.settle
 
     def update(self, frame: Frame) -> None:
+        calm = _calm_index(frame.labels)
         for face in frame.faces:
             if face.probs is None:
                 continue
@@ -132,9 +133,9 @@ class EmaSmoother:
                     )
                 )
                 continue
-            self._update_face(face, frame.timestamp, frame.labels)
+            self._update_face(face, frame.timestamp, frame.labels, calm)
 
-    def _update_face(self, face: Face, now: float, labels) -> None:
+    def _update_face(self, face: Face, now: float, labels, calm: int | None) -> None:
         probs = np.asarray(face.probs, dtype=np.float32)
         state = self.states.get(face.track_id)
         if state is None:
@@ -145,7 +146,7 @@ class EmaSmoother:
             alpha = 1.0 - math.exp(-dt / self.tau) if self.tau > 0 else 1.0
             state.probs = (1 - alpha) * state.probs + alpha * probs
             state.timestamp = now
-            self._maybe_switch(state, now, _calm_index(labels))
+            self._maybe_switch(state, now, calm)
         face.smoothed = state.probs.copy()
         if now - state.start < self._settle - EPSILON_S:  # follow the average meanwhile
             state.label, state.since = int(state.probs.argmax()), now

@@ -8,8 +8,8 @@ no participant count in no row. Each function returns plain dicts, one a row.
 
 from __future__ import annotations
 
+import io
 import math
-import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,6 +18,7 @@ from fervision import csvsafe
 from fervision.errors import FervisionError
 from fervision.events import Event, read_events  # noqa: F401  (read_events: part of the tables API)
 from fervision.options import OptionError
+from fervision.outputs import write_atomic
 from fervision.participants import Participants, TrackStats, group_tracks, parse_participants
 from fervision.run_csv import frame_rows, natural_key, open_run_csv
 from fervision.valence import valence, valence_index
@@ -274,6 +275,7 @@ def segments(run: Run, events=()) -> list[dict]:
     for i, event in enumerate(events):
         named = [(n, "") for n in run.names if not event.participant or n == event.participant]
         seen = sorted((key for j, key in tallies if j == i and key not in named), key=_face_order)
+        stop = min(event.offset, end)
         for key in named + seen:
             tally = tallies.get((i, key)) or _Tally(run.labels)
             labelled = sum(tally.counts.values())
@@ -281,13 +283,11 @@ def segments(run: Run, events=()) -> list[dict]:
                 {
                     "segment": event.label,
                     "onset": round(event.onset, 3),
-                    "offset": round(min(event.offset, end), 3),
+                    "offset": round(stop, 3),
                     "participant": key[0],
                     "face_id": key[1],
                     # a frame counts dt; the last may end past the segment: not beyond it
-                    "seconds_seen": round(
-                        min(len(tally.frames) * dt, min(event.offset, end) - event.onset), 3
-                    ),
+                    "seconds_seen": round(min(len(tally.frames) * dt, stop - event.onset), 3),
                     **{
                         f"share_{label}": round(tally.counts.get(label, 0) / labelled, 4)
                         if labelled
@@ -354,20 +354,16 @@ def summary_columns(labels) -> list[str]:
 
 
 def write_table(path, rows, columns) -> int:
-    """Write ``rows`` (an iterable, written as it comes) as CSV; the number written. A file
-    appears whole or not at all (an interruption leaves any earlier one); a device or a
-    pipe (``/dev/stdout``) is written as it is."""
+    """Write ``rows`` as CSV; the number written. A file appears whole or not at all (an
+    interruption leaves any earlier one); a device or a pipe (``/dev/stdout``) is written
+    as it is."""
     path = Path(path)
     if path.exists() and not path.is_file():
         with open(path, "w", newline="", encoding="utf-8") as f:
             return _write_rows(f, rows, columns)
-    partial = path.with_name(f".{path.name}.partial")
-    try:
-        with open(partial, "w", newline="", encoding="utf-8") as f:
-            count = _write_rows(f, rows, columns)
-        os.replace(partial, path)
-    finally:
-        partial.unlink(missing_ok=True)
+    text = io.StringIO(newline="")
+    count = _write_rows(text, rows, columns)
+    write_atomic(path, text.getvalue().encode("utf-8"))
     return count
 
 

@@ -74,18 +74,17 @@ class _CoderSink:
         if self.from_csv:
             coding = read_run_csv(self.csv)
             coding.media = self.media
-            self.write_file(coding, within(self.events, coding.end))
+        elif builder is None or not builder.times:
             return
-        if builder is None or not builder.times:
-            return
-        media = self._media(info)
-        linked = self.csv if self.csv and os.path.isfile(self.csv) else None
-        coding = builder.coding(media=media, fps=info.fps or None, csv=linked)
-        if linked:
-            finished = read_run_csv(self.csv)
-            if len(finished.times) == len(builder.times):  # the whole run: its participants
-                finished.media, finished.fps = coding.media, coding.fps
-                coding = finished
+        else:
+            media = self._media(info)
+            linked = self.csv if self.csv and os.path.isfile(self.csv) else None
+            coding = builder.coding(media=media, fps=info.fps or None, csv=linked)
+            if linked:
+                finished = read_run_csv(self.csv)
+                if len(finished.times) == len(builder.times):  # the whole run: its participants
+                    finished.media, finished.fps = coding.media, coding.fps
+                    coding = finished
         self.write_file(coding, within(self.events, coding.end))
 
     def write_file(self, coding, events) -> None:

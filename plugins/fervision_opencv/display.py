@@ -131,7 +131,7 @@ class DisplaySink:
         self._image: np.ndarray | None = None
         self._requests: list[str] = []
         self._note = ("", 0.0)
-        self._fps = RateMeter()  # frames shown of about the last second
+        self._rate = RateMeter()  # frames shown of about the last second
         self._shown_at: float | None = None
         self._clock: tuple[float, float] | None = None  # (wall time, frame time) of pacing
         self._seen_visible = False
@@ -167,7 +167,7 @@ class DisplaySink:
         self._requests.clear()
         self._frame = self._image = None
         self._shown_at = self._clock = None
-        self._fps.reset()
+        self._rate.reset()
         self._seen_visible = False
 
     # showing ----------------------------------------------------------------------------
@@ -179,7 +179,7 @@ class DisplaySink:
             self.strip.update(frame)
         self._image = to_bgr(frame.annotated if frame.annotated is not None else frame.image)
         now = time.perf_counter()
-        self._fps.tick(now)
+        self._rate.tick(now)
         self._shown_at = now
         self._show()
         self._wait_until_due(frame)
@@ -193,7 +193,7 @@ class DisplaySink:
         while self.state != "running":
             self._show()
             self._pump(50)
-        self._fps.reset()  # the rate after it counts frames shown since, not the wait
+        self._rate.reset()  # the rate after it counts frames shown since, not the wait
         summary = getattr(self.pipeline, "summary", None)
         if summary is not None:
             summary.paused_seconds += time.perf_counter() - held
@@ -242,8 +242,8 @@ class DisplaySink:
         parts = [source]
         if self._frame is not None:
             parts.append(f"frame {self._frame.index}")  # as the CSV's frame column
-        if self._fps.rate is not None and self.state == "running":
-            parts.append(f"{self._fps.rate:.1f} fps")
+        if self._rate.rate is not None and self.state == "running":
+            parts.append(f"{self._rate.rate:.1f} fps")
         faces = len(self._frame.faces) if self._frame is not None else 0
         parts.append(f"{faces} face{'s' if faces != 1 else ''}")
         return "  ".join(parts)

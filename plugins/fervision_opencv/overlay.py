@@ -55,9 +55,13 @@ class OverlayAnnotator:
     def __init__(self, bars: bool = False, *, show_fps: bool | None = None) -> None:
         self.bars = bool(bars)
         self.show_fps = None if show_fps is None else bool(show_fps)
-        self.fps: float | None = None
         self._meter = RateMeter()  # annotate calls of about the last second
         self._fps_shown = bool(show_fps)
+
+    @property
+    def fps(self) -> float | None:
+        """The processing rate measured here (None before a second frame)."""
+        return self._meter.rate
 
     def open(self, info: SourceInfo | None = None) -> None:
         """Whether this run shows the readout: never on photos, by default only when live."""
@@ -68,7 +72,7 @@ class OverlayAnnotator:
 
     def annotate(self, frame: Frame) -> np.ndarray:
         """A new BGR image: ``frame.image`` with the overlay (``frame.image`` is untouched)."""
-        self.fps = self._meter.tick(time.perf_counter())
+        self._meter.tick(time.perf_counter())
 
         out = frame.image.copy()
         h, w = out.shape[:2]
